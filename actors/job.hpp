@@ -1,0 +1,73 @@
+// Running a whole training job inside one actor system: the supervisor spawns the shards,
+// workers and evaluator from the job config and reports progress through callbacks.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/job_config.hpp"
+#include "data/dataset.hpp"
+#include "messages/errc.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace herd::actors {
+
+struct job_inputs {
+  config::job_config cfg;
+  std::shared_ptr<const data::dataset> train;
+  std::shared_ptr<const data::dataset> test;
+};
+
+/// Emitted after every worker step (callers throttle what they print).
+struct progress_info {
+  uint64_t clock = 0;   // slowest active worker's clock
+  uint32_t epoch = 0;   // epoch of the next data chunk (0-based)
+  uint64_t samples = 0; // training samples consumed so far
+  double loss = 0;      // exponential moving average of step losses
+  double elapsed_s = 0;
+  double samples_per_s = 0;
+  double last_accuracy = -1; // last evaluation, -1 before the first
+};
+
+/// One evaluation of a parameter snapshot.
+struct eval_point {
+  uint64_t clock = 0;
+  uint64_t samples = 0;
+  double train_s = 0; // training wall time when the snapshot was taken
+  double loss = 0;
+  double accuracy = 0;
+  double eval_s = 0;  // time the evaluation itself took
+};
+
+struct job_callbacks {
+  std::function<void(const progress_info&)> on_progress;
+  std::function<void(const eval_point&)> on_eval;
+  std::function<void(const std::string&)> on_log;
+};
+
+struct job_result {
+  eval_point final_eval;
+  std::vector<eval_point> evals;
+  double wall_s = 0;
+  uint64_t samples = 0;
+  uint64_t clock = 0;   // steps completed by the slowest worker
+  double samples_per_s = 0;
+  std::optional<double> time_to_target_s; // first evaluation at or above target_accuracy
+  std::vector<float> params;              // final parameters, gathered from the shards
+};
+
+/// Loads and normalises the job's training and test sets and checks the model against them.
+expected<job_inputs> load_inputs(const config::job_config& cfg);
+
+/// Runs the job to the end; errors (a failed shard, every worker lost) come back as values.
+expected<job_result> run_job(caf::actor_system& sys, const job_inputs& in,
+                             job_callbacks callbacks = {});
+
+} // namespace herd::actors

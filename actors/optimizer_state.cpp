@@ -1,0 +1,37 @@
+#include "actors/optimizer_state.hpp"
+
+#include "kernels/cpu/optimizer.hpp"
+
+namespace herd::actors {
+
+optimizer_state::optimizer_state(const config::optimizer_config& cfg, size_t n) : cfg_(cfg), size_(n) {
+  if (cfg_.type == config::optimizer_kind::adam) {
+    m_.assign(n, 0.0f);
+    v_.assign(n, 0.0f);
+  } else if (cfg_.momentum > 0) {
+    m_.assign(n, 0.0f);
+  }
+}
+
+void optimizer_state::step(float* w, const float* g, float lr_scale) {
+  ++steps_;
+  auto lr = static_cast<float>(cfg_.lr) * lr_scale;
+  if (cfg_.type == config::optimizer_kind::adam) {
+    kernels::adam_params p;
+    p.lr = lr;
+    p.beta1 = static_cast<float>(cfg_.beta1);
+    p.beta2 = static_cast<float>(cfg_.beta2);
+    p.eps = static_cast<float>(cfg_.eps);
+    p.weight_decay = static_cast<float>(cfg_.weight_decay);
+    kernels::adam_update_cpu(w, m_.data(), v_.data(), g, size_, p, steps_);
+    return;
+  }
+  kernels::sgd_params p;
+  p.lr = lr;
+  p.momentum = static_cast<float>(cfg_.momentum);
+  p.nesterov = cfg_.nesterov;
+  p.weight_decay = static_cast<float>(cfg_.weight_decay);
+  kernels::sgd_update_cpu(w, m_.empty() ? nullptr : m_.data(), g, size_, p);
+}
+
+} // namespace herd::actors

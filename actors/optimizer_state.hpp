@@ -1,0 +1,29 @@
+// The optimizer a shard runs over its slice: SGD (momentum, Nesterov, weight decay) or Adam,
+// with its state (momentum / moment buffers, step count) kept beside the fp32 master weights.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "config/job_config.hpp"
+
+namespace herd::actors {
+
+class optimizer_state {
+public:
+  optimizer_state(const config::optimizer_config& cfg, size_t n);
+
+  /// One update of `w` (n floats) with gradient `g` scaled by `lr_scale` (1 = the configured lr).
+  void step(float* w, const float* g, float lr_scale = 1.0f);
+
+  int64_t steps() const { return steps_; }
+
+private:
+  config::optimizer_config cfg_;
+  size_t size_;
+  std::vector<float> m_;
+  std::vector<float> v_;
+  int64_t steps_ = 0;
+};
+
+} // namespace herd::actors

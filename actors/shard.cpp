@@ -1,0 +1,95 @@
+#include "actors/shard.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/payload_codec.hpp"
+#include "messages/types.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+using messages::payload;
+
+struct shard_actor_state {
+  std::shared_ptr<shard_state> core;
+  struct waiting_pull {
+    uint64_t clock;
+    caf::response_promise rp;
+  };
+  std::vector<waiting_pull> waiting;
+  std::vector<float> grad; // decode buffer
+  static inline const char* name = "herd.shard";
+};
+
+using shard_self = caf::stateful_actor<shard_actor_state>*;
+
+payload slice_payload(const shard_state& core) {
+  messages::slice_header h{core.id(), core.offset(), static_cast<uint32_t>(core.size()),
+                           core.version()};
+  return payload{messages::encode_slice(h, core.params().data(), messages::dense_format::f32)};
+}
+
+void release_ready(shard_self self) {
+  auto& st = self->state;
+  std::optional<payload> p; // encoded once for everyone released now
+  auto it = std::remove_if(st.waiting.begin(), st.waiting.end(), [&](auto& w) {
+    if (!st.core->pull_ready(w.clock))
+      return false;
+    if (!p)
+      p = slice_payload(*st.core);
+    w.rp.deliver(*p);
+    return true;
+  });
+  st.waiting.erase(it, st.waiting.end());
+}
+
+caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core) {
+  self->state.core = std::move(core);
+  self->state.grad.resize(self->state.core->size());
+  self->set_default_handler(caf::print_and_drop);
+  return {
+    [=](pull_atom, uint32_t, uint64_t clock) {
+      auto rp = self->make_response_promise();
+      if (self->state.core->pull_ready(clock))
+        rp.deliver(slice_payload(*self->state.core));
+      else
+        self->state.waiting.push_back({clock, rp});
+      return rp;
+    },
+    [=](snapshot_atom) { return slice_payload(*self->state.core); },
+    [=](push_atom, const payload& p) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      messages::slice_expectation want{st.core->id(), st.core->offset(),
+                                       static_cast<uint32_t>(st.core->size())};
+      auto h = messages::decode_gradient(p.bytes, want, st.grad.data());
+      if (!h)
+        return std::move(h.error());
+      if (auto err = st.core->push(h->worker, h->clock, st.grad.data(), h->samples))
+        return err;
+      release_ready(self);
+      return st.core->version();
+    },
+    [=](join_atom, uint32_t worker, uint64_t clock) {
+      self->state.core->join(worker, clock);
+      release_ready(self);
+      return self->state.core->version();
+    },
+    [=](leave_atom, uint32_t worker) {
+      self->state.core->leave(worker);
+      release_ready(self);
+      return self->state.core->version();
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_shard(caf::actor_system& sys, std::shared_ptr<shard_state> state) {
+  return sys.spawn(shard_behavior, std::move(state));
+}
+
+} // namespace herd::actors

@@ -1,0 +1,230 @@
+#include "actors/supervisor.hpp"
+
+#include <limits>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/evaluator.hpp"
+#include "actors/shard.hpp"
+#include "actors/supervisor_state.hpp"
+#include "actors/worker.hpp"
+#include "messages/atoms.hpp"
+#include "messages/payload_codec.hpp"
+#include "messages/types.hpp"
+#include "model/mlp.hpp"
+#include "model/slices.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+using messages::payload;
+
+constexpr std::chrono::minutes request_timeout{5};
+
+struct supervisor_actor_state {
+  job_inputs in;
+  job_callbacks cb;
+  std::unique_ptr<supervisor_state> core;
+  std::shared_ptr<const model::mlp> net;
+  std::vector<model::slice> slices;
+  std::vector<caf::actor> shards;
+  std::map<caf::actor_addr, uint32_t> worker_ids;
+  caf::actor evaluator;
+  caf::response_promise done;
+  bool ending = false;
+  static inline const char* name = "herd.supervisor";
+};
+
+using supervisor_self = caf::stateful_actor<supervisor_actor_state>*;
+
+void log(supervisor_self self, const std::string& line) {
+  if (self->state.cb.on_log)
+    self->state.cb.on_log(line);
+}
+
+void shut_down(supervisor_self self, caf::error reason) {
+  auto& st = self->state;
+  for (auto& s : st.shards)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+  if (st.evaluator)
+    self->send_exit(st.evaluator, caf::exit_reason::user_shutdown);
+  for (auto& [addr, id] : st.worker_ids)
+    self->send_exit(addr, caf::exit_reason::user_shutdown);
+  if (reason && st.done.pending())
+    st.done.deliver(reason);
+  self->quit();
+}
+
+void fail_job(supervisor_self self, caf::error err) {
+  if (self->state.ending && !self->state.done.pending())
+    return;
+  self->state.ending = true;
+  shut_down(self, std::move(err));
+}
+
+void spawn_job(supervisor_self self) {
+  auto& st = self->state;
+  auto& cfg = st.in.cfg;
+  auto& sys = self->system();
+  st.net = std::make_shared<model::mlp>(cfg.model.layers);
+  std::vector<float> init(st.net->param_count());
+  st.net->init(init.data(), cfg.model.init_seed);
+  st.slices = model::partition(init.size(), cfg.shards.size());
+  consistency_rule rule{cfg.consistency.model, static_cast<uint64_t>(cfg.consistency.staleness)};
+  for (uint32_t i = 0; i < st.slices.size(); ++i) {
+    auto s = st.slices[i];
+    std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
+    auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), cfg.optimizer, rule);
+    for (uint32_t w = 0; w < cfg.workers.size(); ++w)
+      core->join(w, 0);
+    auto shard = spawn_shard(sys, std::move(core));
+    self->monitor(shard);
+    st.shards.push_back(shard);
+  }
+  evaluator_setup es{std::make_shared<evaluator_state>(st.net, st.in.test), st.shards,
+                     st.slices, request_timeout};
+  st.evaluator = spawn_evaluator(sys, std::move(es));
+  self->monitor(st.evaluator);
+  st.core->start_clock();
+  for (uint32_t w = 0; w < cfg.workers.size(); ++w) {
+    worker_setup ws;
+    ws.state = std::make_shared<worker_state>(w, st.net, st.in.train, st.slices,
+                                              cfg.training.batch_size);
+    ws.shards = st.shards;
+    ws.supervisor = caf::actor_cast<caf::actor>(self);
+    ws.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
+    ws.timeout = request_timeout;
+    auto worker = spawn_worker(sys, std::move(ws));
+    self->monitor(worker);
+    st.worker_ids.emplace(worker.address(), w);
+    st.core->add_worker(w);
+  }
+  log(self, "job started: " + std::to_string(cfg.shards.size()) + " shard(s), "
+              + std::to_string(cfg.workers.size()) + " worker(s), "
+              + std::to_string(st.net->param_count()) + " parameters");
+}
+
+void maybe_finish(supervisor_self self);
+
+void request_eval(supervisor_self self, uint64_t clock, bool final) {
+  auto& st = self->state;
+  auto train_s = st.core->elapsed_s();
+  auto samples = st.core->result().samples;
+  self->request(st.evaluator, request_timeout, eval_atom::value, clock, samples)
+    .then(
+      [=](const messages::eval_report& r) {
+        auto& st = self->state;
+        auto e = st.core->eval_done(r, train_s);
+        if (st.cb.on_eval)
+          st.cb.on_eval(e);
+        if (!final)
+          return maybe_finish(self);
+        // Gather the final parameters from every shard, then deliver the result.
+        auto result = std::make_shared<job_result>(st.core->result());
+        result->wall_s = train_s;
+        result->samples_per_s = train_s > 0 ? double(result->samples) / train_s : 0;
+        result->params.resize(st.net->param_count());
+        auto awaiting = std::make_shared<size_t>(st.shards.size());
+        for (uint32_t i = 0; i < st.shards.size(); ++i)
+          self->request(st.shards[i], request_timeout, snapshot_atom::value)
+            .then(
+              [=](const payload& p) {
+                auto& s = self->state.slices[i];
+                messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
+                auto h = messages::decode_slice(p.bytes, want, result->params.data() + s.offset);
+                if (!h)
+                  return fail_job(self, std::move(h.error()));
+                if (--*awaiting == 0) {
+                  self->state.done.deliver(std::move(*result));
+                  shut_down(self, caf::error{});
+                }
+              },
+              [=](caf::error& err) { fail_job(self, std::move(err)); });
+      },
+      [=](caf::error& err) {
+        if (final)
+          return fail_job(self, std::move(err));
+        self->state.core->eval_failed();
+        log(self, "evaluation failed: " + describe(err));
+        maybe_finish(self);
+      });
+}
+
+void maybe_finish(supervisor_self self) {
+  auto& st = self->state;
+  // One evaluation at a time: a periodic one in flight calls back here when it ends.
+  if (st.ending || !st.core->all_finished() || st.core->eval_in_flight())
+    return;
+  st.ending = true;
+  log(self, "training finished at clock " + std::to_string(st.core->min_clock())
+              + "; final evaluation");
+  // Every pull is ready now that all workers have left.
+  request_eval(self, st.core->min_clock(), true);
+}
+
+void on_down(supervisor_self self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto it = st.worker_ids.find(dm.source);
+  if (it != st.worker_ids.end()) {
+    auto id = it->second;
+    st.worker_ids.erase(it);
+    if (!st.core->is_worker(id) || dm.reason == caf::exit_reason::normal)
+      return;
+    auto back = st.core->worker_lost(id);
+    for (auto& s : st.shards)
+      self->send(s, leave_atom::value, id);
+    log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
+                + std::to_string(back) + " chunk(s) returned to the dispenser");
+    if (st.core->all_finished())
+      fail_job(self, make_error(errc::actor_failed, "every worker failed; last: worker "
+                                                      + std::to_string(id) + ": "
+                                                      + describe(dm.reason)));
+    return;
+  }
+  if (st.ending && !st.done.pending())
+    return;
+  fail_job(self, make_error(errc::actor_failed,
+                            "a shard or the evaluator ended: " + describe(dm.reason)));
+}
+
+caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callbacks cb) {
+  auto& st = self->state;
+  st.in = std::move(in);
+  st.cb = std::move(cb);
+  st.core = std::make_unique<supervisor_state>(st.in.cfg, st.in.train->count);
+  self->set_default_handler(caf::print_and_drop);
+  self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  return {
+    [=](start_atom) {
+      self->state.done = self->make_response_promise();
+      spawn_job(self);
+      return self->state.done;
+    },
+    [=](chunk_atom, uint32_t worker, uint64_t finished_chunk) {
+      return self->state.core->next_chunk(worker, finished_chunk);
+    },
+    [=](progress_atom, const messages::step_report& r) {
+      auto& st = self->state;
+      auto p = st.core->on_report(r);
+      if (st.cb.on_progress)
+        st.cb.on_progress(p);
+      if (st.core->eval_due())
+        request_eval(self, p.clock, false);
+    },
+    [=](finished_atom, uint32_t worker, uint64_t) {
+      self->state.core->worker_finished(worker);
+      maybe_finish(self);
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& sys, job_inputs in, job_callbacks cb) {
+  return sys.spawn(supervisor_behavior, std::move(in), std::move(cb));
+}
+
+} // namespace herd::actors

@@ -1,0 +1,24 @@
+// The supervisor actor: spawns and monitors the job's shards, workers and evaluator, serves
+// data chunks, gathers progress, schedules evaluations and ends the job.
+//
+//   start --> spawn shards (members = workers) --> spawn evaluator, workers --> running
+//   running: chunk(worker, done) -> data_chunk | progress(report) -> maybe eval(clock)
+//            finished(worker) -> all finished? --> final eval --> gather params --> result
+//            down(worker, error) -> reclaim its chunks, it leaves every shard
+//            down(shard | evaluator) -> the job fails with that error
+#pragma once
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/job.hpp"
+
+namespace herd::actors {
+
+caf::actor spawn_supervisor(caf::actor_system& sys, job_inputs in, job_callbacks cb);
+
+} // namespace herd::actors
+
+// The job's result only ever travels from the supervisor to run_job in the same process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herd::actors::job_result)

@@ -1,0 +1,115 @@
+#include "actors/supervisor_state.hpp"
+
+#include <algorithm>
+
+namespace herd::actors {
+
+supervisor_state::supervisor_state(const config::job_config& cfg, size_t train_samples)
+  : cfg_(cfg),
+    dispenser_(train_samples,
+               size_t(cfg.training.batch_size) * size_t(cfg.training.chunk_batches),
+               cfg.training.seed, static_cast<uint32_t>(cfg.training.epochs)),
+    next_eval_(static_cast<uint64_t>(cfg.training.eval_every)) {
+}
+
+double supervisor_state::elapsed_s() const {
+  std::chrono::duration<double> dt = std::chrono::steady_clock::now() - start_;
+  return dt.count();
+}
+
+messages::data_chunk supervisor_state::next_chunk(uint32_t worker, uint64_t finished_chunk) {
+  dispenser_.done(worker, finished_chunk);
+  messages::data_chunk out;
+  if (auto c = dispenser_.next(worker)) {
+    out.id = c->id;
+    out.epoch = c->epoch;
+    out.indices = std::move(c->indices);
+  }
+  return out;
+}
+
+void supervisor_state::add_worker(uint32_t id, uint64_t clock) {
+  workers_[id] = worker_info{clock, true};
+}
+
+progress_info supervisor_state::on_report(const messages::step_report& r) {
+  auto it = workers_.find(r.worker);
+  if (it != workers_.end())
+    it->second.clock = std::max(it->second.clock, r.clock);
+  max_clock_ = std::max(max_clock_, r.clock);
+  samples_ += r.samples;
+  loss_ema_ = have_loss_ ? 0.98 * loss_ema_ + 0.02 * r.loss : r.loss;
+  have_loss_ = true;
+  progress_info p;
+  p.clock = min_clock();
+  p.epoch = dispenser_.epoch();
+  if (cfg_.training.epochs > 0 && p.epoch >= uint32_t(cfg_.training.epochs))
+    p.epoch = uint32_t(cfg_.training.epochs) - 1; // everything handed out: still the last one
+  p.samples = samples_;
+  p.loss = loss_ema_;
+  p.elapsed_s = elapsed_s();
+  p.samples_per_s = p.elapsed_s > 0 ? double(samples_) / p.elapsed_s : 0;
+  p.last_accuracy = evals_.empty() ? -1 : evals_.back().accuracy;
+  return p;
+}
+
+void supervisor_state::worker_finished(uint32_t id) {
+  auto it = workers_.find(id);
+  if (it != workers_.end())
+    it->second.active = false;
+}
+
+size_t supervisor_state::worker_lost(uint32_t id) {
+  worker_finished(id);
+  return dispenser_.reclaim(id);
+}
+
+size_t supervisor_state::active_workers() const {
+  return static_cast<size_t>(
+    std::count_if(workers_.begin(), workers_.end(), [](auto& w) { return w.second.active; }));
+}
+
+uint64_t supervisor_state::min_clock() const {
+  uint64_t lo = UINT64_MAX;
+  for (const auto& [id, w] : workers_)
+    if (w.active)
+      lo = std::min(lo, w.clock);
+  return lo == UINT64_MAX ? max_clock_ : lo;
+}
+
+bool supervisor_state::eval_due() {
+  if (cfg_.training.eval_every <= 0 || eval_in_flight_ || all_finished())
+    return false;
+  auto clock = min_clock();
+  if (clock < next_eval_)
+    return false;
+  auto every = static_cast<uint64_t>(cfg_.training.eval_every);
+  next_eval_ = (clock / every + 1) * every;
+  eval_in_flight_ = true;
+  return true;
+}
+
+eval_point supervisor_state::eval_done(const messages::eval_report& r, double train_s) {
+  eval_in_flight_ = false;
+  eval_point e{r.clock, r.samples_seen, train_s, r.loss, r.accuracy, r.eval_seconds};
+  evals_.push_back(e);
+  if (!time_to_target_ && cfg_.training.target_accuracy > 0
+      && r.accuracy >= cfg_.training.target_accuracy)
+    time_to_target_ = train_s;
+  return e;
+}
+
+job_result supervisor_state::result() const {
+  job_result out;
+  if (!evals_.empty())
+    out.final_eval = evals_.back();
+  out.evals = evals_;
+  out.wall_s = elapsed_s();
+  out.samples = samples_;
+  out.clock = max_clock_;
+  out.samples_per_s = out.wall_s > 0 ? double(samples_) / out.wall_s : 0;
+  out.time_to_target_s = time_to_target_;
+  return out;
+}
+
+} // namespace herd::actors

@@ -1,0 +1,68 @@
+// The supervisor's logic: the data dispenser, membership and clocks of the workers, progress
+// metrics and the evaluation schedule. No CAF scheduling; supervisor.cpp moves the messages.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+
+#include "actors/job.hpp"
+#include "data/dispenser.hpp"
+#include "messages/types.hpp"
+
+namespace herd::actors {
+
+class supervisor_state {
+public:
+  supervisor_state(const config::job_config& cfg, size_t train_samples);
+
+  void start_clock() { start_ = std::chrono::steady_clock::now(); }
+  double elapsed_s() const;
+
+  /// Hands `worker` its next chunk after recording `finished_chunk` as done; an empty chunk
+  /// means the data is used up.
+  messages::data_chunk next_chunk(uint32_t worker, uint64_t finished_chunk);
+
+  void add_worker(uint32_t id, uint64_t clock = 0);
+  /// A worker's step; returns the progress after it.
+  progress_info on_report(const messages::step_report& r);
+  void worker_finished(uint32_t id);
+  /// A worker that went away: its unfinished chunks go back to the dispenser. Returns how many.
+  size_t worker_lost(uint32_t id);
+  size_t active_workers() const;
+  bool all_finished() const { return active_workers() == 0; }
+  bool is_worker(uint32_t id) const { return workers_.count(id) > 0; }
+
+  /// Smallest clock among active workers (the largest seen when none is active).
+  uint64_t min_clock() const;
+
+  /// True when a periodic evaluation should start now; marks it in flight.
+  bool eval_due();
+  /// Records a finished evaluation (periodic or final) and returns it as an eval_point.
+  eval_point eval_done(const messages::eval_report& r, double train_s);
+  void eval_failed() { eval_in_flight_ = false; }
+  bool eval_in_flight() const { return eval_in_flight_; }
+
+  /// The job's result so far (final_eval is the last evaluation recorded).
+  job_result result() const;
+
+private:
+  const config::job_config& cfg_;
+  data::dispenser dispenser_;
+  struct worker_info {
+    uint64_t clock = 0;
+    bool active = true;
+  };
+  std::map<uint32_t, worker_info> workers_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  uint64_t samples_ = 0;
+  uint64_t max_clock_ = 0;
+  double loss_ema_ = 0;
+  bool have_loss_ = false;
+  uint64_t next_eval_ = 0;
+  bool eval_in_flight_ = false;
+  std::vector<eval_point> evals_;
+  std::optional<double> time_to_target_;
+};
+
+} // namespace herd::actors

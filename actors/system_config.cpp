@@ -1,0 +1,34 @@
+#include "actors/system_config.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include <caf/atom.hpp>
+
+#include "messages/errc.hpp"
+#include "messages/types.hpp"
+
+namespace herd::actors {
+
+system_config::system_config() {
+  add_message_type<messages::payload>("herd::payload");
+  add_message_type<messages::data_chunk>("herd::data_chunk");
+  add_message_type<messages::step_report>("herd::step_report");
+  add_message_type<messages::eval_report>("herd::eval_report");
+  add_message_type<std::vector<uint32_t>>("std::vector<uint32_t>");
+  add_error_category(herd_error_category,
+                     [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                       std::string out = to_string(static_cast<errc>(code));
+                       if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+                         out += ": " + ctx.get_as<std::string>(0);
+                       return out;
+                     });
+  // Workers and the evaluator run on their own (detached) threads; the scheduler only moves
+  // messages, so it gets no more threads than cores (CAF's default is max(4, cores)).
+  auto cores = std::max(1u, std::thread::hardware_concurrency());
+  set("scheduler.max-threads", static_cast<size_t>(std::min(cores, 4u)));
+  // Sharing (one queue) instead of work stealing: no 10 ms back-off sleeps between steps.
+  set("scheduler.policy", caf::atom("sharing"));
+}
+
+} // namespace herd::actors

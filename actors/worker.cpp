@@ -1,0 +1,134 @@
+#include "actors/worker.hpp"
+
+#include <limits>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/payload_codec.hpp"
+#include "messages/types.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+using messages::payload;
+
+constexpr uint64_t no_chunk = std::numeric_limits<uint64_t>::max();
+
+struct worker_actor_state {
+  worker_setup setup;
+  size_t awaiting = 0;       // replies still expected in the current phase
+  uint64_t base_version = 0; // smallest shard version in the last pull
+  static inline const char* name = "herd.worker";
+};
+
+using worker_self = caf::stateful_actor<worker_actor_state>*;
+
+void fail(worker_self self, caf::error err) {
+  self->quit(std::move(err));
+}
+
+void finish(worker_self self) {
+  auto& st = self->state;
+  st.awaiting = st.setup.shards.size();
+  auto id = st.setup.state->id();
+  for (auto& shard : st.setup.shards)
+    self->request(shard, st.setup.timeout, leave_atom::value, id)
+      .then(
+        [=](uint64_t) {
+          if (--self->state.awaiting == 0) {
+            self->send(self->state.setup.supervisor, finished_atom::value, id,
+                       self->state.setup.state->clock());
+            self->quit();
+          }
+        },
+        [=](caf::error& err) { fail(self, std::move(err)); });
+}
+
+void compute_and_push(worker_self self) {
+  auto& st = self->state;
+  auto& ws = *st.setup.state;
+  float loss = ws.compute_step();
+  const auto& slices = ws.slices();
+  for (uint32_t i = 0; i < slices.size(); ++i) {
+    messages::gradient_header h;
+    h.worker = ws.id();
+    h.clock = ws.clock();
+    h.base_version = st.base_version;
+    h.shard = i;
+    h.offset = slices[i].offset;
+    h.count = static_cast<uint32_t>(slices[i].count);
+    h.samples = ws.last_samples();
+    payload p{messages::encode_gradient(h, ws.grad().data() + slices[i].offset,
+                                        messages::dense_format::f32)};
+    self->request(st.setup.shards[i], st.setup.timeout, push_atom::value, std::move(p))
+      .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
+  }
+  ws.advance();
+  self->send(st.setup.supervisor, progress_atom::value,
+             messages::step_report{ws.id(), ws.clock(), ws.last_samples(), loss});
+  self->send(self, step_atom::value);
+}
+
+void next_batch(worker_self self) {
+  auto& st = self->state;
+  auto& ws = *st.setup.state;
+  if (ws.has_batch())
+    return compute_and_push(self);
+  uint64_t done = no_chunk;
+  ws.take_finished_chunk(done);
+  self->request(st.setup.supervisor, st.setup.timeout, chunk_atom::value, ws.id(), done)
+    .then(
+      [=](messages::data_chunk& c) {
+        if (c.indices.empty())
+          return finish(self);
+        self->state.setup.state->set_chunk(std::move(c));
+        compute_and_push(self);
+      },
+      [=](caf::error& err) { fail(self, std::move(err)); });
+}
+
+void pull(worker_self self) {
+  auto& st = self->state;
+  auto& ws = *st.setup.state;
+  if (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps)
+    return finish(self);
+  st.awaiting = st.setup.shards.size();
+  st.base_version = std::numeric_limits<uint64_t>::max();
+  for (uint32_t i = 0; i < st.setup.shards.size(); ++i) {
+    self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock())
+      .then(
+        [=](const payload& p) {
+          auto& ws = *self->state.setup.state;
+          const auto& s = ws.slices()[i];
+          messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
+          auto h = messages::decode_slice(p.bytes, want, ws.params().data() + s.offset);
+          if (!h)
+            return fail(self, std::move(h.error()));
+          self->state.base_version = std::min(self->state.base_version, h->version);
+          if (--self->state.awaiting == 0)
+            next_batch(self);
+        },
+        [=](caf::error& err) { fail(self, std::move(err)); });
+  }
+}
+
+caf::behavior worker_behavior(worker_self self, worker_setup setup) {
+  self->state.setup = std::move(setup);
+  self->set_default_handler(caf::print_and_drop);
+  self->send(self, step_atom::value);
+  return {
+    [=](step_atom) { pull(self); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_worker(caf::actor_system& sys, worker_setup setup) {
+  return sys.spawn<caf::detached>(worker_behavior, std::move(setup));
+}
+
+} // namespace herd::actors

@@ -1,0 +1,33 @@
+// The worker actor, detached (its own thread: forward/backward never blocks the scheduler).
+// One step, driven by a step message to itself so other messages interleave:
+//
+//   step --> pull(id, clock) from every shard --all slices in--> batch left in chunk?
+//     yes --> forward/backward --> push(gradient) to every shard --> clock+1 --> step
+//     no  --> chunk(id, finished chunk) from supervisor --> empty? --> leave shards --> finished
+//
+// Data is requested after the pull completes, so under BSP the workers of one clock take
+// consecutive chunks (this is what makes P workers at batch b equal one at batch P*b).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "actors/worker_state.hpp"
+
+namespace herd::actors {
+
+struct worker_setup {
+  std::shared_ptr<worker_state> state;
+  std::vector<caf::actor> shards; // index = shard id, matching state->slices()
+  caf::actor supervisor;
+  uint64_t max_steps = 0;         // 0 = until the data runs out
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+};
+
+caf::actor spawn_worker(caf::actor_system& sys, worker_setup setup);
+
+} // namespace herd::actors

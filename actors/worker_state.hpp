@@ -1,0 +1,63 @@
+// A worker's logic: a model replica over the full flat parameter vector (assembled from the
+// shards' slices), the data chunk it is working through, and one training step.
+// No CAF here; the worker actor (worker.hpp) moves messages in and out.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "data/dataset.hpp"
+#include "messages/types.hpp"
+#include "model/mlp.hpp"
+#include "model/slices.hpp"
+
+namespace herd::actors {
+
+class worker_state {
+public:
+  worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
+               std::shared_ptr<const data::dataset> train, std::vector<model::slice> slices,
+               int batch_size);
+
+  uint32_t id() const { return id_; }
+  uint64_t clock() const { return clock_; }
+  void set_clock(uint64_t c) { clock_ = c; }
+  void advance() { ++clock_; }
+  const std::vector<model::slice>& slices() const { return slices_; }
+
+  /// The full parameter vector; pulled slices are decoded straight into it.
+  std::vector<float>& params() { return params_; }
+  const std::vector<float>& grad() const { return grad_; }
+
+  /// Whether a batch is left in the current chunk.
+  bool has_batch() const { return pos_ < chunk_.indices.size(); }
+  /// Id of the chunk just used up, if any (to report it done), and forgets it.
+  bool take_finished_chunk(uint64_t& id);
+  /// Starts working through `c`.
+  void set_chunk(messages::data_chunk c);
+
+  /// One step on the next batch of the current chunk: gradient into grad(), returns mean loss.
+  /// Requires has_batch(); the clock advances with advance() once the gradient is pushed.
+  float compute_step();
+  uint32_t last_samples() const { return last_samples_; }
+
+private:
+  uint32_t id_;
+  std::shared_ptr<const model::mlp> net_;
+  std::shared_ptr<const data::dataset> train_;
+  std::vector<model::slice> slices_;
+  int batch_size_;
+  uint64_t clock_ = 0;
+  std::vector<float> params_;
+  std::vector<float> grad_;
+  messages::data_chunk chunk_;
+  size_t pos_ = 0;
+  bool chunk_open_ = false;
+  std::vector<float> x_;
+  std::vector<uint8_t> y_;
+  model::mlp_workspace ws_;
+  uint32_t last_samples_ = 0;
+};
+
+} // namespace herd::actors

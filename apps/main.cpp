@@ -1,0 +1,29 @@
+// herd: the command-line entry point (run, validate).
+#include <CLI/CLI.hpp>
+
+#include "apps/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"herd: an actor-model parameter server for distributed training"};
+  app.require_subcommand(1);
+
+  herd::apps::run_options run_opts;
+  auto* run = app.add_subcommand("run", "train a job in this process");
+  run->add_option("job", run_opts.job_file, "job JSON file")->required();
+  run->add_option("--output", run_opts.output_dir, "output directory (overrides output.dir)");
+  run->add_flag("--quiet", run_opts.quiet, "print only the summary");
+
+  std::string validate_file;
+  auto* validate = app.add_subcommand("validate", "check a job file and print ok or the errors");
+  validate->add_option("job", validate_file, "job JSON file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : herd::apps::exit_bad_input;
+  }
+  if (*run)
+    return herd::apps::run_command(run_opts);
+  return herd::apps::validate_command(validate_file);
+}

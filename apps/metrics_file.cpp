@@ -1,0 +1,62 @@
+#include "apps/metrics_file.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+namespace herd::apps {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+nlohmann::json to_json(const actors::eval_point& e) {
+  return {{"clock", e.clock},     {"samples", e.samples},   {"train_s", e.train_s},
+          {"test_loss", e.loss},  {"test_accuracy", e.accuracy}, {"eval_s", e.eval_s}};
+}
+
+} // namespace
+
+metrics_file::metrics_file(std::string dir, std::string path)
+  : dir_(std::move(dir)), path_(std::move(path)), out_(path_, std::ios::trunc) {
+}
+
+expected<std::unique_ptr<metrics_file>> metrics_file::open(const std::string& dir,
+                                                           const std::string& job_json) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    return make_error(errc::io_error, dir + ": cannot create the output directory: "
+                                        + ec.message());
+  {
+    std::ofstream job(fs::path(dir) / "job.json", std::ios::trunc);
+    job << job_json << "\n";
+    if (!job)
+      return make_error(errc::io_error, dir + "/job.json: cannot write");
+  }
+  std::unique_ptr<metrics_file> m{
+    new metrics_file(dir, (fs::path(dir) / "metrics.jsonl").string())};
+  if (!m->out_)
+    return make_error(errc::io_error, m->path_ + ": cannot write");
+  return m;
+}
+
+void metrics_file::write_eval(const actors::eval_point& e) {
+  out_ << to_json(e).dump() << "\n";
+  out_.flush();
+}
+
+void metrics_file::write_summary(const actors::job_result& r) {
+  nlohmann::json j{{"final", to_json(r.final_eval)},
+                   {"wall_s", r.wall_s},
+                   {"samples", r.samples},
+                   {"steps", r.clock},
+                   {"samples_per_s", r.samples_per_s},
+                   {"time_to_target_s", r.time_to_target_s ? nlohmann::json(*r.time_to_target_s)
+                                                           : nlohmann::json(nullptr)}};
+  std::ofstream out(fs::path(dir_) / "summary.json", std::ios::trunc);
+  out << j.dump(2) << "\n";
+}
+
+} // namespace herd::apps

@@ -1,0 +1,87 @@
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/job.hpp"
+#include "actors/system_config.hpp"
+#include "apps/commands.hpp"
+#include "apps/metrics_file.hpp"
+#include "apps/progress_printer.hpp"
+#include "config/job_parse.hpp"
+#include "kernels/cpu/blas_threads.hpp"
+
+namespace herd::apps {
+
+namespace {
+
+int bad_input(const std::string& where, const caf::error& err) {
+  auto what = describe(err);
+  if (!where.empty() && what.rfind(where, 0) != 0)
+    what = where + ": " + what;
+  std::fprintf(stderr, "herd: %s\n", what.c_str());
+  return exit_bad_input;
+}
+
+} // namespace
+
+int run_command(const run_options& opts) {
+  auto job = config::load_job(opts.job_file);
+  if (!job)
+    return bad_input(opts.job_file, job.error());
+  if (!opts.output_dir.empty())
+    job->output.dir = opts.output_dir;
+  auto inputs = actors::load_inputs(*job);
+  if (!inputs)
+    return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",
+                     inputs.error());
+  auto out_dir = config::output_dir(*job);
+  auto opened = metrics_file::open(out_dir, config::to_json(*job));
+  if (!opened)
+    return bad_input("", opened.error());
+  auto metrics = std::move(*opened);
+  kernels::set_blas_threads(job->training.blas_threads);
+
+  bool live = !opts.quiet && isatty(fileno(stdout));
+  progress_printer printer{stdout, live, opts.quiet ? 0 : job->training.log_every};
+  printer.log("herd run " + job->name + ": " + std::to_string(inputs->train->count)
+              + " training and " + std::to_string(inputs->test->count)
+              + " test samples; output in " + out_dir);
+  actors::job_callbacks cb;
+  cb.on_progress = [&](const actors::progress_info& p) { printer.progress(p); };
+  cb.on_eval = [&](const actors::eval_point& e) {
+    metrics->write_eval(e);
+    if (!opts.quiet)
+      printer.eval(e);
+  };
+  cb.on_log = [&](const std::string& line) {
+    if (!opts.quiet)
+      printer.log(line);
+  };
+
+  actors::system_config cfg;
+  caf::actor_system sys{cfg};
+  auto result = actors::run_job(sys, *inputs, cb);
+  printer.finish_line();
+  if (!result) {
+    std::fprintf(stderr, "herd: job failed: %s\n", describe(result.error()).c_str());
+    return exit_failed;
+  }
+  metrics->write_summary(*result);
+  const auto& f = result->final_eval;
+  std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples\n",
+              100.0 * f.accuracy, f.loss, (unsigned long long) result->clock,
+              (unsigned long long) result->samples);
+  std::printf("training time %.1fs, %.0f samples/s", result->wall_s, result->samples_per_s);
+  if (result->time_to_target_s)
+    std::printf(", %.1f%% test accuracy reached after %.1fs",
+                100.0 * job->training.target_accuracy, *result->time_to_target_s);
+  else if (job->training.target_accuracy > 0)
+    std::printf(", %.1f%% test accuracy not reached", 100.0 * job->training.target_accuracy);
+  std::printf("\nmetrics in %s\n", metrics->path().c_str());
+  return exit_ok;
+}
+
+} // namespace herd::apps

@@ -1,0 +1,23 @@
+// The protocol's atoms (CAF 0.17: at most 10 characters each). Included by actors/ and apps/ only.
+#pragma once
+
+#include <caf/atom.hpp>
+
+namespace herd {
+
+using pull_atom = caf::atom_constant<caf::atom("pull")>;         // worker/evaluator -> shard
+using push_atom = caf::atom_constant<caf::atom("push")>;         // worker -> shard
+using join_atom = caf::atom_constant<caf::atom("join")>;         // worker -> shard
+using leave_atom = caf::atom_constant<caf::atom("leave")>;       // worker -> shard
+using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>; // evaluator -> shard
+using chunk_atom = caf::atom_constant<caf::atom("chunk")>;       // worker -> supervisor
+using chunk_done_atom = caf::atom_constant<caf::atom("chunkdone")>;
+using no_data_atom = caf::atom_constant<caf::atom("nodata")>;    // supervisor -> worker
+using step_atom = caf::atom_constant<caf::atom("step")>;         // worker -> itself
+using progress_atom = caf::atom_constant<caf::atom("progress")>; // worker -> supervisor
+using finished_atom = caf::atom_constant<caf::atom("finished")>; // worker -> supervisor
+using eval_atom = caf::atom_constant<caf::atom("eval")>;         // supervisor -> evaluator
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+
+} // namespace herd
