@@ -1,0 +1,155 @@
+// The typed form of a job file: what runs, on which nodes, with which recipe.
+// Plain structs with the same defaults as the JSON schema (docs/config.md), so a default-constructed
+// job_config equals parsing a file that only sets model.layers (which has no default).
+// Included widely: no nlohmann, no CAF here. Parsing and validation live in job_parse.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace herd::config {
+
+enum class normalization { standardize, scale, none };
+enum class optimizer_kind { sgd, adam };
+enum class consistency_model { bsp, ssp, asp };
+enum class compute_precision { fp32 };
+enum class restart_policy { always, on_failure, never };
+
+/// The JSON spelling of each enum value ("bsp", "on-failure", ...).
+const char* to_string(normalization x);
+const char* to_string(optimizer_kind x);
+const char* to_string(consistency_model x);
+const char* to_string(compute_precision x);
+const char* to_string(restart_policy x);
+
+struct model_config {
+  std::vector<int> layers;  // layer widths, input first: {784, 256, 128, 10}
+  uint64_t init_seed = 1;
+  bool operator==(const model_config&) const = default;
+};
+
+struct data_config {
+  std::string train_images = "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz";
+  std::string train_labels = "/usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz";
+  std::string test_images = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
+  std::string test_labels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+  normalization normalize = normalization::standardize;
+  size_t train_limit = 0;  // 0 = all samples
+  size_t test_limit = 0;   // 0 = all samples
+  bool operator==(const data_config&) const = default;
+};
+
+struct optimizer_config {
+  optimizer_kind type = optimizer_kind::sgd;
+  double lr = 0.05;
+  double momentum = 0.9;  // sgd only
+  bool nesterov = false;  // sgd only; needs momentum > 0
+  double weight_decay = 0.0;
+  double beta1 = 0.9;    // adam only
+  double beta2 = 0.999;  // adam only
+  double eps = 1e-8;     // adam only
+  bool operator==(const optimizer_config&) const = default;
+};
+
+struct training_config {
+  int batch_size = 64;  // per worker
+  int epochs = 10;
+  int64_t max_steps = 0;  // clocks; 0 = no limit (epochs decide). Not both 0.
+  int chunk_batches = 8;  // batches per data chunk handed to a worker
+  uint64_t seed = 42;
+  int64_t eval_every = 500;  // clocks; 0 = only at the end
+  int64_t log_every = 100;   // clocks; 0 = only at the end
+  double target_accuracy = 0.88;  // in [0, 1]; 0 = no target
+  int blas_threads = 1;
+  bool operator==(const training_config&) const = default;
+};
+
+struct consistency_config {
+  consistency_model model = consistency_model::bsp;
+  int staleness = 0;  // only meaningful for ssp
+  bool operator==(const consistency_config&) const = default;
+};
+
+struct compression_config {
+  std::string codec = "none";  // a codec registry name; only "none" is accepted for now
+  bool operator==(const compression_config&) const = default;
+};
+
+struct precision_config {
+  compute_precision compute = compute_precision::fp32;
+  bool operator==(const precision_config&) const = default;
+};
+
+struct node_config {
+  std::string name;
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;  // 0 = chosen by the OS
+  bool operator==(const node_config&) const = default;
+};
+
+struct shard_config {
+  std::string node;  // always a name from job_config::nodes after parsing
+  bool operator==(const shard_config&) const = default;
+};
+
+struct worker_config {
+  std::string node;  // always a name from job_config::nodes after parsing
+  std::string device = "cpu";  // "cpu" or "cuda:N"
+  bool operator==(const worker_config&) const = default;
+};
+
+struct supervisor_config {
+  std::string node = "local";
+  restart_policy restart = restart_policy::on_failure;
+  int max_restarts = 3;
+  bool operator==(const supervisor_config&) const = default;
+};
+
+struct checkpoint_config {
+  std::string dir;      // "" = <output_dir>/checkpoints
+  int64_t every = 0;    // clocks; 0 = no periodic checkpoints
+  int keep = 3;         // newest checkpoints kept, >= 1
+  bool operator==(const checkpoint_config&) const = default;
+};
+
+struct output_config {
+  std::string dir;  // "" = runs/<name>
+  bool operator==(const output_config&) const = default;
+};
+
+struct job_config {
+  std::string name = "job";
+  model_config model;
+  data_config data;
+  optimizer_config optimizer;
+  training_config training;
+  consistency_config consistency;
+  compression_config compression;
+  precision_config precision;
+  std::vector<node_config> nodes = {node_config{"local"}};
+  std::vector<shard_config> shards = {shard_config{"local"}, shard_config{"local"}};
+  std::vector<worker_config> workers = {worker_config{"local"}, worker_config{"local"}};
+  supervisor_config supervisor;
+  checkpoint_config checkpoint;
+  output_config output;
+  bool operator==(const job_config&) const = default;
+};
+
+/// Where the run writes its outputs: output.dir, or "runs/<name>" when that is empty.
+std::string output_dir(const job_config& job);
+
+/// Where checkpoints go: checkpoint.dir, or "<output_dir>/checkpoints" when that is empty.
+std::string checkpoint_dir(const job_config& job);
+
+/// N for a device string "cuda:N" (decimal, no sign, no leading zeros); nullopt for "cpu" and
+/// for anything malformed.
+std::optional<int> cuda_ordinal(std::string_view device);
+
+/// Whether `device` is "cpu" or a well-formed "cuda:N".
+bool valid_device(std::string_view device);
+
+} // namespace herd::config

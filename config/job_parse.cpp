@@ -1,0 +1,380 @@
+#include "config/job_parse.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "config/json_reader.hpp"
+
+namespace herd::config {
+
+namespace {
+
+using detail::child_path;
+using detail::json;
+using detail::object_reader;
+using detail::show;
+
+// Sanity bound for shard and worker counts, so "workers": 1e12 is an error, not an allocation.
+constexpr int64_t max_members = 65536;
+
+const std::string name_rule = "a name of letters, digits, '_', '.' or '-'";
+const std::string layers_rule = "an array of at least 2 positive integers";
+
+bool valid_name(std::string_view s) {
+  if (s.empty())
+    return false;
+  for (char c : s) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+              || c == '_' || c == '.' || c == '-';
+    if (!ok)
+      return false;
+  }
+  return true;
+}
+
+bool non_empty(std::string_view s) {
+  return !s.empty();
+}
+
+bool any_string(std::string_view) {
+  return true;
+}
+
+bool positive(double x) {
+  return std::isfinite(x) && x > 0;
+}
+
+bool non_negative(double x) {
+  return std::isfinite(x) && x >= 0;
+}
+
+bool unit_half_open(double x) {
+  return x >= 0 && x < 1;
+}
+
+bool unit_closed(double x) {
+  return x >= 0 && x <= 1;
+}
+
+void read_model(object_reader r, model_config& out) {
+  auto path = r.path_of("layers");
+  if (auto v = r.take("layers")) {
+    if (!v->is_array() || v->size() < 2) {
+      r.expected("layers", layers_rule, *v);
+    } else {
+      std::vector<int> layers;
+      for (size_t i = 0; i < v->size(); ++i) {
+        if (auto x = detail::integer_in<int>((*v)[i], 1, std::numeric_limits<int>::max()))
+          layers.push_back(*x);
+        else
+          r.add_issue(child_path(path, i), "expected a positive integer, got " + show((*v)[i]));
+      }
+      if (layers.size() == v->size())
+        out.layers = std::move(layers);
+    }
+  } else {
+    r.add_issue(path, "missing; expected " + layers_rule);
+  }
+  r.read_integer("init_seed", out.init_seed);
+  r.finish();
+}
+
+void read_data(object_reader r, data_config& out) {
+  r.read_string("train_images", out.train_images, "a non-empty path", non_empty);
+  r.read_string("train_labels", out.train_labels, "a non-empty path", non_empty);
+  r.read_string("test_images", out.test_images, "a non-empty path", non_empty);
+  r.read_string("test_labels", out.test_labels, "a non-empty path", non_empty);
+  r.read_choice("normalize", out.normalize,
+                {normalization::standardize, normalization::scale, normalization::none});
+  r.read_integer("train_limit", out.train_limit);
+  r.read_integer("test_limit", out.test_limit);
+  r.finish();
+}
+
+void read_optimizer(object_reader r, optimizer_config& out) {
+  r.read_choice("type", out.type, {optimizer_kind::sgd, optimizer_kind::adam});
+  r.read_number("lr", out.lr, "a number > 0", positive);
+  r.read_number("momentum", out.momentum, "a number in [0, 1)", unit_half_open);
+  r.read_bool("nesterov", out.nesterov);
+  r.read_number("weight_decay", out.weight_decay, "a number >= 0", non_negative);
+  r.read_number("beta1", out.beta1, "a number in [0, 1)", unit_half_open);
+  r.read_number("beta2", out.beta2, "a number in [0, 1)", unit_half_open);
+  r.read_number("eps", out.eps, "a number > 0", positive);
+  if (out.type == optimizer_kind::sgd && out.nesterov && out.momentum == 0)
+    r.add_issue(r.path_of("nesterov"),
+                "expected false when momentum is 0 (Nesterov needs momentum > 0), got true");
+  r.finish();
+}
+
+void read_training(object_reader r, training_config& out) {
+  r.read_integer("batch_size", out.batch_size, 1);
+  r.read_integer("epochs", out.epochs);
+  r.read_integer("max_steps", out.max_steps);
+  r.read_integer("chunk_batches", out.chunk_batches, 1);
+  r.read_integer("seed", out.seed);
+  r.read_integer("eval_every", out.eval_every);
+  r.read_integer("log_every", out.log_every);
+  r.read_number("target_accuracy", out.target_accuracy, "a number in [0, 1]", unit_closed);
+  r.read_integer("blas_threads", out.blas_threads, 1);
+  if (out.epochs == 0 && out.max_steps == 0)
+    r.add_issue(r.path().empty() ? "/" : r.path(),
+                "expected epochs > 0 or max_steps > 0, got both 0");
+  r.finish();
+}
+
+void read_consistency(object_reader r, consistency_config& out) {
+  r.read_choice("model", out.model,
+                {consistency_model::bsp, consistency_model::ssp, consistency_model::asp});
+  r.read_integer("staleness", out.staleness);
+  r.finish();
+}
+
+void read_compression(object_reader r, compression_config& out) {
+  static const std::vector<std::string> codecs = {"none"};
+  r.read_string("codec", out.codec, detail::quoted_alternatives(codecs), [](std::string_view s) {
+    return std::find(codecs.begin(), codecs.end(), s) != codecs.end();
+  });
+  r.finish();
+}
+
+void read_precision(object_reader r, precision_config& out) {
+  r.read_choice("compute", out.compute, {compute_precision::fp32});
+  r.finish();
+}
+
+// Returns false when /nodes has issues (then node references are not checked: every one of
+// them would only repeat the same problem).
+bool read_nodes(object_reader& root, std::vector<node_config>& out) {
+  auto path = root.path_of("nodes");
+  auto v = root.take("nodes");
+  if (v == nullptr)
+    return true;
+  if (!v->is_array() || v->empty()) {
+    root.expected("nodes", "a non-empty array of node objects", *v);
+    return false;
+  }
+  auto& issues = root.issues();
+  auto before = issues.size();
+  std::vector<node_config> nodes;
+  for (size_t i = 0; i < v->size(); ++i) {
+    object_reader n{&(*v)[i], child_path(path, i), issues};
+    node_config node;
+    if (n.present() && !n.take("name"))
+      n.add_issue(n.path_of("name"), "missing; expected " + name_rule);
+    n.read_string("name", node.name, name_rule, valid_name);
+    n.read_string("host", node.host, "a non-empty host name or address", non_empty);
+    int port = node.port;
+    n.read_integer("port", port, 0, 65535);
+    node.port = static_cast<uint16_t>(port);
+    n.finish();
+    for (size_t j = 0; j < nodes.size(); ++j) {
+      if (!node.name.empty() && nodes[j].name == node.name)
+        n.add_issue(n.path_of("name"), "duplicate node name \"" + node.name + "\" (also at "
+                                         + child_path(path, j) + ")");
+      else if (node.port != 0 && nodes[j].port == node.port && nodes[j].host == node.host)
+        n.add_issue(n.path_of("port"), "expected a host and port no other node uses, got "
+                                         + node.host + ":" + std::to_string(node.port)
+                                         + " (also at " + child_path(path, j) + ")");
+    }
+    nodes.push_back(std::move(node));
+  }
+  if (issues.size() != before)
+    return false;
+  out = std::move(nodes);
+  return true;
+}
+
+// Reads the "node" member of a shard, worker or supervisor; absent means the first node.
+void read_node_ref(object_reader& r, std::string& out, const std::vector<node_config>& nodes,
+                   bool check) {
+  out = nodes.front().name;
+  auto v = r.take("node");
+  if (v == nullptr)
+    return;
+  std::vector<std::string> names;
+  for (const auto& n : nodes)
+    names.push_back(n.name);
+  if (!v->is_string()) {
+    r.expected("node", "a node name", *v);
+    return;
+  }
+  const auto& name = v->get_ref<const std::string&>();
+  if (check && std::find(names.begin(), names.end(), name) == names.end()) {
+    r.expected("node", "a node defined in /nodes (" + detail::quoted_alternatives(names) + ")",
+               *v);
+    return;
+  }
+  out = name;
+}
+
+// "shards" and "workers": a count of default members, or an array of member objects.
+// `read_item` reads one member object (its node reference included).
+template <class T, class ReadItem>
+void read_members(object_reader& root, const char* key, const char* singular,
+                  const std::vector<node_config>& nodes, std::vector<T>& out,
+                  ReadItem read_item) {
+  auto path = root.path_of(key);
+  auto v = root.take(key);
+  auto at_least_one = std::string{"at least one "} + singular;
+  auto at_most = "at most " + std::to_string(max_members) + " " + singular + "s";
+  auto fill_default = [&](size_t n) {
+    T item;
+    item.node = nodes.front().name;
+    out.assign(n, item);
+  };
+  if (v == nullptr) {
+    fill_default(out.size());  // the defaults, on the first node
+  } else if (v->is_number_integer()) {
+    if (auto n = detail::integer_in<int64_t>(*v, 1, max_members))
+      fill_default(static_cast<size_t>(*n));
+    else if (v->is_number_unsigned() && v->get<uint64_t>() > 0)
+      root.expected(key, at_most, *v);
+    else
+      root.expected(key, at_least_one, *v);
+  } else if (v->is_array()) {
+    if (v->empty()) {
+      root.expected(key, at_least_one, *v);
+    } else if (v->size() > static_cast<size_t>(max_members)) {
+      root.add_issue(path, "expected " + at_most + ", got " + std::to_string(v->size()));
+    } else {
+      out.clear();
+      for (size_t i = 0; i < v->size(); ++i) {
+        object_reader item{&(*v)[i], child_path(path, i), root.issues()};
+        T member;
+        read_item(item, member);
+        item.finish();
+        out.push_back(std::move(member));
+      }
+    }
+  } else {
+    root.expected(key, std::string{"a "} + singular + " count or an array of " + singular
+                         + " objects",
+                  *v);
+  }
+}
+
+void read_supervisor(object_reader r, supervisor_config& out,
+                     const std::vector<node_config>& nodes, bool check) {
+  read_node_ref(r, out.node, nodes, check);
+  r.read_choice("restart", out.restart,
+                {restart_policy::always, restart_policy::on_failure, restart_policy::never});
+  r.read_integer("max_restarts", out.max_restarts);
+  r.finish();
+}
+
+void read_checkpoint(object_reader r, checkpoint_config& out) {
+  r.read_string("dir", out.dir, "a path (\"\" for the default)", any_string);
+  r.read_integer("every", out.every);
+  r.read_integer("keep", out.keep, 1);
+  r.finish();
+}
+
+void read_output(object_reader r, output_config& out) {
+  r.read_string("dir", out.dir, "a path (\"\" for the default)", any_string);
+  r.finish();
+}
+
+void read_job(const json& doc, job_config& job, std::vector<config_issue>& issues) {
+  object_reader root{&doc, "", issues};
+  if (!root.present())
+    return;
+  root.read_string("name", job.name, name_rule, valid_name);
+  read_model(root.section("model"), job.model);
+  read_data(root.section("data"), job.data);
+  read_optimizer(root.section("optimizer"), job.optimizer);
+  read_training(root.section("training"), job.training);
+  read_consistency(root.section("consistency"), job.consistency);
+  read_compression(root.section("compression"), job.compression);
+  read_precision(root.section("precision"), job.precision);
+  bool nodes_ok = read_nodes(root, job.nodes);
+  const auto& nodes = job.nodes;
+  read_members(root, "shards", "shard", nodes, job.shards, [&](object_reader& r, shard_config& s) {
+    read_node_ref(r, s.node, nodes, nodes_ok);
+  });
+  read_members(root, "workers", "worker", nodes, job.workers,
+               [&](object_reader& r, worker_config& w) {
+                 read_node_ref(r, w.node, nodes, nodes_ok);
+                 r.read_string("device", w.device, "\"cpu\" or \"cuda:N\"", valid_device);
+               });
+  read_supervisor(root.section("supervisor"), job.supervisor, nodes, nodes_ok);
+  read_checkpoint(root.section("checkpoint"), job.checkpoint);
+  read_output(root.section("output"), job.output);
+  root.finish();
+}
+
+herd::expected<job_config> parse_named(const std::string& text, const std::string& source,
+                                       std::vector<config_issue>* issues_out) {
+  std::vector<config_issue> issues;
+  std::string syntax_error;
+  auto doc = detail::parse_json_text(text, syntax_error, issues);
+  auto prefix = source.empty() ? std::string{} : source + ": ";
+  if (!doc) {
+    auto message = "malformed JSON: " + syntax_error;
+    if (issues_out != nullptr)
+      issues_out->push_back({"", message});
+    return herd::make_error(errc::config_syntax, prefix + message);
+  }
+  job_config job;
+  read_job(*doc, job, issues);
+  if (issues_out != nullptr)
+    issues_out->insert(issues_out->end(), issues.begin(), issues.end());
+  if (!issues.empty())
+    return herd::make_error(errc::config_invalid, prefix + to_string(issues.front()));
+  return job;
+}
+
+} // namespace
+
+herd::expected<job_config> parse_job(const std::string& json_text,
+                                     std::vector<config_issue>* issues) {
+  return parse_named(json_text, "", issues);
+}
+
+herd::expected<job_config> load_job(const std::string& path, std::vector<config_issue>* issues) {
+  auto fail = [&](errc code, std::string message) {
+    if (issues != nullptr)
+      issues->push_back({"", message});
+    return herd::make_error(code, path + ": " + message);
+  };
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return fail(errc::io_error, "is a directory, expected a job file");
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return fail(errc::file_not_found, std::string{"cannot open job file: "} + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad())
+    return fail(errc::io_error, std::string{"cannot read job file: "} + std::strerror(errno));
+  return parse_named(text.str(), path, issues);
+}
+
+caf::error check_against_data(const job_config& job, size_t features, int classes) {
+  const auto& layers = job.model.layers;
+  if (layers.size() < 2)
+    return herd::make_error(errc::config_invalid,
+                            "/model/layers: expected " + layers_rule + ", got "
+                              + std::to_string(layers.size()) + " entries");
+  std::string message;
+  if (layers.front() < 0 || static_cast<size_t>(layers.front()) != features)
+    message = "/model/layers/0: expected " + std::to_string(features)
+              + " (the dataset's features per sample), got " + std::to_string(layers.front());
+  if (layers.back() != classes) {
+    if (!message.empty())
+      message += "; ";
+    message += "/model/layers/" + std::to_string(layers.size() - 1) + ": expected "
+               + std::to_string(classes) + " (the dataset's classes), got "
+               + std::to_string(layers.back());
+  }
+  if (message.empty())
+    return caf::error{};
+  return herd::make_error(errc::config_invalid, std::move(message));
+}
+
+} // namespace herd::config
