@@ -1,0 +1,75 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "actors/supervisor_state.hpp"
+
+using namespace herd;
+
+namespace {
+
+config::job_config job(int eval_every) {
+  config::job_config cfg;
+  cfg.model.layers = {4, 2};
+  cfg.training.batch_size = 10;
+  cfg.training.chunk_batches = 2;
+  cfg.training.epochs = 1;
+  cfg.training.eval_every = eval_every;
+  return cfg;
+}
+
+} // namespace
+
+TEST_CASE("supervisor_state: chunks cover the epoch once and then run out", "[actors]") {
+  auto cfg = job(0);
+  actors::supervisor_state st{cfg, 95};
+  st.add_worker(0);
+  st.add_worker(1);
+  std::set<uint32_t> seen;
+  uint64_t last[2] = {0, 0};
+  for (int round = 0; round < 10; ++round) {
+    for (uint32_t w = 0; w < 2; ++w) {
+      auto c = st.next_chunk(w, last[w]);
+      last[w] = c.id;
+      for (auto i : c.indices)
+        CHECK(seen.insert(i).second);
+    }
+  }
+  CHECK(seen.size() == 95);
+  CHECK(st.next_chunk(0, last[0]).indices.empty());
+}
+
+TEST_CASE("supervisor_state: a lost worker's chunk goes to the next asker", "[actors]") {
+  auto cfg = job(0);
+  actors::supervisor_state st{cfg, 100};
+  st.add_worker(0);
+  st.add_worker(1);
+  auto lost = st.next_chunk(0, 0);
+  CHECK(st.worker_lost(0) == 1);
+  CHECK(st.active_workers() == 1);
+  auto again = st.next_chunk(1, 0);
+  CHECK(again.id == lost.id);
+  CHECK(again.indices == lost.indices);
+}
+
+TEST_CASE("supervisor_state: evaluations follow the slowest worker's clock", "[actors]") {
+  auto cfg = job(5);
+  actors::supervisor_state st{cfg, 1000};
+  st.add_worker(0);
+  st.add_worker(1);
+  for (uint64_t c = 1; c <= 7; ++c)
+    st.on_report({0, c, 10, 1.0f});
+  CHECK_FALSE(st.eval_due()); // worker 1 still at 0
+  for (uint64_t c = 1; c <= 5; ++c)
+    st.on_report({1, c, 10, 1.0f});
+  CHECK(st.min_clock() == 5);
+  REQUIRE(st.eval_due());
+  CHECK_FALSE(st.eval_due()); // one in flight
+  auto e = st.eval_done({5, 120, 0.5, 0.9, 0.01}, 1.5);
+  CHECK(e.accuracy == 0.9);
+  CHECK_FALSE(st.eval_due()); // next one at clock 10
+  auto r = st.result();
+  REQUIRE(r.time_to_target_s);
+  CHECK(*r.time_to_target_s == 1.5);
+  CHECK(r.samples == 120);
+}
