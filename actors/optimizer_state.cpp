@@ -1,10 +1,14 @@
 #include "actors/optimizer_state.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 #include "kernels/cpu/optimizer.hpp"
 
 namespace herd::actors {
 
-optimizer_state::optimizer_state(const config::optimizer_config& cfg, size_t n) : cfg_(cfg), size_(n) {
+optimizer_state::optimizer_state(const config::optimizer_config& cfg, size_t n, uint64_t horizon)
+  : cfg_(cfg), size_(n), horizon_(horizon) {
   if (cfg_.type == config::optimizer_kind::adam) {
     m_.assign(n, 0.0f);
     v_.assign(n, 0.0f);
@@ -14,6 +18,10 @@ optimizer_state::optimizer_state(const config::optimizer_config& cfg, size_t n) 
 }
 
 void optimizer_state::step(float* w, const float* g, float lr_scale) {
+  if (cfg_.schedule == config::lr_schedule::cosine && horizon_ > 0) {
+    double t = std::min(1.0, double(steps_) / double(horizon_));
+    lr_scale *= static_cast<float>(0.5 * (1.0 + std::cos(3.141592653589793 * t)));
+  }
   ++steps_;
   auto lr = static_cast<float>(cfg_.lr) * lr_scale;
   if (cfg_.type == config::optimizer_kind::adam) {

@@ -11,7 +11,8 @@ namespace herd::actors {
 
 class optimizer_state {
 public:
-  optimizer_state(const config::optimizer_config& cfg, size_t n);
+  /// `horizon`: optimizer steps the job will take, for the cosine schedule (0 = constant lr).
+  optimizer_state(const config::optimizer_config& cfg, size_t n, uint64_t horizon = 0);
 
   /// One update of `w` (n floats) with gradient `g` scaled by `lr_scale` (1 = the configured lr).
   void step(float* w, const float* g, float lr_scale = 1.0f);
@@ -21,6 +22,7 @@ public:
 private:
   config::optimizer_config cfg_;
   size_t size_;
+  uint64_t horizon_;
   std::vector<float> m_;
   std::vector<float> v_;
   int64_t steps_ = 0;

@@ -8,8 +8,10 @@ namespace herd::actors {
 using config::consistency_model;
 
 shard_state::shard_state(uint32_t id, size_t offset, std::vector<float> initial,
-                         const config::optimizer_config& opt, consistency_rule rule)
-  : id_(id), offset_(offset), params_(std::move(initial)), optimizer_(opt, params_.size()),
+                         const config::optimizer_config& opt, consistency_rule rule,
+                         uint64_t horizon)
+  : id_(id), offset_(offset), params_(std::move(initial)),
+    optimizer_(opt, params_.size(), horizon),
     rule_(rule) {
   if (rule_.model == consistency_model::bsp)
     round_sum_.assign(params_.size(), 0.0f);

@@ -31,7 +31,8 @@ struct consistency_rule {
 class shard_state {
 public:
   shard_state(uint32_t id, size_t offset, std::vector<float> initial,
-              const config::optimizer_config& opt, consistency_rule rule);
+              const config::optimizer_config& opt, consistency_rule rule,
+              uint64_t horizon = 0);
 
   uint32_t id() const { return id_; }
   size_t offset() const { return offset_; }

@@ -65,6 +65,18 @@ void fail_job(supervisor_self self, caf::error err) {
   shut_down(self, std::move(err));
 }
 
+// Optimizer steps each shard will take over the job (for the learning-rate schedule).
+uint64_t optimizer_horizon(const config::job_config& cfg, size_t samples) {
+  auto workers = uint64_t(cfg.workers.size());
+  uint64_t steps = uint64_t(cfg.training.max_steps);
+  if (steps == 0) {
+    auto per_step = uint64_t(cfg.training.batch_size) * workers;
+    steps = (uint64_t(cfg.training.epochs) * samples + per_step - 1) / per_step;
+  }
+  // BSP aggregates one update per clock; SSP and ASP apply every worker's push.
+  return cfg.consistency.model == config::consistency_model::bsp ? steps : steps * workers;
+}
+
 void spawn_job(supervisor_self self) {
   auto& st = self->state;
   auto& cfg = st.in.cfg;
@@ -77,7 +89,8 @@ void spawn_job(supervisor_self self) {
   for (uint32_t i = 0; i < st.slices.size(); ++i) {
     auto s = st.slices[i];
     std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
-    auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), cfg.optimizer, rule);
+    auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), cfg.optimizer, rule,
+                                              optimizer_horizon(cfg, st.in.train->count));
     for (uint32_t w = 0; w < cfg.workers.size(); ++w)
       core->join(w, 0);
     auto shard = spawn_shard(sys, std::move(core));

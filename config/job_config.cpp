@@ -21,6 +21,14 @@ const char* to_string(optimizer_kind x) {
   return "?";
 }
 
+const char* to_string(lr_schedule x) {
+  switch (x) {
+    case lr_schedule::constant: return "constant";
+    case lr_schedule::cosine: return "cosine";
+  }
+  return "?";
+}
+
 const char* to_string(consistency_model x) {
   switch (x) {
     case consistency_model::bsp: return "bsp";

@@ -15,6 +15,7 @@ namespace herd::config {
 
 enum class normalization { standardize, scale, none };
 enum class optimizer_kind { sgd, adam };
+enum class lr_schedule { constant, cosine };
 enum class consistency_model { bsp, ssp, asp };
 enum class compute_precision { fp32 };
 enum class restart_policy { always, on_failure, never };
@@ -22,6 +23,7 @@ enum class restart_policy { always, on_failure, never };
 /// The JSON spelling of each enum value ("bsp", "on-failure", ...).
 const char* to_string(normalization x);
 const char* to_string(optimizer_kind x);
+const char* to_string(lr_schedule x);
 const char* to_string(consistency_model x);
 const char* to_string(compute_precision x);
 const char* to_string(restart_policy x);
@@ -52,6 +54,7 @@ struct optimizer_config {
   double beta1 = 0.9;    // adam only
   double beta2 = 0.999;  // adam only
   double eps = 1e-8;     // adam only
+  lr_schedule schedule = lr_schedule::constant; // cosine: lr decays to 0 over the job's steps
   bool operator==(const optimizer_config&) const = default;
 };
 

@@ -106,6 +106,7 @@ void read_optimizer(object_reader r, optimizer_config& out) {
   r.read_number("beta1", out.beta1, "a number in [0, 1)", unit_half_open);
   r.read_number("beta2", out.beta2, "a number in [0, 1)", unit_half_open);
   r.read_number("eps", out.eps, "a number > 0", positive);
+  r.read_choice("schedule", out.schedule, {lr_schedule::constant, lr_schedule::cosine});
   if (out.type == optimizer_kind::sgd && out.nesterov && out.momentum == 0)
     r.add_issue(r.path_of("nesterov"),
                 "expected false when momentum is 0 (Nesterov needs momentum > 0), got true");
