@@ -66,6 +66,9 @@ struct job_result {
 /// Loads and normalises the job's training and test sets and checks the model against them.
 expected<job_inputs> load_inputs(const config::job_config& cfg);
 
+/// Refuses what the job file can say but this build cannot do yet, naming the JSON path.
+caf::error check_supported(const config::job_config& cfg);
+
 /// Runs the job to the end; errors (a failed shard, every worker lost) come back as values.
 expected<job_result> run_job(caf::actor_system& sys, const job_inputs& in,
                              job_callbacks callbacks = {});

@@ -4,6 +4,30 @@
 
 namespace herd::actors {
 
+caf::error check_supported(const config::job_config& cfg) {
+  auto refuse = [](const std::string& path, const std::string& what) {
+    return make_error(errc::config_invalid, path + ": " + what);
+  };
+  for (size_t i = 0; i < cfg.workers.size(); ++i)
+    if (cfg.workers[i].device != "cpu")
+      return refuse("/workers/" + std::to_string(i) + "/device",
+                    "\"" + cfg.workers[i].device
+                      + "\" is not available in this build yet; use \"cpu\"");
+  if (cfg.checkpoint.every != 0)
+    return refuse("/checkpoint/every", "checkpoints are not written by this build yet; use 0");
+  for (size_t i = 0; i < cfg.shards.size(); ++i)
+    if (cfg.shards[i].node != cfg.nodes.front().name)
+      return refuse("/shards/" + std::to_string(i) + "/node",
+                    "jobs across nodes are not available in this build yet; use \""
+                      + cfg.nodes.front().name + "\"");
+  for (size_t i = 0; i < cfg.workers.size(); ++i)
+    if (cfg.workers[i].node != cfg.nodes.front().name)
+      return refuse("/workers/" + std::to_string(i) + "/node",
+                    "jobs across nodes are not available in this build yet; use \""
+                      + cfg.nodes.front().name + "\"");
+  return {};
+}
+
 expected<job_inputs> load_inputs(const config::job_config& cfg) {
   const auto& d = cfg.data;
   auto train = data::load_dataset(d.train_images, d.train_labels, d.train_limit);

@@ -122,6 +122,31 @@ void spawn_job(supervisor_self self) {
 
 void maybe_finish(supervisor_self self);
 
+// Gathers the final parameters from every shard, then answers run_job and ends the job.
+void deliver_result(supervisor_self self, double train_s) {
+  auto& st = self->state;
+  auto result = std::make_shared<job_result>(st.core->result());
+  result->wall_s = train_s;
+  result->samples_per_s = train_s > 0 ? double(result->samples) / train_s : 0;
+  result->params.resize(st.net->param_count());
+  auto awaiting = std::make_shared<size_t>(st.shards.size());
+  for (uint32_t i = 0; i < st.shards.size(); ++i)
+    self->request(st.shards[i], request_timeout, snapshot_atom::value)
+      .then(
+        [=](const payload& p) {
+          auto& s = self->state.slices[i];
+          messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
+          auto h = messages::decode_slice(p.bytes, want, result->params.data() + s.offset);
+          if (!h)
+            return fail_job(self, std::move(h.error()));
+          if (--*awaiting == 0) {
+            self->state.done.deliver(std::move(*result));
+            shut_down(self, caf::error{});
+          }
+        },
+        [=](caf::error& err) { fail_job(self, std::move(err)); });
+}
+
 void request_eval(supervisor_self self, uint64_t clock, bool final) {
   auto& st = self->state;
   auto train_s = st.core->elapsed_s();
@@ -133,29 +158,9 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
         auto e = st.core->eval_done(r, train_s);
         if (st.cb.on_eval)
           st.cb.on_eval(e);
-        if (!final)
-          return maybe_finish(self);
-        // Gather the final parameters from every shard, then deliver the result.
-        auto result = std::make_shared<job_result>(st.core->result());
-        result->wall_s = train_s;
-        result->samples_per_s = train_s > 0 ? double(result->samples) / train_s : 0;
-        result->params.resize(st.net->param_count());
-        auto awaiting = std::make_shared<size_t>(st.shards.size());
-        for (uint32_t i = 0; i < st.shards.size(); ++i)
-          self->request(st.shards[i], request_timeout, snapshot_atom::value)
-            .then(
-              [=](const payload& p) {
-                auto& s = self->state.slices[i];
-                messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
-                auto h = messages::decode_slice(p.bytes, want, result->params.data() + s.offset);
-                if (!h)
-                  return fail_job(self, std::move(h.error()));
-                if (--*awaiting == 0) {
-                  self->state.done.deliver(std::move(*result));
-                  shut_down(self, caf::error{});
-                }
-              },
-              [=](caf::error& err) { fail_job(self, std::move(err)); });
+        if (final)
+          return deliver_result(self, train_s);
+        maybe_finish(self);
       },
       [=](caf::error& err) {
         if (final)
@@ -174,8 +179,12 @@ void maybe_finish(supervisor_self self) {
   st.ending = true;
   log(self, "training finished at clock " + std::to_string(st.core->min_clock())
               + "; final evaluation");
+  auto clock = st.core->min_clock();
+  auto done = st.core->result();
+  if (!done.evals.empty() && done.evals.back().clock == clock)
+    return deliver_result(self, st.core->elapsed_s()); // the last evaluation saw these parameters
   // Every pull is ready now that all workers have left.
-  request_eval(self, st.core->min_clock(), true);
+  request_eval(self, clock, true);
 }
 
 void on_down(supervisor_self self, const caf::down_msg& dm) {

@@ -1,4 +1,7 @@
 // herd: the command-line entry point (run, validate).
+#include <cstdio>
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.hpp"
@@ -19,9 +22,19 @@ int main(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : herd::apps::exit_bad_input;
+    // One line naming the problem; an unknown first word is named as a command.
+    std::string first = argc > 1 ? argv[1] : "";
+    if (!first.empty() && first[0] != '-' && first != "run" && first != "validate")
+      std::fprintf(stderr, "herd: unknown command '%s' (expected run or validate; see --help)\n",
+                   first.c_str());
+    else
+      std::fprintf(stderr, "herd: %s (see --help)\n", e.what());
+    return herd::apps::exit_bad_input;
   }
   if (*run)
     return herd::apps::run_command(run_opts);

@@ -33,6 +33,8 @@ int run_command(const run_options& opts) {
     return bad_input(opts.job_file, job.error());
   if (!opts.output_dir.empty())
     job->output.dir = opts.output_dir;
+  if (auto err = actors::check_supported(*job))
+    return bad_input(opts.job_file, err);
   auto inputs = actors::load_inputs(*job);
   if (!inputs)
     return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",

@@ -110,8 +110,9 @@ inline cli_result run_herd(const std::vector<std::string>& args, const temp_dir&
   const auto err_path = scratch.file("herd.stderr");
   std::string cmd = "timeout " + std::to_string(run_timeout_s) + " " + shell_quote(HERD_BINARY);
   for (const auto& a : args)
-    cmd += " " + shell_quote(a);
-  cmd += " </dev/null >" + shell_quote(out_path) + " 2>" + shell_quote(err_path);
+    cmd.append(" ").append(shell_quote(a));
+  cmd.append(" </dev/null >").append(shell_quote(out_path));
+  cmd.append(" 2>").append(shell_quote(err_path));
   const int status = std::system(cmd.c_str());
   cli_result r;
   if (status == -1)
