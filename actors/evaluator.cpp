@@ -15,26 +15,42 @@ namespace herd::actors {
 namespace {
 
 using messages::eval_report;
+using messages::eval_request;
 using messages::payload;
+
+struct kept_snapshot {
+  eval_report report;
+  std::vector<float> params;
+};
 
 struct evaluator_actor_state {
   evaluator_setup setup;
+  std::vector<kept_snapshot> kept; // deferred snapshots, evaluated on flush
   static inline const char* name = "herd.evaluator";
 };
 
 using evaluator_self = caf::stateful_actor<evaluator_actor_state>*;
 
+void evaluate(evaluator_self self, eval_report& r, const float* params) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto acc = self->state.setup.state->evaluate(params);
+  std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
+  r.loss = acc.loss;
+  r.accuracy = acc.accuracy;
+  r.eval_seconds = dt.count();
+}
+
 caf::behavior evaluator_behavior(evaluator_self self, evaluator_setup setup) {
   self->state.setup = std::move(setup);
   self->set_default_handler(caf::print_and_drop);
   return {
-    [=](eval_atom, uint64_t clock, uint64_t samples) {
+    [=](eval_atom, const eval_request& req) {
       auto rp = self->make_response_promise();
       auto& st = self->state.setup;
       auto awaiting = std::make_shared<size_t>(st.shards.size());
       auto failed = std::make_shared<bool>(false);
       for (uint32_t i = 0; i < st.shards.size(); ++i) {
-        self->request(st.shards[i], st.timeout, pull_atom::value, evaluator_reader, clock)
+        self->request(st.shards[i], st.timeout, pull_atom::value, evaluator_reader, req.clock)
           .then(
             [=](const payload& p) mutable {
               if (*failed)
@@ -51,10 +67,15 @@ caf::behavior evaluator_behavior(evaluator_self self, evaluator_setup setup) {
               }
               if (--*awaiting > 0)
                 return;
-              auto t0 = std::chrono::steady_clock::now();
-              auto acc = st.state->evaluate(st.state->params().data());
-              std::chrono::duration<double> dt = std::chrono::steady_clock::now() - t0;
-              rp.deliver(eval_report{clock, samples, acc.loss, acc.accuracy, dt.count()});
+              eval_report r;
+              r.clock = req.clock;
+              r.samples_seen = req.samples_seen;
+              r.train_s = req.train_s;
+              if (req.deferred)
+                self->state.kept.push_back({r, st.state->params()});
+              else
+                evaluate(self, r, st.state->params().data());
+              rp.deliver(r);
             },
             [=](caf::error& err) mutable {
               if (!*failed) {
@@ -64,6 +85,15 @@ caf::behavior evaluator_behavior(evaluator_self self, evaluator_setup setup) {
             });
       }
       return rp;
+    },
+    [=](flush_atom) {
+      std::vector<eval_report> out;
+      for (auto& k : self->state.kept) {
+        evaluate(self, k.report, k.params.data());
+        out.push_back(k.report);
+      }
+      self->state.kept.clear();
+      return out;
     },
   };
 }

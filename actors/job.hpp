@@ -52,6 +52,15 @@ struct job_callbacks {
   std::function<void(const std::string&)> on_log;
 };
 
+/// A shard's counters at the end of the job.
+struct shard_summary {
+  uint64_t version = 0;       // optimizer steps applied
+  uint64_t pushes = 0;        // gradients accepted
+  uint64_t refused = 0;       // payloads refused
+  uint64_t waiting_pulls = 0; // deferred pulls left (0 when the maps drained)
+  uint64_t open_rounds = 0;   // BSP rounds left holding pushes
+};
+
 struct job_result {
   eval_point final_eval;
   std::vector<eval_point> evals;
@@ -61,6 +70,12 @@ struct job_result {
   double samples_per_s = 0;
   std::optional<double> time_to_target_s; // first evaluation at or above target_accuracy
   std::vector<float> params;              // final parameters, gathered from the shards
+  double steps_per_s = 0;                 // clocks of the slowest worker per second
+  // Staleness of every applied update, in shard versions, over all shards.
+  uint64_t staleness_p50 = 0;
+  uint64_t staleness_p99 = 0;
+  uint64_t staleness_max = 0;
+  std::vector<shard_summary> shards;
 };
 
 /// Loads and normalises the job's training and test sets and checks the model against them.

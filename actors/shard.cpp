@@ -1,9 +1,13 @@
 #include "actors/shard.hpp"
 
+#include <map>
+#include <optional>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/consistency.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/types.hpp"
@@ -16,12 +20,11 @@ using messages::payload;
 
 struct shard_actor_state {
   std::shared_ptr<shard_state> core;
-  struct waiting_pull {
-    uint64_t clock;
-    caf::response_promise rp;
-  };
-  std::vector<waiting_pull> waiting;
+  // Deferred pulls by clock. Readiness is monotone in the clock, so release_ready drains the
+  // map from the front; every push, join, leave and rule change calls it.
+  std::multimap<uint64_t, caf::response_promise> waiting;
   std::vector<float> grad; // decode buffer
+  uint64_t refused = 0;
   static inline const char* name = "herd.shard";
 };
 
@@ -36,15 +39,26 @@ payload slice_payload(const shard_state& core) {
 void release_ready(shard_self self) {
   auto& st = self->state;
   std::optional<payload> p; // encoded once for everyone released now
-  auto it = std::remove_if(st.waiting.begin(), st.waiting.end(), [&](auto& w) {
-    if (!st.core->pull_ready(w.clock))
-      return false;
+  while (!st.waiting.empty() && st.core->pull_ready(st.waiting.begin()->first)) {
     if (!p)
       p = slice_payload(*st.core);
-    w.rp.deliver(*p);
-    return true;
-  });
-  st.waiting.erase(it, st.waiting.end());
+    st.waiting.begin()->second.deliver(*p);
+    st.waiting.erase(st.waiting.begin());
+  }
+}
+
+messages::shard_stats stats_of(shard_self self) {
+  const auto& core = *self->state.core;
+  messages::shard_stats s;
+  s.shard = core.id();
+  s.version = core.version();
+  s.pushes = core.pushes_accepted();
+  s.refused = self->state.refused;
+  s.waiting_pulls = self->state.waiting.size();
+  s.open_rounds = core.open_rounds();
+  s.staleness_counts = core.staleness().counts();
+  s.staleness_max = core.staleness().max();
+  return s;
 }
 
 caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core) {
@@ -57,7 +71,7 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core)
       if (self->state.core->pull_ready(clock))
         rp.deliver(slice_payload(*self->state.core));
       else
-        self->state.waiting.push_back({clock, rp});
+        self->state.waiting.emplace(clock, rp);
       return rp;
     },
     [=](snapshot_atom) { return slice_payload(*self->state.core); },
@@ -66,10 +80,15 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core)
       messages::slice_expectation want{st.core->id(), st.core->offset(),
                                        static_cast<uint32_t>(st.core->size())};
       auto h = messages::decode_gradient(p.bytes, want, st.grad.data());
-      if (!h)
+      if (!h) {
+        ++st.refused;
         return std::move(h.error());
-      if (auto err = st.core->push(h->worker, h->clock, st.grad.data(), h->samples))
+      }
+      if (auto err = st.core->push(h->worker, h->clock, h->base_version, st.grad.data(),
+                                   h->samples)) {
+        ++st.refused;
         return err;
+      }
       release_ready(self);
       return st.core->version();
     },
@@ -83,6 +102,15 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core)
       release_ready(self);
       return self->state.core->version();
     },
+    [=](consist_atom, const messages::consistency_msg& m) -> caf::result<uint64_t> {
+      auto rule = rule_from(m);
+      if (!rule)
+        return std::move(rule.error());
+      self->state.core->set_rule(*rule);
+      release_ready(self);
+      return self->state.core->version();
+    },
+    [=](stats_atom) { return stats_of(self); },
   };
 }
 

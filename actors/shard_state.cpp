@@ -7,93 +7,151 @@ namespace herd::actors {
 
 using config::consistency_model;
 
+void staleness_histogram::add(uint64_t staleness) {
+  auto bucket = std::min(staleness, cap - 1);
+  if (counts_.size() <= bucket)
+    counts_.resize(bucket + 1, 0);
+  ++counts_[bucket];
+  ++total_;
+  max_ = std::max(max_, staleness);
+}
+
+void staleness_histogram::merge(const std::vector<uint64_t>& counts, uint64_t max) {
+  if (counts_.size() < counts.size())
+    counts_.resize(counts.size(), 0);
+  for (size_t i = 0; i < counts.size(); ++i) {
+    counts_[i] += counts[i];
+    total_ += counts[i];
+  }
+  max_ = std::max(max_, max);
+}
+
+uint64_t staleness_histogram::quantile(double q) const {
+  if (total_ == 0)
+    return 0;
+  auto want = static_cast<uint64_t>(q * double(total_));
+  want = std::max<uint64_t>(want, 1);
+  uint64_t seen = 0;
+  for (size_t v = 0; v < counts_.size(); ++v) {
+    seen += counts_[v];
+    if (seen >= want)
+      return v;
+  }
+  return max_;
+}
+
 shard_state::shard_state(uint32_t id, size_t offset, std::vector<float> initial,
                          const config::optimizer_config& opt, consistency_rule rule,
                          uint64_t horizon)
   : id_(id), offset_(offset), params_(std::move(initial)),
-    optimizer_(opt, params_.size(), horizon),
-    rule_(rule) {
-  if (rule_.model == consistency_model::bsp)
-    round_sum_.assign(params_.size(), 0.0f);
+    optimizer_(opt, params_.size(), horizon), rule_(rule) {
 }
 
 void shard_state::join(uint32_t worker, uint64_t clock) {
-  members_[worker] = member{clock, false};
+  members_[worker] = clock;
 }
 
 void shard_state::leave(uint32_t worker) {
   members_.erase(worker);
-  if (rule_.model == consistency_model::bsp)
-    complete_round_if_ready();
+  complete_rounds();
 }
 
-caf::error shard_state::push(uint32_t worker, uint64_t clock, const float* grad,
-                             uint32_t samples) {
+void shard_state::set_rule(consistency_rule rule) {
+  bool was_aggregating = rule_.aggregates();
+  rule_ = rule;
+  if (was_aggregating && !rule_.aggregates()) {
+    // Pushes already taken under BSP are applied now, each open round as one step.
+    for (auto& [clock, r] : rounds_)
+      apply_round(r);
+    rounds_.clear();
+  }
+}
+
+caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_version,
+                             const float* grad, uint32_t samples) {
   auto it = members_.find(worker);
   if (it == members_.end())
     return make_error(errc::invalid_argument, "shard " + std::to_string(id_)
                                                 + ": push from worker " + std::to_string(worker)
                                                 + ", which is not a member");
-  auto& m = it->second;
-  if (clock != m.clock || m.pushed)
+  if (clock != it->second)
     return make_error(errc::invalid_argument,
                       "shard " + std::to_string(id_) + ": push for clock "
                         + std::to_string(clock) + " from worker " + std::to_string(worker)
-                        + ", expected clock " + std::to_string(m.clock));
-  if (rule_.model != consistency_model::bsp) {
-    optimizer_.step(params_.data(), grad);
-    ++version_;
-    ++m.clock;
+                        + ", expected clock " + std::to_string(it->second));
+  ++it->second;
+  ++pushes_;
+  if (!rule_.aggregates()) {
+    auto stale = version_ > base_version ? version_ - base_version : 0;
+    float scale = rule_.staleness_aware && stale > 1 ? 1.0f / float(stale) : 1.0f;
+    apply(grad, base_version, scale);
     return {};
   }
+  auto found = rounds_.find(clock);
+  if (found == rounds_.end()) {
+    round r;
+    if (!spare_.empty()) {
+      r = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    r.sum.assign(params_.size(), 0.0f);
+    r.samples = 0;
+    r.base_versions.clear();
+    found = rounds_.emplace(clock, std::move(r)).first;
+  }
+  auto& r = found->second;
   auto w = static_cast<float>(samples);
-  for (size_t i = 0; i < round_sum_.size(); ++i)
-    round_sum_[i] += w * grad[i];
-  round_samples_ += samples;
-  m.pushed = true;
-  complete_round_if_ready();
+  for (size_t i = 0; i < r.sum.size(); ++i)
+    r.sum[i] += w * grad[i];
+  r.samples += samples;
+  r.base_versions.push_back(base_version);
+  complete_rounds();
   return {};
 }
 
-void shard_state::complete_round_if_ready() {
-  if (round_samples_ == 0)
-    return;
-  for (const auto& [id, m] : members_)
-    if (!m.pushed)
-      return;
-  scratch_.resize(round_sum_.size());
-  auto inv = 1.0f / static_cast<float>(round_samples_);
-  for (size_t i = 0; i < round_sum_.size(); ++i)
-    scratch_[i] = round_sum_[i] * inv;
-  optimizer_.step(params_.data(), scratch_.data());
-  std::fill(round_sum_.begin(), round_sum_.end(), 0.0f);
-  round_samples_ = 0;
+void shard_state::apply(const float* grad, uint64_t base_version, float lr_scale) {
+  staleness_.add(version_ > base_version ? version_ - base_version : 0);
+  optimizer_.step(params_.data(), grad, lr_scale);
   ++version_;
-  for (auto& [id, m] : members_) {
-    m.pushed = false;
-    m.clock = version_;
+}
+
+void shard_state::apply_round(round& r) {
+  scratch_.resize(r.sum.size());
+  auto inv = 1.0f / static_cast<float>(r.samples);
+  for (size_t i = 0; i < r.sum.size(); ++i)
+    scratch_[i] = r.sum[i] * inv;
+  for (auto base : r.base_versions)
+    staleness_.add(version_ > base ? version_ - base : 0);
+  optimizer_.step(params_.data(), scratch_.data());
+  ++version_;
+  spare_.push_back(std::move(r));
+  if (spare_.size() > 2)
+    spare_.pop_back(); // keep at most two spare buffers
+}
+
+void shard_state::complete_rounds() {
+  auto lo = min_clock();
+  while (!rounds_.empty() && rounds_.begin()->first < lo) {
+    apply_round(rounds_.begin()->second);
+    rounds_.erase(rounds_.begin());
   }
 }
 
 uint64_t shard_state::min_clock() const {
-  if (members_.empty())
-    return version_;
   uint64_t lo = UINT64_MAX;
-  for (const auto& [id, m] : members_)
-    lo = std::min(lo, m.clock);
+  for (const auto& [id, clock] : members_)
+    lo = std::min(lo, clock);
   return lo;
 }
 
 bool shard_state::pull_ready(uint64_t clock) const {
-  switch (rule_.model) {
-    case consistency_model::bsp:
-      return version_ >= clock;
-    case consistency_model::ssp:
-      return min_clock() + rule_.staleness >= clock;
-    case consistency_model::asp:
-      return true;
-  }
-  return true;
+  if (rule_.model == consistency_model::asp)
+    return true;
+  auto lo = min_clock();
+  if (lo == UINT64_MAX)
+    return true;
+  auto s = rule_.aggregates() ? 0 : rule_.staleness;
+  return lo + s >= clock;
 }
 
 } // namespace herd::actors

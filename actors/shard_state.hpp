@@ -1,16 +1,22 @@
 // A parameter shard's logic: a contiguous slice of the flat fp32 parameter vector, its optimizer
-// state, a version counter, the member workers' clocks, and the consistency rule that decides
-// when a push is applied and when a pull may be answered. No CAF scheduling here; the shard
-// actor (shard.hpp) keeps the deferred pulls and asks pull_ready() after every change.
+// state, a version counter (optimizer steps applied), the member workers' clocks, and the
+// consistency rule that decides when a push is applied and when a pull may be answered.
+// No CAF scheduling here; the shard actor (shard.hpp) keeps the deferred pulls and asks
+// pull_ready() after every change.
 //
 // Clocks: a worker at clock c has completed c steps; pull(c) asks for the parameters to compute
-// step c; push(c) carries the gradient of step c, after which the worker is at clock c+1.
+// step c; push(c) carries the gradient of step c and moves the worker to clock c+1.
+// c_min is the smallest member clock (no members: nothing to wait for).
 //
-//   BSP     push(c) is summed into round c; when every member pushed c the round's
-//           sample-weighted mean gradient is applied once (version = c+1).
-//           pull(c) is ready when version >= c.
-//   SSP(s)  push is applied on arrival. pull(c) is ready when min member clock >= c - s.
+//   BSP     push(c) is added to round c; round c is applied as one optimizer step with the
+//           sample-weighted mean gradient once c_min > c (every member pushed c).
+//           pull(c) is ready when c_min >= c. SSP with s = 0 is BSP.
+//   SSP(s)  push is applied on arrival. pull(c) is ready when c_min >= c - s: the reader sees
+//           every update stamped <= c-s-1, and its own (they arrived before its pull).
 //   ASP     push is applied on arrival; pull is always ready.
+//
+// The rule can change at any time (set_rule): rounds still open are applied at once when
+// leaving BSP; entering BSP, rounds start at the members' current clocks.
 #pragma once
 
 #include <cstdint>
@@ -26,41 +32,83 @@ namespace herd::actors {
 struct consistency_rule {
   config::consistency_model model = config::consistency_model::bsp;
   uint64_t staleness = 0;
+  bool staleness_aware = false; // SSP/ASP: lr / staleness for updates older than 1 version
+
+  /// Whether pushes are aggregated into rounds (BSP, or SSP with s = 0).
+  bool aggregates() const {
+    return model == config::consistency_model::bsp
+           || (model == config::consistency_model::ssp && staleness == 0);
+  }
+};
+
+/// Staleness of applied updates (shard version at apply time minus the version the worker
+/// read), as counts per value; values >= cap share the last bucket.
+class staleness_histogram {
+public:
+  static constexpr uint64_t cap = 1024;
+  void add(uint64_t staleness);
+  uint64_t count() const { return total_; }
+  /// The smallest value v with at least q of the counts at or below it (q in [0, 1]).
+  uint64_t quantile(double q) const;
+  uint64_t max() const { return max_; }
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  void merge(const std::vector<uint64_t>& counts, uint64_t max);
+
+private:
+  std::vector<uint64_t> counts_;
+  uint64_t total_ = 0;
+  uint64_t max_ = 0;
 };
 
 class shard_state {
 public:
+  /// `horizon`: optimizer steps expected over the job (for the learning-rate schedule).
   shard_state(uint32_t id, size_t offset, std::vector<float> initial,
-              const config::optimizer_config& opt, consistency_rule rule,
-              uint64_t horizon = 0);
+              const config::optimizer_config& opt, consistency_rule rule, uint64_t horizon = 0);
 
   uint32_t id() const { return id_; }
   size_t offset() const { return offset_; }
   size_t size() const { return params_.size(); }
   const std::vector<float>& params() const { return params_; }
   uint64_t version() const { return version_; }
-  uint64_t updates_applied() const { return optimizer_.steps(); }
+  const consistency_rule& rule() const { return rule_; }
+  uint64_t pushes_accepted() const { return pushes_; }
+  const staleness_histogram& staleness() const { return staleness_; }
+  /// BSP rounds holding pushes but not yet applied.
+  size_t open_rounds() const { return rounds_.size(); }
 
   /// Adds `worker` at clock `clock` (its next push is for that clock).
   void join(uint32_t worker, uint64_t clock);
-  /// Removes `worker`; a BSP round that only waited for it is applied now.
+  /// Removes `worker`; rounds that only waited for it are applied now.
   void leave(uint32_t worker);
   bool is_member(uint32_t worker) const { return members_.count(worker) > 0; }
   size_t members() const { return members_.size(); }
 
-  /// Takes the gradient (mean over `samples` samples) of `worker`'s step `clock`.
-  /// Refuses pushes from non-members and any clock but the worker's current one, so each
-  /// step's gradient is applied at most once.
-  caf::error push(uint32_t worker, uint64_t clock, const float* grad, uint32_t samples);
+  /// Changes the consistency rule from the next push or pull on.
+  void set_rule(consistency_rule rule);
+
+  /// Takes the gradient (mean over `samples` samples) of `worker`'s step `clock`, computed on
+  /// parameters of version `base_version`. Refuses pushes from non-members and for any clock
+  /// but the worker's current one, so each step is applied at most once.
+  caf::error push(uint32_t worker, uint64_t clock, uint64_t base_version, const float* grad,
+                  uint32_t samples);
 
   /// Whether a pull for `clock` may be answered now.
   bool pull_ready(uint64_t clock) const;
 
-  /// Smallest clock among members (the current version when there are none).
+  /// Smallest clock among members (UINT64_MAX when there are none).
   uint64_t min_clock() const;
 
 private:
-  void complete_round_if_ready();
+  struct round {
+    std::vector<float> sum; // sample-weighted sum of the round's gradients
+    uint64_t samples = 0;
+    std::vector<uint64_t> base_versions;
+  };
+
+  void apply(const float* grad, uint64_t base_version, float lr_scale);
+  void apply_round(round& r);
+  void complete_rounds();
 
   uint32_t id_;
   size_t offset_;
@@ -68,14 +116,12 @@ private:
   optimizer_state optimizer_;
   consistency_rule rule_;
   uint64_t version_ = 0;
-  struct member {
-    uint64_t clock = 0;
-    bool pushed = false; // BSP: pushed in the current round
-  };
-  std::map<uint32_t, member> members_;
-  std::vector<float> round_sum_; // BSP: sample-weighted sum of this round's gradients
-  uint64_t round_samples_ = 0;
+  uint64_t pushes_ = 0;
+  std::map<uint32_t, uint64_t> members_; // worker -> clock of its next push
+  std::map<uint64_t, round> rounds_;     // BSP: clock -> pushes of that clock
+  std::vector<round> spare_;             // buffers of applied rounds, reused
   std::vector<float> scratch_;
+  staleness_histogram staleness_;
 };
 
 } // namespace herd::actors

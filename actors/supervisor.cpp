@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/consistency.hpp"
 #include "actors/evaluator.hpp"
 #include "actors/shard.hpp"
 #include "actors/supervisor_state.hpp"
@@ -35,6 +36,7 @@ struct supervisor_actor_state {
   caf::actor evaluator;
   caf::response_promise done;
   bool ending = false;
+  double train_s = 0; // training time at the end (before the final evaluation)
   static inline const char* name = "herd.supervisor";
 };
 
@@ -85,12 +87,14 @@ void spawn_job(supervisor_self self) {
   std::vector<float> init(st.net->param_count());
   st.net->init(init.data(), cfg.model.init_seed);
   st.slices = model::partition(init.size(), cfg.shards.size());
-  consistency_rule rule{cfg.consistency.model, static_cast<uint64_t>(cfg.consistency.staleness)};
+  auto rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
+                      cfg.consistency.staleness_aware);
+  auto horizon = optimizer_horizon(cfg, st.in.train->count);
   for (uint32_t i = 0; i < st.slices.size(); ++i) {
     auto s = st.slices[i];
     std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
     auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), cfg.optimizer, rule,
-                                              optimizer_horizon(cfg, st.in.train->count));
+                                              horizon);
     for (uint32_t w = 0; w < cfg.workers.size(); ++w)
       core->join(w, 0);
     auto shard = spawn_shard(sys, std::move(core));
@@ -109,6 +113,8 @@ void spawn_job(supervisor_self self) {
     ws.shards = st.shards;
     ws.supervisor = caf::actor_cast<caf::actor>(self);
     ws.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
+    ws.straggler = cfg.workers[w].straggler;
+    ws.seed = cfg.training.seed;
     ws.timeout = request_timeout;
     auto worker = spawn_worker(sys, std::move(ws));
     self->monitor(worker);
@@ -117,20 +123,43 @@ void spawn_job(supervisor_self self) {
   }
   log(self, "job started: " + std::to_string(cfg.shards.size()) + " shard(s), "
               + std::to_string(cfg.workers.size()) + " worker(s), "
-              + std::to_string(st.net->param_count()) + " parameters");
+              + std::to_string(st.net->param_count()) + " parameters, " + rule_name(rule));
+}
+
+/// Tells every shard to use `rule` from now on.
+void set_consistency(supervisor_self self, const consistency_rule& rule) {
+  auto& st = self->state;
+  for (auto& shard : st.shards)
+    self->request(shard, request_timeout, consist_atom::value, to_message(rule))
+      .then([](uint64_t) {}, [=](caf::error& err) { fail_job(self, std::move(err)); });
+  log(self, "consistency: " + rule_name(rule) + " from clock "
+              + std::to_string(st.core->max_clock()));
 }
 
 void maybe_finish(supervisor_self self);
 
-// Gathers the final parameters from every shard, then answers run_job and ends the job.
-void deliver_result(supervisor_self self, double train_s) {
+// Gathers the counters and the final parameters from every shard, then answers run_job.
+void deliver_result(supervisor_self self) {
   auto& st = self->state;
   auto result = std::make_shared<job_result>(st.core->result());
+  auto train_s = st.train_s;
   result->wall_s = train_s;
   result->samples_per_s = train_s > 0 ? double(result->samples) / train_s : 0;
+  result->steps_per_s = train_s > 0 ? double(result->clock) / train_s : 0;
   result->params.resize(st.net->param_count());
-  auto awaiting = std::make_shared<size_t>(st.shards.size());
-  for (uint32_t i = 0; i < st.shards.size(); ++i)
+  result->shards.resize(st.shards.size());
+  auto staleness = std::make_shared<staleness_histogram>();
+  auto awaiting = std::make_shared<size_t>(2 * st.shards.size());
+  auto one_done = [=] {
+    if (--*awaiting > 0)
+      return;
+    result->staleness_p50 = staleness->quantile(0.5);
+    result->staleness_p99 = staleness->quantile(0.99);
+    result->staleness_max = staleness->max();
+    self->state.done.deliver(std::move(*result));
+    shut_down(self, caf::error{});
+  };
+  for (uint32_t i = 0; i < st.shards.size(); ++i) {
     self->request(st.shards[i], request_timeout, snapshot_atom::value)
       .then(
         [=](const payload& p) {
@@ -139,28 +168,58 @@ void deliver_result(supervisor_self self, double train_s) {
           auto h = messages::decode_slice(p.bytes, want, result->params.data() + s.offset);
           if (!h)
             return fail_job(self, std::move(h.error()));
-          if (--*awaiting == 0) {
-            self->state.done.deliver(std::move(*result));
-            shut_down(self, caf::error{});
-          }
+          one_done();
         },
         [=](caf::error& err) { fail_job(self, std::move(err)); });
+    self->request(st.shards[i], request_timeout, stats_atom::value)
+      .then(
+        [=](const messages::shard_stats& s) {
+          result->shards[i] = shard_summary{s.version, s.pushes, s.refused, s.waiting_pulls,
+                                            s.open_rounds};
+          staleness->merge(s.staleness_counts, s.staleness_max);
+          one_done();
+        },
+        [=](caf::error& err) { fail_job(self, std::move(err)); });
+  }
+}
+
+void record_eval(supervisor_self self, const messages::eval_report& r) {
+  auto e = self->state.core->eval_done(r);
+  if (self->state.cb.on_eval)
+    self->state.cb.on_eval(e);
+}
+
+// Evaluates the snapshots kept in deferred mode, in clock order, then delivers the result.
+void flush_and_deliver(supervisor_self self) {
+  self->request(self->state.evaluator, caf::infinite, flush_atom::value)
+    .then(
+      [=](const std::vector<messages::eval_report>& reports) {
+        for (const auto& r : reports)
+          record_eval(self, r);
+        deliver_result(self);
+      },
+      [=](caf::error& err) { fail_job(self, std::move(err)); });
 }
 
 void request_eval(supervisor_self self, uint64_t clock, bool final) {
   auto& st = self->state;
-  auto train_s = st.core->elapsed_s();
-  auto samples = st.core->result().samples;
-  self->request(st.evaluator, request_timeout, eval_atom::value, clock, samples)
+  messages::eval_request req;
+  req.clock = clock;
+  req.samples_seen = st.core->result().samples;
+  req.train_s = final ? st.train_s : st.core->elapsed_s();
+  req.deferred = st.in.cfg.training.evaluation == config::eval_mode::deferred;
+  self->request(st.evaluator, request_timeout, eval_atom::value, req)
     .then(
       [=](const messages::eval_report& r) {
-        auto& st = self->state;
-        auto e = st.core->eval_done(r, train_s);
-        if (st.cb.on_eval)
-          st.cb.on_eval(e);
-        if (final)
-          return deliver_result(self, train_s);
-        maybe_finish(self);
+        if (r.accuracy < 0)
+          self->state.core->snapshot_kept();
+        else
+          record_eval(self, r);
+        if (!final)
+          return maybe_finish(self);
+        if (req.deferred)
+          return flush_and_deliver(self);
+        deliver_result(self);
       },
       [=](caf::error& err) {
         if (final)
@@ -177,12 +236,9 @@ void maybe_finish(supervisor_self self) {
   if (st.ending || !st.core->all_finished() || st.core->eval_in_flight())
     return;
   st.ending = true;
-  log(self, "training finished at clock " + std::to_string(st.core->min_clock())
-              + "; final evaluation");
+  st.train_s = st.core->elapsed_s();
   auto clock = st.core->min_clock();
-  auto done = st.core->result();
-  if (!done.evals.empty() && done.evals.back().clock == clock)
-    return deliver_result(self, st.core->elapsed_s()); // the last evaluation saw these parameters
+  log(self, "training finished at clock " + std::to_string(clock) + "; final evaluation");
   // Every pull is ready now that all workers have left.
   request_eval(self, clock, true);
 }
@@ -201,10 +257,10 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
     log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
                 + std::to_string(back) + " chunk(s) returned to the dispenser");
     if (st.core->all_finished())
-      fail_job(self, make_error(errc::actor_failed, "every worker failed; last: worker "
-                                                      + std::to_string(id) + ": "
-                                                      + describe(dm.reason)));
-    return;
+      return fail_job(self, make_error(errc::actor_failed,
+                                       "every worker failed; last: worker " + std::to_string(id)
+                                         + ": " + describe(dm.reason)));
+    return maybe_finish(self);
   }
   if (st.ending && !st.done.pending())
     return;
@@ -233,12 +289,22 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callb
       auto p = st.core->on_report(r);
       if (st.cb.on_progress)
         st.cb.on_progress(p);
+      while (auto sw = st.core->switch_due())
+        set_consistency(self, rule_of(sw->model, sw->staleness,
+                                      st.in.cfg.consistency.staleness_aware));
       if (st.core->eval_due())
         request_eval(self, p.clock, false);
     },
     [=](finished_atom, uint32_t worker, uint64_t) {
       self->state.core->worker_finished(worker);
       maybe_finish(self);
+    },
+    [=](consist_atom, const messages::consistency_msg& m) -> caf::result<bool> {
+      auto rule = rule_from(m);
+      if (!rule)
+        return std::move(rule.error());
+      set_consistency(self, *rule);
+      return true;
     },
   };
 }

@@ -89,14 +89,21 @@ bool supervisor_state::eval_due() {
   return true;
 }
 
-eval_point supervisor_state::eval_done(const messages::eval_report& r, double train_s) {
+eval_point supervisor_state::eval_done(const messages::eval_report& r) {
   eval_in_flight_ = false;
-  eval_point e{r.clock, r.samples_seen, train_s, r.loss, r.accuracy, r.eval_seconds};
+  eval_point e{r.clock, r.samples_seen, r.train_s, r.loss, r.accuracy, r.eval_seconds};
   evals_.push_back(e);
   if (!time_to_target_ && cfg_.training.target_accuracy > 0
       && r.accuracy >= cfg_.training.target_accuracy)
-    time_to_target_ = train_s;
+    time_to_target_ = r.train_s;
   return e;
+}
+
+std::optional<config::consistency_switch> supervisor_state::switch_due() {
+  const auto& all = cfg_.consistency.switches;
+  if (next_switch_ >= all.size() || max_clock_ < uint64_t(all[next_switch_].at_clock))
+    return std::nullopt;
+  return all[next_switch_++];
 }
 
 job_result supervisor_state::result() const {
@@ -108,6 +115,7 @@ job_result supervisor_state::result() const {
   out.samples = samples_;
   out.clock = max_clock_;
   out.samples_per_s = out.wall_s > 0 ? double(samples_) / out.wall_s : 0;
+  out.steps_per_s = out.wall_s > 0 ? double(min_clock()) / out.wall_s : 0;
   out.time_to_target_s = time_to_target_;
   return out;
 }

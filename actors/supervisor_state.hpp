@@ -39,7 +39,13 @@ public:
   /// True when a periodic evaluation should start now; marks it in flight.
   bool eval_due();
   /// Records a finished evaluation (periodic or final) and returns it as an eval_point.
-  eval_point eval_done(const messages::eval_report& r, double train_s);
+  eval_point eval_done(const messages::eval_report& r);
+  /// A deferred snapshot was kept: the evaluation slot is free again.
+  void snapshot_kept() { eval_in_flight_ = false; }
+
+  /// The next configured consistency switch, once the fastest worker reached its clock.
+  std::optional<config::consistency_switch> switch_due();
+  uint64_t max_clock() const { return max_clock_; }
   void eval_failed() { eval_in_flight_ = false; }
   bool eval_in_flight() const { return eval_in_flight_; }
 
@@ -63,6 +69,7 @@ private:
   bool eval_in_flight_ = false;
   std::vector<eval_point> evals_;
   std::optional<double> time_to_target_;
+  size_t next_switch_ = 0;
 };
 
 } // namespace herd::actors

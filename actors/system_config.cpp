@@ -15,6 +15,10 @@ system_config::system_config() {
   add_message_type<messages::data_chunk>("herd::data_chunk");
   add_message_type<messages::step_report>("herd::step_report");
   add_message_type<messages::eval_report>("herd::eval_report");
+  add_message_type<messages::shard_stats>("herd::shard_stats");
+  add_message_type<messages::eval_request>("herd::eval_request");
+  add_message_type<messages::consistency_msg>("herd::consistency_msg");
+  add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   add_message_type<std::vector<uint32_t>>("std::vector<uint32_t>");
   add_error_category(herd_error_category,
                      [](uint8_t code, caf::atom_value, const caf::message& ctx) {

@@ -1,6 +1,9 @@
 #include "actors/worker.hpp"
 
+#include <chrono>
 #include <limits>
+#include <random>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -22,6 +25,7 @@ struct worker_actor_state {
   worker_setup setup;
   size_t awaiting = 0;       // replies still expected in the current phase
   uint64_t base_version = 0; // smallest shard version in the last pull
+  std::mt19937_64 rng;
   static inline const char* name = "herd.worker";
 };
 
@@ -51,7 +55,15 @@ void finish(worker_self self) {
 void compute_and_push(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
+  auto t0 = std::chrono::steady_clock::now();
   float loss = ws.compute_step();
+  const auto& lag = st.setup.straggler;
+  if (lag.factor > 1.0
+      && std::uniform_real_distribution<double>{0.0, 1.0}(st.rng) < lag.probability) {
+    auto spent = std::chrono::steady_clock::now() - t0;
+    std::this_thread::sleep_for(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(spent * (lag.factor - 1.0)));
+  }
   const auto& slices = ws.slices();
   for (uint32_t i = 0; i < slices.size(); ++i) {
     messages::gradient_header h;
@@ -118,6 +130,8 @@ void pull(worker_self self) {
 
 caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   self->state.setup = std::move(setup);
+  self->state.rng.seed(self->state.setup.seed * 0x9e3779b97f4a7c15ull
+                       + self->state.setup.state->id());
   self->set_default_handler(caf::print_and_drop);
   self->send(self, step_atom::value);
   return {

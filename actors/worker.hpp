@@ -5,6 +5,8 @@
 //     yes --> forward/backward --> push(gradient) to every shard --> clock+1 --> step
 //     no  --> chunk(id, finished chunk) from supervisor --> empty? --> leave shards --> finished
 //
+// A straggler sleeps (factor - 1) x the step's compute time after computing, with the given
+// probability per step: real delay on the worker's own thread.
 // Data is requested after the pull completes, so under BSP the workers of one clock take
 // consecutive chunks (this is what makes P workers at batch b equal one at batch P*b).
 #pragma once
@@ -17,6 +19,7 @@
 #include <caf/fwd.hpp>
 
 #include "actors/worker_state.hpp"
+#include "config/job_config.hpp"
 
 namespace herd::actors {
 
@@ -25,6 +28,8 @@ struct worker_setup {
   std::vector<caf::actor> shards; // index = shard id, matching state->slices()
   caf::actor supervisor;
   uint64_t max_steps = 0;         // 0 = until the data runs out
+  config::straggler_config straggler; // injected slowness (factor 1 = none)
+  uint64_t seed = 0;                  // for the straggler's coin
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 

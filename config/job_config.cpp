@@ -29,6 +29,14 @@ const char* to_string(lr_schedule x) {
   return "?";
 }
 
+const char* to_string(eval_mode x) {
+  switch (x) {
+    case eval_mode::live: return "live";
+    case eval_mode::deferred: return "deferred";
+  }
+  return "?";
+}
+
 const char* to_string(consistency_model x) {
   switch (x) {
     case consistency_model::bsp: return "bsp";

@@ -19,6 +19,7 @@ enum class lr_schedule { constant, cosine };
 enum class consistency_model { bsp, ssp, asp };
 enum class compute_precision { fp32 };
 enum class restart_policy { always, on_failure, never };
+enum class eval_mode { live, deferred };
 
 /// The JSON spelling of each enum value ("bsp", "on-failure", ...).
 const char* to_string(normalization x);
@@ -27,6 +28,7 @@ const char* to_string(lr_schedule x);
 const char* to_string(consistency_model x);
 const char* to_string(compute_precision x);
 const char* to_string(restart_policy x);
+const char* to_string(eval_mode x);
 
 struct model_config {
   std::vector<int> layers;  // layer widths, input first: {784, 256, 128, 10}
@@ -68,12 +70,25 @@ struct training_config {
   int64_t log_every = 100;   // clocks; 0 = only at the end
   double target_accuracy = 0.88;  // in [0, 1]; 0 = no target
   int blas_threads = 1;
+  // live: evaluate snapshots while training runs; deferred: keep the snapshots and evaluate them
+  // after training, so evaluation never competes with training for the cores.
+  eval_mode evaluation = eval_mode::live;
   bool operator==(const training_config&) const = default;
+};
+
+/// A change of consistency model while the job runs, once the fastest worker reaches at_clock.
+struct consistency_switch {
+  int64_t at_clock = 1;
+  consistency_model model = consistency_model::bsp;
+  int staleness = 0;
+  bool operator==(const consistency_switch&) const = default;
 };
 
 struct consistency_config {
   consistency_model model = consistency_model::bsp;
   int staleness = 0;  // only meaningful for ssp
+  bool staleness_aware = false;  // ssp/asp: lr divided by the update's staleness (when > 1)
+  std::vector<consistency_switch> switches;  // strictly increasing at_clock
   bool operator==(const consistency_config&) const = default;
 };
 
@@ -99,9 +114,18 @@ struct shard_config {
   bool operator==(const shard_config&) const = default;
 };
 
+/// Injected slowness: with `probability` per step, the step takes `factor` times as long
+/// (real delay after the computation). probability 1 = a persistent straggler.
+struct straggler_config {
+  double factor = 1.0;
+  double probability = 1.0;
+  bool operator==(const straggler_config&) const = default;
+};
+
 struct worker_config {
   std::string node;  // always a name from job_config::nodes after parsing
   std::string device = "cpu";  // "cpu" or "cuda:N"
+  straggler_config straggler;
   bool operator==(const worker_config&) const = default;
 };
 

@@ -123,6 +123,7 @@ void read_training(object_reader r, training_config& out) {
   r.read_integer("log_every", out.log_every);
   r.read_number("target_accuracy", out.target_accuracy, "a number in [0, 1]", unit_closed);
   r.read_integer("blas_threads", out.blas_threads, 1);
+  r.read_choice("evaluation", out.evaluation, {eval_mode::live, eval_mode::deferred});
   if (out.epochs == 0 && out.max_steps == 0)
     r.add_issue(r.path().empty() ? "/" : r.path(),
                 "expected epochs > 0 or max_steps > 0, got both 0");
@@ -133,6 +134,30 @@ void read_consistency(object_reader r, consistency_config& out) {
   r.read_choice("model", out.model,
                 {consistency_model::bsp, consistency_model::ssp, consistency_model::asp});
   r.read_integer("staleness", out.staleness);
+  r.read_bool("staleness_aware", out.staleness_aware);
+  auto path = r.path_of("switches");
+  if (auto v = r.take("switches")) {
+    if (!v->is_array()) {
+      r.expected("switches", "an array of {\"at_clock\", \"model\", \"staleness\"} objects", *v);
+    } else {
+      int64_t last = 0;
+      for (size_t i = 0; i < v->size(); ++i) {
+        object_reader item{&(*v)[i], child_path(path, i), r.issues()};
+        consistency_switch s;
+        item.read_integer("at_clock", s.at_clock, int64_t{1});
+        item.read_choice("model", s.model,
+                         {consistency_model::bsp, consistency_model::ssp, consistency_model::asp});
+        item.read_integer("staleness", s.staleness);
+        if (s.at_clock <= last)
+          item.add_issue(item.path_of("at_clock"),
+                         "expected a clock after the previous switch's (" + std::to_string(last)
+                           + "), got " + std::to_string(s.at_clock));
+        last = s.at_clock;
+        item.finish();
+        out.switches.push_back(s);
+      }
+    }
+  }
   r.finish();
 }
 
@@ -302,6 +327,12 @@ void read_job(const json& doc, job_config& job, std::vector<config_issue>& issue
                [&](object_reader& r, worker_config& w) {
                  read_node_ref(r, w.node, nodes, nodes_ok);
                  r.read_string("device", w.device, "\"cpu\" or \"cuda:N\"", valid_device);
+                 auto s = r.section("straggler");
+                 s.read_number("factor", w.straggler.factor, "a number >= 1",
+                               [](double x) { return std::isfinite(x) && x >= 1; });
+                 s.read_number("probability", w.straggler.probability, "a number in (0, 1]",
+                               [](double x) { return x > 0 && x <= 1; });
+                 s.finish();
                });
   read_supervisor(root.section("supervisor"), job.supervisor, nodes, nodes_ok);
   read_checkpoint(root.section("checkpoint"), job.checkpoint);

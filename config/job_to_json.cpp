@@ -11,7 +11,15 @@ std::string to_json(const job_config& job) {
     shards.push_back({{"node", s.node}});
   json workers = json::array();
   for (const auto& w : job.workers)
-    workers.push_back({{"node", w.node}, {"device", w.device}});
+    workers.push_back({{"node", w.node},
+                       {"device", w.device},
+                       {"straggler",
+                        {{"factor", w.straggler.factor},
+                         {"probability", w.straggler.probability}}}});
+  json switches = json::array();
+  for (const auto& s : job.consistency.switches)
+    switches.push_back(
+      {{"at_clock", s.at_clock}, {"model", to_string(s.model)}, {"staleness", s.staleness}});
   json nodes = json::array();
   for (const auto& n : job.nodes)
     nodes.push_back({{"name", n.name}, {"host", n.host}, {"port", n.port}});
@@ -48,9 +56,13 @@ std::string to_json(const job_config& job) {
       {"eval_every", t.eval_every},
       {"log_every", t.log_every},
       {"target_accuracy", t.target_accuracy},
-      {"blas_threads", t.blas_threads}}},
+      {"blas_threads", t.blas_threads},
+      {"evaluation", to_string(t.evaluation)}}},
     {"consistency",
-     {{"model", to_string(job.consistency.model)}, {"staleness", job.consistency.staleness}}},
+     {{"model", to_string(job.consistency.model)},
+      {"staleness", job.consistency.staleness},
+      {"staleness_aware", job.consistency.staleness_aware},
+      {"switches", switches}}},
     {"compression", {{"codec", job.compression.codec}}},
     {"precision", {{"compute", to_string(job.precision.compute)}}},
     {"nodes", nodes},

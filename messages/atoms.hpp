@@ -17,6 +17,9 @@ using step_atom = caf::atom_constant<caf::atom("step")>;         // worker -> it
 using progress_atom = caf::atom_constant<caf::atom("progress")>; // worker -> supervisor
 using finished_atom = caf::atom_constant<caf::atom("finished")>; // worker -> supervisor
 using eval_atom = caf::atom_constant<caf::atom("eval")>;         // supervisor -> evaluator
+using stats_atom = caf::atom_constant<caf::atom("stats")>;       // supervisor -> shard
+using consist_atom = caf::atom_constant<caf::atom("consist")>;   // set the consistency rule
+using flush_atom = caf::atom_constant<caf::atom("flush")>;       // evaluate kept snapshots
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 

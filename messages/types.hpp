@@ -46,19 +46,66 @@ typename Inspector::result_type inspect(Inspector& f, step_report& x) {
   return f(caf::meta::type_name("herd::step_report"), x.worker, x.clock, x.samples, x.loss);
 }
 
+/// A shard's counters, gathered by the supervisor.
+struct shard_stats {
+  uint32_t shard = 0;
+  uint64_t version = 0;         // optimizer steps applied
+  uint64_t pushes = 0;          // gradients accepted
+  uint64_t refused = 0;         // payloads refused (invalid, duplicate, non-finite)
+  uint64_t waiting_pulls = 0;   // deferred pulls not yet answered
+  uint64_t open_rounds = 0;     // BSP rounds holding pushes
+  std::vector<uint64_t> staleness_counts; // index = staleness in versions
+  uint64_t staleness_max = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
+  return f(caf::meta::type_name("herd::shard_stats"), x.shard, x.version, x.pushes, x.refused,
+           x.waiting_pulls, x.open_rounds, x.staleness_counts, x.staleness_max);
+}
+
+/// A consistency rule as it travels: model "bsp" | "ssp" | "asp", staleness bound, awareness.
+struct consistency_msg {
+  std::string model;
+  uint64_t staleness = 0;
+  bool staleness_aware = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, consistency_msg& x) {
+  return f(caf::meta::type_name("herd::consistency_msg"), x.model, x.staleness,
+           x.staleness_aware);
+}
+
 /// What the evaluator measured on a parameter snapshot.
 struct eval_report {
   uint64_t clock = 0;        // supervisor clock the snapshot was taken for
   uint64_t samples_seen = 0; // training samples consumed before the snapshot
+  double train_s = 0;        // training time when the snapshot was taken
   double loss = 0;
-  double accuracy = 0;
+  double accuracy = -1;      // -1: snapshot kept, not evaluated yet (deferred)
   double eval_seconds = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, eval_report& x) {
-  return f(caf::meta::type_name("herd::eval_report"), x.clock, x.samples_seen, x.loss,
-           x.accuracy, x.eval_seconds);
+  return f(caf::meta::type_name("herd::eval_report"), x.clock, x.samples_seen, x.train_s,
+           x.loss, x.accuracy, x.eval_seconds);
+}
+
+/// A request to the evaluator: take a snapshot for `clock`; evaluate it now, or keep it for
+/// a later flush when `deferred`.
+struct eval_request {
+  uint64_t clock = 0;
+  uint64_t samples_seen = 0;
+  double train_s = 0;
+  bool deferred = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, eval_request& x) {
+  return f(caf::meta::type_name("herd::eval_request"), x.clock, x.samples_seen, x.train_s,
+           x.deferred);
 }
 
 } // namespace herd::messages

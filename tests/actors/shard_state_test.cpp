@@ -30,11 +30,11 @@ TEST_CASE("shard_state: BSP applies one sample-weighted mean step when every mem
           "[actors]") {
   auto st = make_shard(consistency_model::bsp);
   std::vector<float> g0{1, 1, 1}, g1{4, 4, -2};
-  REQUIRE_FALSE(st.push(0, 0, g0.data(), 10));
+  REQUIRE_FALSE(st.push(0, 0, 0, g0.data(), 10));
   CHECK(st.version() == 0);
   CHECK(st.params() == std::vector<float>{1, 2, 3}); // nothing applied yet
   CHECK_FALSE(st.pull_ready(1));
-  REQUIRE_FALSE(st.push(1, 0, g1.data(), 30));
+  REQUIRE_FALSE(st.push(1, 0, 0, g1.data(), 30));
   CHECK(st.version() == 1);
   CHECK(st.pull_ready(1));
   CHECK_FALSE(st.pull_ready(2));
@@ -42,18 +42,21 @@ TEST_CASE("shard_state: BSP applies one sample-weighted mean step when every mem
   CHECK(st.params()[0] == Approx(1 - 0.5 * 3.25));
   CHECK(st.params()[1] == Approx(2 - 0.5 * 3.25));
   CHECK(st.params()[2] == Approx(3 + 0.5 * 1.25));
+  CHECK(st.staleness().max() == 0);
+  CHECK(st.staleness().count() == 2);
 }
 
 TEST_CASE("shard_state: a push is applied at most once", "[actors]") {
   auto st = make_shard(consistency_model::bsp);
   std::vector<float> g{1, 1, 1};
-  REQUIRE_FALSE(st.push(0, 0, g.data(), 1));
-  CHECK(st.push(0, 0, g.data(), 1));  // same clock again, round still open
-  CHECK(st.push(0, 1, g.data(), 1));  // ahead of the round
-  CHECK(st.push(7, 0, g.data(), 1));  // not a member
-  REQUIRE_FALSE(st.push(1, 0, g.data(), 1));
+  REQUIRE_FALSE(st.push(0, 0, 0, g.data(), 1));
+  CHECK(st.push(0, 0, 0, g.data(), 1)); // same clock again, round still open
+  CHECK(st.push(0, 5, 0, g.data(), 1)); // a clock it has not reached
+  CHECK(st.push(7, 0, 0, g.data(), 1)); // not a member
+  REQUIRE_FALSE(st.push(1, 0, 0, g.data(), 1));
   CHECK(st.version() == 1);
-  CHECK(st.push(1, 0, g.data(), 1));  // a finished round's clock
+  CHECK(st.push(1, 0, 0, g.data(), 1)); // a finished round's clock
+  CHECK(st.pushes_accepted() == 2);
   CHECK(st.params()[0] == Approx(0.5));
 }
 
@@ -61,19 +64,21 @@ TEST_CASE("shard_state: BSP completes a round at once when the last missing work
           "[actors]") {
   auto st = make_shard(consistency_model::bsp, 0, 3);
   std::vector<float> g{2, 2, 2};
-  REQUIRE_FALSE(st.push(0, 0, g.data(), 4));
-  REQUIRE_FALSE(st.push(2, 0, g.data(), 4));
+  REQUIRE_FALSE(st.push(0, 0, 0, g.data(), 4));
+  REQUIRE_FALSE(st.push(2, 0, 0, g.data(), 4));
   CHECK(st.version() == 0);
+  CHECK(st.open_rounds() == 1);
   st.leave(1);
   CHECK(st.version() == 1);
+  CHECK(st.open_rounds() == 0);
   CHECK(st.params()[0] == Approx(0.0));
   CHECK(st.members() == 2);
   // A worker joining later takes part from the current round on.
-  st.join(5, st.version());
-  REQUIRE_FALSE(st.push(0, 1, g.data(), 1));
-  REQUIRE_FALSE(st.push(2, 1, g.data(), 1));
+  st.join(5, 1);
+  REQUIRE_FALSE(st.push(0, 1, 1, g.data(), 1));
+  REQUIRE_FALSE(st.push(2, 1, 1, g.data(), 1));
   CHECK(st.version() == 1);
-  REQUIRE_FALSE(st.push(5, 1, g.data(), 1));
+  REQUIRE_FALSE(st.push(5, 1, 1, g.data(), 1));
   CHECK(st.version() == 2);
 }
 
@@ -84,22 +89,95 @@ TEST_CASE("shard_state: SSP lets a reader run at most s clocks ahead of the slow
   // worker 0 runs ahead; worker 1 stays at clock 0
   for (uint64_t c = 0; c < 3; ++c) {
     CHECK(st.pull_ready(c) == (c <= 2));
-    REQUIRE_FALSE(st.push(0, c, g.data(), 1));
+    REQUIRE_FALSE(st.push(0, c, st.version(), g.data(), 1));
   }
-  CHECK(st.version() == 3);  // applied on arrival
+  CHECK(st.version() == 3); // applied on arrival
   CHECK_FALSE(st.pull_ready(3));
-  REQUIRE_FALSE(st.push(1, 0, g.data(), 1));
+  REQUIRE_FALSE(st.push(1, 0, 0, g.data(), 1)); // read version 0, applied at version 3
+  CHECK(st.staleness().max() == 3);
   CHECK(st.pull_ready(3));
   CHECK_FALSE(st.pull_ready(4));
-  st.leave(1);  // nobody left to wait for but worker 0 itself
+  st.leave(1); // nobody left to wait for but worker 0 itself
   CHECK(st.pull_ready(5));
+}
+
+TEST_CASE("shard_state: SSP with s = 0 aggregates rounds exactly like BSP", "[actors]") {
+  auto bsp = make_shard(consistency_model::bsp);
+  auto ssp0 = make_shard(consistency_model::ssp, 0);
+  std::vector<float> g0{1, -2, 3}, g1{0.5f, 4, -1};
+  for (auto* st : {&bsp, &ssp0}) {
+    for (uint64_t c = 0; c < 3; ++c) {
+      REQUIRE_FALSE(st->push(0, c, c, g0.data(), 3));
+      CHECK_FALSE(st->pull_ready(c + 1));
+      REQUIRE_FALSE(st->push(1, c, c, g1.data(), 5));
+      CHECK(st->pull_ready(c + 1));
+    }
+  }
+  CHECK(bsp.params() == ssp0.params());
+  CHECK(bsp.version() == ssp0.version());
 }
 
 TEST_CASE("shard_state: ASP applies on arrival and never makes a pull wait", "[actors]") {
   auto st = make_shard(consistency_model::asp);
   std::vector<float> g{2, 0, 0};
-  REQUIRE_FALSE(st.push(0, 0, g.data(), 1));
+  REQUIRE_FALSE(st.push(0, 0, 0, g.data(), 1));
   CHECK(st.version() == 1);
   CHECK(st.params()[0] == Approx(0.0));
   CHECK(st.pull_ready(1000));
+}
+
+TEST_CASE("shard_state: staleness-aware steps divide the learning rate by the staleness",
+          "[actors]") {
+  shard_state st{0, 0, {0.0f}, plain_sgd(1.0),
+                 consistency_rule{consistency_model::asp, 0, true}};
+  st.join(0, 0);
+  st.join(1, 0);
+  std::vector<float> g{1};
+  REQUIRE_FALSE(st.push(0, 0, 0, g.data(), 1)); // staleness 0: full step
+  REQUIRE_FALSE(st.push(0, 1, 1, g.data(), 1)); // staleness 0
+  REQUIRE_FALSE(st.push(0, 2, 2, g.data(), 1)); // staleness 0
+  CHECK(st.params()[0] == Approx(-3.0));
+  REQUIRE_FALSE(st.push(1, 0, 0, g.data(), 1)); // read version 0, now 3: a third of a step
+  CHECK(st.params()[0] == Approx(-3.0 - 1.0 / 3.0));
+}
+
+TEST_CASE("shard_state: leaving BSP applies the open round; entering it waits for all",
+          "[actors]") {
+  auto st = make_shard(consistency_model::bsp);
+  std::vector<float> g{1, 1, 1};
+  REQUIRE_FALSE(st.push(0, 0, 0, g.data(), 1));
+  CHECK(st.version() == 0);
+  st.set_rule(consistency_rule{consistency_model::asp, 0});
+  CHECK(st.version() == 1); // worker 0's push of the open round, applied alone
+  CHECK(st.open_rounds() == 0);
+  REQUIRE_FALSE(st.push(1, 0, 0, g.data(), 1)); // applied on arrival
+  REQUIRE_FALSE(st.push(0, 1, 2, g.data(), 1));
+  REQUIRE_FALSE(st.push(0, 2, 3, g.data(), 1));
+  CHECK(st.version() == 4);
+  // Back to BSP: worker 0 is at clock 3, worker 1 at clock 1.
+  st.set_rule(consistency_rule{consistency_model::bsp, 0});
+  CHECK_FALSE(st.pull_ready(3));
+  REQUIRE_FALSE(st.push(1, 1, 4, g.data(), 1)); // round 1: only worker 1 still owes it
+  CHECK(st.version() == 5);
+  REQUIRE_FALSE(st.push(1, 2, 5, g.data(), 1));
+  CHECK(st.pull_ready(3));
+  REQUIRE_FALSE(st.push(0, 3, 6, g.data(), 1));
+  CHECK(st.version() == 6);
+  CHECK(st.open_rounds() == 1);
+  CHECK(st.pushes_accepted() == 7);
+}
+
+TEST_CASE("staleness_histogram: quantiles and merge", "[actors]") {
+  herd::actors::staleness_histogram h;
+  for (uint64_t v = 0; v < 100; ++v)
+    h.add(v);
+  CHECK(h.quantile(0.5) == 49);
+  CHECK(h.quantile(0.99) == 98);
+  CHECK(h.max() == 99);
+  herd::actors::staleness_histogram other;
+  other.merge(h.counts(), h.max());
+  CHECK(other.count() == 100);
+  h.add(5000);
+  CHECK(h.max() == 5000);
+  CHECK(h.counts().size() == herd::actors::staleness_histogram::cap);
 }

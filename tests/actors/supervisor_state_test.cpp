@@ -65,7 +65,7 @@ TEST_CASE("supervisor_state: evaluations follow the slowest worker's clock", "[a
   CHECK(st.min_clock() == 5);
   REQUIRE(st.eval_due());
   CHECK_FALSE(st.eval_due()); // one in flight
-  auto e = st.eval_done({5, 120, 0.5, 0.9, 0.01}, 1.5);
+  auto e = st.eval_done({5, 120, 1.5, 0.5, 0.9, 0.01});
   CHECK(e.accuracy == 0.9);
   CHECK_FALSE(st.eval_due()); // next one at clock 10
   auto r = st.result();

@@ -120,7 +120,9 @@ TEST_CASE("herd run: metrics.jsonl has one line per evaluation, in clock order",
   check_ok(r);
 
   auto evals = read_metrics(dir.file("out"));
-  CHECK(evals.size() >= 4);
+  // The first periodic evaluation and the final one always happen; later periodic ones are
+  // skipped while an evaluation is still in flight, so how many depends on timing.
+  CHECK(evals.size() >= 2);
   // Without --quiet every evaluation is also printed.
   CHECK(count_lines_starting(r.out, "eval:") == evals.size());
   for (size_t i = 1; i < evals.size(); ++i) {

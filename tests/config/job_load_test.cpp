@@ -107,7 +107,8 @@ TEST_CASE("config: the fashion_mnist and tiny examples say what they promise", "
   CHECK(fm->workers.size() == 2);
   CHECK(fm->shards.size() == 2);
   CHECK(fm->consistency.model == consistency_model::bsp);
-  CHECK(fm->training.batch_size == 32);
+  CHECK(fm->training.batch_size == 64);
+  CHECK(fm->optimizer.schedule == lr_schedule::cosine);
   CHECK_FALSE(check_against_data(*fm, 784, 10));
   auto tiny = load_job(HERD_EXAMPLES_DIR "/tiny.json");
   REQUIRE(tiny);

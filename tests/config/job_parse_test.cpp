@@ -126,14 +126,15 @@ TEST_CASE("config: worker devices are cpu or cuda:N", "[config]") {
 TEST_CASE("config: unknown key is an error naming its path", "[config]") {
   CHECK(error_of(job_with(R"("training": {"batch_sze": 32})"))
         == "/training/batch_sze: unknown key (known: batch_size, epochs, max_steps, "
-           "chunk_batches, seed, eval_every, log_every, target_accuracy, blas_threads); "
+           "chunk_batches, seed, eval_every, log_every, target_accuracy, blas_threads, "
+        "evaluation); "
            "did you mean \"batch_size\"?");
   CHECK(error_of(job_with(R"("wokers": 2)"))
         == "/wokers: unknown key (known: name, model, data, optimizer, training, consistency, "
            "compression, precision, nodes, shards, workers, supervisor, checkpoint, output); "
            "did you mean \"workers\"?");
   CHECK(error_of(job_with(R"("workers": [{}, {"gpu": 1}])"))
-        == "/workers/1/gpu: unknown key (known: node, device)");
+        == "/workers/1/gpu: unknown key (known: node, device, straggler)");
   CHECK(error_of(job_with(R"("nodes": [{"name": "a", "adress": "x"}])"))
         == "/nodes/0/adress: unknown key (known: name, host, port)");
   CHECK(error_of(R"({"model": {"layers": [4, 3], "activation": "relu"}})")
