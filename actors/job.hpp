@@ -14,8 +14,9 @@
 #include "messages/errc.hpp"
 
 namespace caf {
+class actor;
 class actor_system;
-}
+} // namespace caf
 
 namespace herd::actors {
 
@@ -50,6 +51,9 @@ struct job_callbacks {
   std::function<void(const progress_info&)> on_progress;
   std::function<void(const eval_point&)> on_eval;
   std::function<void(const std::string&)> on_log;
+  /// Called once the job's actors are spawned, with the supervisor: the handle through which
+  /// the job is steered while it runs (remove a worker, change the consistency model).
+  std::function<void(const caf::actor&)> on_start;
 };
 
 /// A shard's counters at the end of the job.
@@ -59,6 +63,8 @@ struct shard_summary {
   uint64_t refused = 0;       // payloads refused
   uint64_t waiting_pulls = 0; // deferred pulls left (0 when the maps drained)
   uint64_t open_rounds = 0;   // BSP rounds left holding pushes
+  uint64_t waiting_pulls_max = 0; // high-water marks over the job
+  uint64_t open_rounds_max = 0;
 };
 
 struct job_result {

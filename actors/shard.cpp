@@ -25,6 +25,8 @@ struct shard_actor_state {
   std::multimap<uint64_t, caf::response_promise> waiting;
   std::vector<float> grad; // decode buffer
   uint64_t refused = 0;
+  uint64_t waiting_max = 0;
+  uint64_t rounds_max = 0;
   static inline const char* name = "herd.shard";
 };
 
@@ -58,6 +60,8 @@ messages::shard_stats stats_of(shard_self self) {
   s.open_rounds = core.open_rounds();
   s.staleness_counts = core.staleness().counts();
   s.staleness_max = core.staleness().max();
+  s.waiting_pulls_max = self->state.waiting_max;
+  s.open_rounds_max = self->state.rounds_max;
   return s;
 }
 
@@ -72,6 +76,8 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core)
         rp.deliver(slice_payload(*self->state.core));
       else
         self->state.waiting.emplace(clock, rp);
+      self->state.waiting_max = std::max<uint64_t>(self->state.waiting_max,
+                                                   self->state.waiting.size());
       return rp;
     },
     [=](snapshot_atom) { return slice_payload(*self->state.core); },
@@ -89,6 +95,7 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core)
         ++st.refused;
         return err;
       }
+      st.rounds_max = std::max<uint64_t>(st.rounds_max, st.core->open_rounds());
       release_ready(self);
       return st.core->version();
     },

@@ -33,6 +33,7 @@ struct supervisor_actor_state {
   std::vector<model::slice> slices;
   std::vector<caf::actor> shards;
   std::map<caf::actor_addr, uint32_t> worker_ids;
+  std::map<uint32_t, caf::actor> workers;
   caf::actor evaluator;
   caf::response_promise done;
   bool ending = false;
@@ -119,6 +120,7 @@ void spawn_job(supervisor_self self) {
     auto worker = spawn_worker(sys, std::move(ws));
     self->monitor(worker);
     st.worker_ids.emplace(worker.address(), w);
+    st.workers.emplace(w, worker);
     st.core->add_worker(w);
   }
   log(self, "job started: " + std::to_string(cfg.shards.size()) + " shard(s), "
@@ -174,8 +176,10 @@ void deliver_result(supervisor_self self) {
     self->request(st.shards[i], request_timeout, stats_atom::value)
       .then(
         [=](const messages::shard_stats& s) {
-          result->shards[i] = shard_summary{s.version, s.pushes, s.refused, s.waiting_pulls,
-                                            s.open_rounds};
+          result->shards[i] = shard_summary{s.version,       s.pushes,
+                                            s.refused,       s.waiting_pulls,
+                                            s.open_rounds,   s.waiting_pulls_max,
+                                            s.open_rounds_max};
           staleness->merge(s.staleness_counts, s.staleness_max);
           one_done();
         },
@@ -252,6 +256,7 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
     if (!st.core->is_worker(id) || dm.reason == caf::exit_reason::normal)
       return;
     auto back = st.core->worker_lost(id);
+    st.workers.erase(id);
     for (auto& s : st.shards)
       self->send(s, leave_atom::value, id);
     log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
@@ -279,6 +284,8 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callb
     [=](start_atom) {
       self->state.done = self->make_response_promise();
       spawn_job(self);
+      if (self->state.cb.on_start)
+        self->state.cb.on_start(caf::actor_cast<caf::actor>(self));
       return self->state.done;
     },
     [=](chunk_atom, uint32_t worker, uint64_t finished_chunk) {
@@ -295,9 +302,27 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callb
       if (st.core->eval_due())
         request_eval(self, p.clock, false);
     },
-    [=](finished_atom, uint32_t worker, uint64_t) {
-      self->state.core->worker_finished(worker);
+    [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk) {
+      auto& st = self->state;
+      st.core->chunk_done(worker, finished_chunk);
+      // A worker removed mid-chunk hands the rest of its data back.
+      auto back = st.core->worker_lost(worker);
+      st.workers.erase(worker);
+      if (back > 0)
+        log(self, "worker " + std::to_string(worker) + " left at clock " + std::to_string(clock)
+                    + "; " + std::to_string(back) + " chunk(s) returned to the dispenser");
       maybe_finish(self);
+    },
+    [=](remove_atom, uint32_t worker) -> caf::result<bool> {
+      auto& st = self->state;
+      auto it = st.workers.find(worker);
+      if (it == st.workers.end())
+        return make_error(errc::invalid_argument,
+                          "no active worker " + std::to_string(worker));
+      // Graceful: the worker finishes its step, pushes, then leaves every shard.
+      self->send(it->second, stop_atom::value);
+      log(self, "removing worker " + std::to_string(worker));
+      return true;
     },
     [=](consist_atom, const messages::consistency_msg& m) -> caf::result<bool> {
       auto rule = rule_from(m);

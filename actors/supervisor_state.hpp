@@ -27,6 +27,8 @@ public:
   /// A worker's step; returns the progress after it.
   progress_info on_report(const messages::step_report& r);
   void worker_finished(uint32_t id);
+  /// `worker` used up chunk `id`.
+  void chunk_done(uint32_t worker, uint64_t id) { dispenser_.done(worker, id); }
   /// A worker that went away: its unfinished chunks go back to the dispenser. Returns how many.
   size_t worker_lost(uint32_t id);
   size_t active_workers() const;

@@ -26,6 +26,7 @@ struct worker_actor_state {
   size_t awaiting = 0;       // replies still expected in the current phase
   uint64_t base_version = 0; // smallest shard version in the last pull
   std::mt19937_64 rng;
+  bool stopping = false; // asked to leave: finish after the current step
   static inline const char* name = "herd.worker";
 };
 
@@ -44,8 +45,11 @@ void finish(worker_self self) {
       .then(
         [=](uint64_t) {
           if (--self->state.awaiting == 0) {
-            self->send(self->state.setup.supervisor, finished_atom::value, id,
-                       self->state.setup.state->clock());
+            auto& ws = *self->state.setup.state;
+            uint64_t done = no_chunk;
+            ws.take_finished_chunk(done); // a used-up chunk is done, not handed out again
+            self->send(self->state.setup.supervisor, finished_atom::value, id, ws.clock(),
+                       done);
             self->quit();
           }
         },
@@ -106,7 +110,7 @@ void next_batch(worker_self self) {
 void pull(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
-  if (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps)
+  if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
     return finish(self);
   st.awaiting = st.setup.shards.size();
   st.base_version = std::numeric_limits<uint64_t>::max();
@@ -136,6 +140,7 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   self->send(self, step_atom::value);
   return {
     [=](step_atom) { pull(self); },
+    [=](stop_atom) { self->state.stopping = true; },
   };
 }
 

@@ -20,6 +20,7 @@ using eval_atom = caf::atom_constant<caf::atom("eval")>;         // supervisor -
 using stats_atom = caf::atom_constant<caf::atom("stats")>;       // supervisor -> shard
 using consist_atom = caf::atom_constant<caf::atom("consist")>;   // set the consistency rule
 using flush_atom = caf::atom_constant<caf::atom("flush")>;       // evaluate kept snapshots
+using remove_atom = caf::atom_constant<caf::atom("remove")>;     // remove a worker gracefully
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
 

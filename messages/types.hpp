@@ -56,12 +56,15 @@ struct shard_stats {
   uint64_t open_rounds = 0;     // BSP rounds holding pushes
   std::vector<uint64_t> staleness_counts; // index = staleness in versions
   uint64_t staleness_max = 0;
+  uint64_t waiting_pulls_max = 0; // high-water marks over the job
+  uint64_t open_rounds_max = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
   return f(caf::meta::type_name("herd::shard_stats"), x.shard, x.version, x.pushes, x.refused,
-           x.waiting_pulls, x.open_rounds, x.staleness_counts, x.staleness_max);
+           x.waiting_pulls, x.open_rounds, x.staleness_counts, x.staleness_max,
+           x.waiting_pulls_max, x.open_rounds_max);
 }
 
 /// A consistency rule as it travels: model "bsp" | "ssp" | "asp", staleness bound, awareness.
