@@ -22,8 +22,12 @@ expected<consistency_rule> rule_from(const messages::consistency_msg& m) {
 
 std::string rule_name(const consistency_rule& rule) {
   std::string out = config::to_string(rule.model);
-  if (rule.model == consistency_model::ssp)
-    out += "(" + std::to_string(rule.staleness) + ")";
+  if (rule.model == consistency_model::ssp) {
+    // Appended piecewise: "(" + std::to_string(...) trips a false -Wrestrict in g++ 12.
+    out += '(';
+    out += std::to_string(rule.staleness);
+    out += ')';
+  }
   if (rule.staleness_aware && rule.model != consistency_model::bsp)
     out += " staleness-aware";
   return out;

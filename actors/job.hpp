@@ -72,11 +72,12 @@ struct job_result {
   std::vector<eval_point> evals;
   double wall_s = 0;
   uint64_t samples = 0;
-  uint64_t clock = 0;   // steps completed by the slowest worker
+  uint64_t clock = 0;   // steps completed by the fastest worker
   double samples_per_s = 0;
   std::optional<double> time_to_target_s; // first evaluation at or above target_accuracy
   std::vector<float> params;              // final parameters, gathered from the shards
-  double steps_per_s = 0;                 // clocks of the slowest worker per second
+  uint64_t steps = 0;                     // steps completed, summed over the workers
+  double steps_per_s = 0;                 // steps per second, summed over the workers
   // Staleness of every applied update, in shard versions, over all shards.
   uint64_t staleness_p50 = 0;
   uint64_t staleness_p99 = 0;

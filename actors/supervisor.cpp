@@ -147,7 +147,7 @@ void deliver_result(supervisor_self self) {
   auto train_s = st.train_s;
   result->wall_s = train_s;
   result->samples_per_s = train_s > 0 ? double(result->samples) / train_s : 0;
-  result->steps_per_s = train_s > 0 ? double(result->clock) / train_s : 0;
+  result->steps_per_s = train_s > 0 ? double(result->steps) / train_s : 0;
   result->params.resize(st.net->param_count());
   result->shards.resize(st.shards.size());
   auto staleness = std::make_shared<staleness_histogram>();

@@ -38,6 +38,7 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
     it->second.clock = std::max(it->second.clock, r.clock);
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
+  ++steps_;
   loss_ema_ = have_loss_ ? 0.98 * loss_ema_ + 0.02 * r.loss : r.loss;
   have_loss_ = true;
   progress_info p;
@@ -115,7 +116,8 @@ job_result supervisor_state::result() const {
   out.samples = samples_;
   out.clock = max_clock_;
   out.samples_per_s = out.wall_s > 0 ? double(samples_) / out.wall_s : 0;
-  out.steps_per_s = out.wall_s > 0 ? double(min_clock()) / out.wall_s : 0;
+  out.steps = steps_;
+  out.steps_per_s = out.wall_s > 0 ? double(steps_) / out.wall_s : 0;
   out.time_to_target_s = time_to_target_;
   return out;
 }

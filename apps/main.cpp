@@ -1,10 +1,11 @@
-// herd: the command-line entry point (run, validate).
+// herd: the command-line entry point (run, validate, experiment).
 #include <cstdio>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "apps/commands.hpp"
+#include "apps/experiment_command.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"herd: an actor-model parameter server for distributed training"};
@@ -20,6 +21,16 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a job file and print ok or the errors");
   validate->add_option("job", validate_file, "job JSON file")->required();
 
+  herd::apps::experiment_options exp_opts;
+  auto* experiment = app.add_subcommand(
+    "experiment", "run a matrix of jobs (consistency x stragglers x seeds) and compare them");
+  experiment->add_option("file", exp_opts.file, "experiment JSON file")->required();
+  experiment->add_option("--output", exp_opts.output_dir,
+                         "output directory (overrides the experiment's output)");
+  experiment->add_flag("--quiet", exp_opts.quiet, "print only where the results are");
+  experiment->add_flag("--dry-run", exp_opts.dry_run,
+                       "check the experiment and list its runs without running them");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -29,8 +40,11 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // One line naming the problem; an unknown first word is named as a command.
     std::string first = argc > 1 ? argv[1] : "";
-    if (!first.empty() && first[0] != '-' && first != "run" && first != "validate")
-      std::fprintf(stderr, "herd: unknown command '%s' (expected run or validate; see --help)\n",
+    if (!first.empty() && first[0] != '-' && first != "run" && first != "validate"
+        && first != "experiment")
+      std::fprintf(stderr,
+                   "herd: unknown command '%s' (expected run, validate or experiment; see "
+                   "--help)\n",
                    first.c_str());
     else
       std::fprintf(stderr, "herd: %s (see --help)\n", e.what());
@@ -38,5 +52,7 @@ int main(int argc, char** argv) {
   }
   if (*run)
     return herd::apps::run_command(run_opts);
+  if (*experiment)
+    return herd::apps::experiment_command(exp_opts);
   return herd::apps::validate_command(validate_file);
 }

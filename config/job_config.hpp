@@ -159,7 +159,8 @@ struct job_config {
   precision_config precision;
   std::vector<node_config> nodes = {node_config{"local"}};
   std::vector<shard_config> shards = {shard_config{"local"}, shard_config{"local"}};
-  std::vector<worker_config> workers = {worker_config{"local"}, worker_config{"local"}};
+  std::vector<worker_config> workers = {worker_config{"local", "cpu", {}},
+                                        worker_config{"local", "cpu", {}}};
   supervisor_config supervisor;
   checkpoint_config checkpoint;
   output_config output;

@@ -11,6 +11,7 @@ packages=(
   catch2
   libopenblas-dev
   libcli11-dev
+  gnuplot-nox
   zlib1g-dev
   libssl-dev
   dataset-fashion-mnist

@@ -30,7 +30,7 @@ actors::job_inputs small_job(int workers, int batch, int shards,
   cfg.training.max_steps = 12;
   cfg.training.eval_every = 0;
   cfg.shards.assign(size_t(shards), config::shard_config{"local"});
-  cfg.workers.assign(size_t(workers), config::worker_config{"local", "cpu"});
+  cfg.workers.assign(size_t(workers), config::worker_config{"local", "cpu", {}});
   in.train = std::make_shared<data::dataset>(test::synthetic_dataset(256, 20, 4, 1));
   in.test = std::make_shared<data::dataset>(test::synthetic_dataset(64, 20, 4, 2));
   return in;

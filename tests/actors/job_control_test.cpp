@@ -31,7 +31,7 @@ actors::job_inputs job(int workers, consistency_model model, int staleness) {
   cfg.consistency.model = model;
   cfg.consistency.staleness = staleness;
   cfg.shards.assign(2, config::shard_config{"local"});
-  cfg.workers.assign(size_t(workers), config::worker_config{"local", "cpu"});
+  cfg.workers.assign(size_t(workers), config::worker_config{"local", "cpu", {}});
   in.train = std::make_shared<data::dataset>(test::synthetic_dataset(2048, 20, 4, 1));
   in.test = std::make_shared<data::dataset>(test::synthetic_dataset(512, 20, 4, 2));
   return in;

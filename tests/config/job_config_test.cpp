@@ -21,7 +21,7 @@ TEST_CASE("config: a default job_config has the documented defaults", "[config]"
   REQUIRE(job.nodes.size() == 1);
   CHECK(job.nodes[0] == node_config{"local", "127.0.0.1", 0});
   CHECK(job.shards == std::vector<shard_config>(2, shard_config{"local"}));
-  CHECK(job.workers == std::vector<worker_config>(2, worker_config{"local", "cpu"}));
+  CHECK(job.workers == std::vector<worker_config>(2, worker_config{"local", "cpu", {}}));
   CHECK(job.supervisor.node == "local");
   CHECK(job.supervisor.restart == restart_policy::on_failure);
 }

@@ -1,0 +1,176 @@
+#include "apps/experiment_command.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "actors/job.hpp"
+#include "apps/commands.hpp"
+#include "apps/experiment_config.hpp"
+#include "apps/experiment_plot.hpp"
+#include "apps/experiment_report.hpp"
+#include "apps/experiment_runner.hpp"
+#include "apps/metrics_file.hpp"
+#include "apps/progress_printer.hpp"
+#include "config/job_parse.hpp"
+#include "kernels/cpu/blas_threads.hpp"
+
+namespace herd::apps {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// One stderr line "herd: WHERE: WHAT" (WHERE left out when WHAT already starts with it).
+int bad_input(const std::string& where, const std::string& what) {
+  auto line = what;
+  if (!where.empty() && line.rfind(where, 0) != 0)
+    line = where + ": " + line;
+  std::fprintf(stderr, "herd: %s\n", line.c_str());
+  return exit_bad_input;
+}
+
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", std::round(1000.0 * fraction) / 10.0);
+  return buf;
+}
+
+/// "run 3/27: ssp(3) one-slow seed 1: 88.9% final, 88% at 12.3s, 410 steps/s"
+void print_run_line(const run_record& r, size_t index, size_t total, double target) {
+  std::printf("run %zu/%zu: %s seed %llu: ", index + 1, total, r.spec.setting.c_str(),
+              (unsigned long long) r.spec.seed);
+  if (!r.result) {
+    std::printf("failed\n");
+    std::fflush(stdout);
+    return;
+  }
+  const auto& res = *r.result;
+  std::printf("%.1f%% final", 100.0 * res.final_eval.accuracy);
+  if (target > 0 && res.time_to_target_s)
+    std::printf(*res.time_to_target_s < 10 ? ", %s at %.2fs" : ", %s at %.1fs",
+                percent(target).c_str(), *res.time_to_target_s);
+  else if (target > 0)
+    std::printf(", %s not reached", percent(target).c_str());
+  std::printf(", %.0f steps/s\n", res.steps_per_s);
+  std::fflush(stdout);
+}
+
+/// The run's own folder, as `herd run` would write it: job.json, metrics.jsonl, summary.json.
+void write_run_files(const run_record& r) {
+  if (!r.result)
+    return;
+  auto m = metrics_file::open(r.spec.job.output.dir, config::to_json(r.spec.job));
+  if (!m) {
+    std::fprintf(stderr, "herd: warning: %s\n", describe(m.error()).c_str());
+    return;
+  }
+  for (const auto& e : r.result->evals)
+    (*m)->write_eval(e);
+  (*m)->write_summary(*r.result);
+}
+
+std::string reproduce_command(const experiment_options& opts, const std::string& out_dir) {
+  auto cmd = "herd experiment " + opts.file;
+  if (!opts.output_dir.empty())
+    cmd += " --output " + out_dir;
+  return cmd;
+}
+
+} // namespace
+
+int experiment_command(const experiment_options& opts) {
+  auto exp = load_experiment(opts.file);
+  if (!exp)
+    return bad_input(opts.file, describe(exp.error()));
+  if (!opts.output_dir.empty())
+    exp->output = opts.output_dir;
+  auto runs = plan_runs(*exp);
+  if (!runs)
+    return bad_input(opts.file, describe(runs.error()));
+  // Every run shares the base job's topology and data: check those once. Their errors name a
+  // path inside the job, which is under /job when the job is inline.
+  auto job_error = [&](const caf::error& err) {
+    auto what = describe(err);
+    if (!exp->job_file.empty())
+      return bad_input(exp->job_file, what);
+    return bad_input(opts.file, what.starts_with("/") ? "/job" + what : "/job: " + what);
+  };
+  if (auto err = actors::check_supported(runs->front().job))
+    return job_error(err);
+  auto data = actors::load_inputs(runs->front().job);
+  if (!data)
+    return code_of(data.error()) == errc::config_invalid ? job_error(data.error())
+                                                         : bad_input("", describe(data.error()));
+  auto out_dir = output_dir(*exp);
+  if (opts.dry_run) {
+    for (size_t i = 0; i < runs->size(); ++i)
+      std::printf("run %zu/%zu: %s seed %llu -> %s\n", i + 1, runs->size(),
+                  (*runs)[i].setting.c_str(), (unsigned long long) (*runs)[i].seed,
+                  (*runs)[i].job.output.dir.c_str());
+    std::printf("ok: %zu runs on %zu training and %zu test samples; output in %s\n",
+                runs->size(), size_t(data->train->count), size_t(data->test->count),
+                out_dir.c_str());
+    return exit_ok;
+  }
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec)
+    return bad_input(out_dir, "cannot create the output directory: " + ec.message());
+  {
+    std::ofstream copy{(fs::path(out_dir) / "experiment.json").string(), std::ios::trunc};
+    copy << to_json(*exp);
+    if (!copy)
+      return bad_input(out_dir + "/experiment.json", "cannot write");
+  }
+  kernels::set_blas_threads(exp->job.training.blas_threads);
+
+  auto target = exp->job.training.target_accuracy;
+  bool live = !opts.quiet && isatty(fileno(stdout));
+  progress_printer printer{stdout, live, 0};
+  if (!opts.quiet)
+    printer.log("herd experiment " + exp->name + ": " + std::to_string(runs->size()) + " runs ("
+                + std::to_string(exp->consistency.size()) + " consistency x "
+                + std::to_string(exp->stragglers.size()) + " stragglers x "
+                + std::to_string(exp->seeds.size()) + (exp->seeds.size() == 1 ? " seed" : " seeds")
+                + ") on "
+                + std::to_string(data->train->count) + " training and "
+                + std::to_string(data->test->count) + " test samples; output in " + out_dir);
+  run_hooks hooks;
+  hooks.on_progress = [&](const actors::progress_info& p) { printer.progress(p); };
+  hooks.on_done = [&](const run_record& r, size_t index, size_t total) {
+    printer.finish_line();
+    if (!opts.quiet)
+      print_run_line(r, index, total, target);
+    if (!r.result)
+      std::fprintf(stderr, "herd: run %zu/%zu (%s seed %llu) failed: %s\n", index + 1, total,
+                   r.spec.setting.c_str(), (unsigned long long) r.spec.seed, r.error.c_str());
+    write_run_files(r);
+  };
+  auto records = run_experiment(*runs, *data, hooks);
+
+  size_t failed = 0;
+  for (const auto& r : records)
+    failed += r.result ? 0 : 1;
+  auto in_dir = [&](const char* name) { return (fs::path(out_dir) / name).string(); };
+  for (auto err : {write_results_csv(in_dir("results.csv"), *exp, records),
+                   write_curves_csv(in_dir("curves.csv"), records),
+                   write_summary_md(in_dir("summary.md"), *exp, records,
+                                    reproduce_command(opts, out_dir))})
+    if (err) {
+      std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+      return exit_failed;
+    }
+  auto plot = write_accuracy_plot(out_dir, *exp, records);
+  if (!plot.written)
+    std::fprintf(stderr, "herd: warning: %s\n", plot.warning.c_str());
+  std::printf("%zu of %zu runs finished; results in %s (results.csv, curves.csv, summary.md%s)\n",
+              records.size() - failed, records.size(), out_dir.c_str(),
+              plot.written ? ", accuracy.png" : "");
+  return failed == 0 ? exit_ok : exit_failed;
+}
+
+} // namespace herd::apps

@@ -1,0 +1,28 @@
+// What `herd experiment` writes once the runs are done: results.csv (one row per run),
+// curves.csv (every evaluation of every run) and summary.md (settings aggregated over seeds,
+// ratios to BSP, the command that reproduces it). The plot is in experiment_plot.hpp.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apps/experiment_config.hpp"
+#include "apps/experiment_runner.hpp"
+#include "messages/errc.hpp"
+
+namespace herd::apps {
+
+/// results.csv: consistency, staleness, straggler, seed, final_accuracy, time_to_target_s
+/// (empty when not reached), steps_per_s, samples_per_s, staleness_p50, staleness_p99,
+/// staleness_max, train_s, wall_s. Failed runs have no row (summary.md lists them).
+caf::error write_results_csv(const std::string& path, const experiment_config& exp,
+                             const std::vector<run_record>& runs);
+
+/// curves.csv: setting, seed, train_s, accuracy, clock, loss; one row per evaluation.
+caf::error write_curves_csv(const std::string& path, const std::vector<run_record>& runs);
+
+/// summary.md. `command` is the command line that reproduces the experiment.
+caf::error write_summary_md(const std::string& path, const experiment_config& exp,
+                            const std::vector<run_record>& runs, const std::string& command);
+
+} // namespace herd::apps

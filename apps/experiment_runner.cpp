@@ -1,0 +1,69 @@
+#include "apps/experiment_runner.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/system_config.hpp"
+
+namespace herd::apps {
+
+expected<std::vector<run_spec>> plan_runs(const experiment_config& exp) {
+  std::vector<run_spec> out;
+  for (size_t c = 0; c < exp.consistency.size(); ++c) {
+    for (size_t s = 0; s < exp.stragglers.size(); ++s) {
+      for (auto seed : exp.seeds) {
+        const auto& setting = exp.consistency[c];
+        const auto& scenario = exp.stragglers[s];
+        auto job = job_for_run(exp, setting, scenario, seed);
+        if (!job)
+          return std::move(job.error());
+        run_spec r;
+        r.consistency = c;
+        r.straggler = s;
+        r.seed = seed;
+        r.setting = setting.label() + " " + scenario.name;
+        r.slug = setting.slug() + "-" + scenario.name + "-seed" + std::to_string(seed);
+        r.job = std::move(*job);
+        out.push_back(std::move(r));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
+                                       const actors::job_inputs& data, const run_hooks& hooks) {
+  std::vector<run_record> out;
+  out.reserve(runs.size());
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const auto& spec = runs[i];
+    if (hooks.on_start)
+      hooks.on_start(spec, i, runs.size());
+    actors::job_inputs in{spec.job, data.train, data.test};
+    actors::job_callbacks cb;
+    cb.on_progress = hooks.on_progress;
+    run_record rec{spec, std::nullopt, {}, 0};
+    auto start = std::chrono::steady_clock::now();
+    {
+      // A fresh system per run: no actor, mailbox or scheduler state carries over.
+      actors::system_config cfg;
+      caf::actor_system sys{cfg};
+      auto result = actors::run_job(sys, in, cb);
+      if (result) {
+        result->params.clear(); // the reports need the metrics, not the weights
+        result->params.shrink_to_fit();
+        rec.result = std::move(*result);
+      } else {
+        rec.error = describe(result.error());
+      }
+    }
+    rec.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (hooks.on_done)
+      hooks.on_done(rec, i, runs.size());
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+} // namespace herd::apps
