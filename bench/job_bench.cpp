@@ -106,7 +106,7 @@ config::job_config job_for(const options& opts, topology t) {
   cfg.training.log_every = 0;
   cfg.training.target_accuracy = 0;
   cfg.shards.assign(size_t(t.shards), config::shard_config{cfg.nodes.front().name});
-  cfg.workers.assign(size_t(t.workers), config::worker_config{cfg.nodes.front().name});
+  cfg.workers.assign(size_t(t.workers), config::worker_config{cfg.nodes.front().name, "cpu", {}});
   return cfg;
 }
 

@@ -4,17 +4,15 @@
 #include <cstring>
 #include <string>
 
-#include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/io.h>
-
-#include "messages/schema/payload.capnp.h"
+#include "kernels/compress/half.hpp"
+#include "messages/capnp_io.hpp"
+#include "messages/gradient_wire.hpp"
 
 namespace herd::messages {
 
-namespace {
+using detail::bad;
 
-constexpr uint64_t max_words = uint64_t{1} << 31; // 16 GiB: above any slice we send
+namespace {
 
 size_t element_size(dense_format fmt) {
   return fmt == dense_format::f32 ? 4 : 2;
@@ -25,6 +23,16 @@ uint32_t segment_words(uint32_t count, dense_format fmt) {
   return static_cast<uint32_t>((count * element_size(fmt) + 7) / 8 + 32);
 }
 
+uint16_t to_half(float x, dense_format fmt) {
+  return fmt == dense_format::bf16 ? kernels::compress::float_to_bf16(x)
+                                   : kernels::compress::float_to_fp16(x);
+}
+
+float from_half(uint16_t x, dense_format fmt) {
+  return fmt == dense_format::bf16 ? kernels::compress::bf16_to_float(x)
+                                   : kernels::compress::fp16_to_float(x);
+}
+
 void fill(capnp::Data::Builder dst, const float* values, uint32_t count, dense_format fmt) {
   if (fmt == dense_format::f32) {
     std::memcpy(dst.begin(), values, size_t{count} * 4);
@@ -32,48 +40,9 @@ void fill(capnp::Data::Builder dst, const float* values, uint32_t count, dense_f
   }
   auto* out = dst.begin();
   for (uint32_t i = 0; i < count; ++i) {
-    uint16_t b = to_bf16(values[i]);
-    std::memcpy(out + 2 * size_t{i}, &b, 2);
+    uint16_t h = to_half(values[i], fmt);
+    std::memcpy(out + 2 * size_t{i}, &h, 2);
   }
-}
-
-std::vector<char> flatten(capnp::MallocMessageBuilder& builder) {
-  auto words = capnp::computeSerializedSizeInWords(builder);
-  std::vector<char> bytes(words * sizeof(capnp::word));
-  kj::ArrayOutputStream out(
-    kj::arrayPtr(reinterpret_cast<kj::byte*>(bytes.data()), bytes.size()));
-  capnp::writeMessage(out, builder);
-  return bytes;
-}
-
-// Reads `bytes` as a flat message; copies to an aligned buffer when the vector's is not.
-class flat_reader {
-public:
-  explicit flat_reader(const std::vector<char>& bytes) {
-    const char* data = bytes.data();
-    if (reinterpret_cast<uintptr_t>(data) % sizeof(capnp::word) != 0) {
-      copy_ = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-      std::memcpy(copy_.begin(), data, copy_.size() * sizeof(capnp::word));
-      data = reinterpret_cast<const char*>(copy_.begin());
-    }
-    words_ = kj::arrayPtr(reinterpret_cast<const capnp::word*>(data),
-                          bytes.size() / sizeof(capnp::word));
-  }
-  kj::ArrayPtr<const capnp::word> words() const { return words_; }
-
-private:
-  kj::Array<capnp::word> copy_;
-  kj::ArrayPtr<const capnp::word> words_;
-};
-
-capnp::ReaderOptions reader_options() {
-  capnp::ReaderOptions opts;
-  opts.traversalLimitInWords = max_words;
-  return opts;
-}
-
-caf::error bad(std::string what) {
-  return make_error(errc::payload_invalid, std::move(what));
 }
 
 // Validates and decodes dense values; nothing is written to `out` unless all checks pass.
@@ -95,13 +64,18 @@ caf::error decode_dense(capnp::Data::Reader data, dense_format fmt, uint32_t cou
     std::memcpy(out, data.begin(), want);
     return {};
   }
+  if (reject_non_finite) {
+    for (uint32_t i = 0; i < count; ++i) {
+      uint16_t h;
+      std::memcpy(&h, data.begin() + 2 * size_t{i}, 2);
+      if (!std::isfinite(from_half(h, fmt)))
+        return bad("payload holds a non-finite value at element " + std::to_string(i));
+    }
+  }
   for (uint32_t i = 0; i < count; ++i) {
-    uint16_t b;
-    std::memcpy(&b, data.begin() + 2 * size_t{i}, 2);
-    float v = from_bf16(b);
-    if (reject_non_finite && !std::isfinite(v))
-      return bad("payload holds a non-finite value at element " + std::to_string(i));
-    out[i] = v;
+    uint16_t h;
+    std::memcpy(&h, data.begin() + 2 * size_t{i}, 2);
+    out[i] = from_half(h, fmt);
   }
   return {};
 }
@@ -116,33 +90,14 @@ caf::error check_place(const char* what, uint32_t shard, uint64_t offset, uint32
   return {};
 }
 
-template <class F>
-auto guarded(F f) -> decltype(f()) {
-  // Cap'n Proto reports malformed input by throwing kj::Exception; this is the one place
-  // where that becomes an error value.
-  try {
-    return f();
-  } catch (const kj::Exception& e) {
-    return bad(std::string{"malformed payload: "} + e.getDescription().cStr());
-  }
-}
-
 } // namespace
 
 uint16_t to_bf16(float x) {
-  uint32_t bits;
-  std::memcpy(&bits, &x, 4);
-  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0)
-    return static_cast<uint16_t>((bits >> 16) | 0x0040u); // quiet NaN
-  uint32_t rounding = 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>((bits + rounding) >> 16);
+  return kernels::compress::float_to_bf16(x);
 }
 
 float from_bf16(uint16_t x) {
-  uint32_t bits = uint32_t{x} << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
+  return kernels::compress::bf16_to_float(x);
 }
 
 std::vector<char> encode_slice(const slice_header& h, const float* values, dense_format fmt) {
@@ -154,20 +109,21 @@ std::vector<char> encode_slice(const slice_header& h, const float* values, dense
   msg.setCount(h.count);
   msg.setVersion(h.version);
   auto bytes = size_t{h.count} * element_size(fmt);
-  auto dst = fmt == dense_format::f32 ? msg.getValues().initF32(bytes)
-                                      : msg.getValues().initBf16(bytes);
+  auto v = msg.getValues();
+  auto dst = fmt == dense_format::f32    ? v.initF32(bytes)
+             : fmt == dense_format::bf16 ? v.initBf16(bytes)
+                                         : v.initF16(bytes);
   fill(dst, values, h.count, fmt);
-  return flatten(builder);
+  return detail::flatten(builder);
 }
 
 expected<slice_header> decode_slice(const std::vector<char>& bytes,
                                     const slice_expectation& want, float* out) {
-  return guarded([&]() -> expected<slice_header> {
-    if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
-      return bad("malformed payload: " + std::to_string(bytes.size())
-                 + " bytes is not a whole number of 8-byte words");
-    flat_reader flat{bytes};
-    capnp::FlatArrayMessageReader reader(flat.words(), reader_options());
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  return detail::guarded([&]() -> expected<slice_header> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
     auto msg = reader.getRoot<wire::ParamSlice>();
     if (msg.getFormatVersion() != wire::FORMAT_VERSION)
       return bad("parameter slice has format version " + std::to_string(msg.getFormatVersion())
@@ -184,6 +140,9 @@ expected<slice_header> decode_slice(const std::vector<char>& bytes,
       case wire::ParamSlice::Values::BF16:
         err = decode_dense(values.getBf16(), dense_format::bf16, h.count, out, false);
         break;
+      case wire::ParamSlice::Values::F16:
+        err = decode_dense(values.getF16(), dense_format::f16, h.count, out, false);
+        break;
       default:
         err = bad("parameter slice has an unknown value encoding");
     }
@@ -193,10 +152,9 @@ expected<slice_header> decode_slice(const std::vector<char>& bytes,
   });
 }
 
-std::vector<char> encode_gradient(const gradient_header& h, const float* values,
-                                  dense_format fmt) {
-  capnp::MallocMessageBuilder builder(segment_words(h.count, fmt));
-  auto msg = builder.initRoot<wire::Gradient>();
+namespace detail {
+
+void write_header(wire::Gradient::Builder msg, const gradient_header& h) {
   msg.setFormatVersion(wire::FORMAT_VERSION);
   msg.setWorker(h.worker);
   msg.setIncarnation(h.incarnation);
@@ -206,49 +164,70 @@ std::vector<char> encode_gradient(const gradient_header& h, const float* values,
   msg.setOffset(h.offset);
   msg.setCount(h.count);
   msg.setSamples(h.samples);
+}
+
+expected<gradient_header> read_header(wire::Gradient::Reader msg,
+                                      const slice_expectation& want) {
+  if (msg.getFormatVersion() != wire::FORMAT_VERSION)
+    return bad("gradient has format version " + std::to_string(msg.getFormatVersion())
+               + ", expected " + std::to_string(wire::FORMAT_VERSION));
+  gradient_header h;
+  h.worker = msg.getWorker();
+  h.incarnation = msg.getIncarnation();
+  h.clock = msg.getClock();
+  h.base_version = msg.getBaseVersion();
+  h.shard = msg.getShard();
+  h.offset = msg.getOffset();
+  h.count = msg.getCount();
+  h.samples = msg.getSamples();
+  if (auto err = check_place("gradient", h.shard, h.offset, h.count, want))
+    return err;
+  if (h.samples == 0)
+    return bad("gradient covers 0 samples");
+  return h;
+}
+
+} // namespace detail
+
+std::vector<char> encode_gradient(const gradient_header& h, const float* values,
+                                  dense_format fmt) {
+  capnp::MallocMessageBuilder builder(segment_words(h.count, fmt));
+  auto msg = builder.initRoot<wire::Gradient>();
+  detail::write_header(msg, h);
   auto bytes = size_t{h.count} * element_size(fmt);
-  auto dst = fmt == dense_format::f32 ? msg.getEncoding().initDenseF32(bytes)
-                                      : msg.getEncoding().initDenseBf16(bytes);
+  auto enc = msg.getEncoding();
+  auto dst = fmt == dense_format::f32    ? enc.initDenseF32(bytes)
+             : fmt == dense_format::bf16 ? enc.initDenseBf16(bytes)
+                                         : enc.initDenseF16(bytes);
   fill(dst, values, h.count, fmt);
-  return flatten(builder);
+  return detail::flatten(builder);
 }
 
 expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
                                           const slice_expectation& want, float* out) {
-  return guarded([&]() -> expected<gradient_header> {
-    if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
-      return bad("malformed payload: " + std::to_string(bytes.size())
-                 + " bytes is not a whole number of 8-byte words");
-    flat_reader flat{bytes};
-    capnp::FlatArrayMessageReader reader(flat.words(), reader_options());
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  return detail::guarded([&]() -> expected<gradient_header> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
     auto msg = reader.getRoot<wire::Gradient>();
-    if (msg.getFormatVersion() != wire::FORMAT_VERSION)
-      return bad("gradient has format version " + std::to_string(msg.getFormatVersion())
-                 + ", expected " + std::to_string(wire::FORMAT_VERSION));
-    gradient_header h;
-    h.worker = msg.getWorker();
-    h.incarnation = msg.getIncarnation();
-    h.clock = msg.getClock();
-    h.base_version = msg.getBaseVersion();
-    h.shard = msg.getShard();
-    h.offset = msg.getOffset();
-    h.count = msg.getCount();
-    h.samples = msg.getSamples();
-    if (auto err = check_place("gradient", h.shard, h.offset, h.count, want))
-      return err;
-    if (h.samples == 0)
-      return bad("gradient covers 0 samples");
+    auto h = detail::read_header(msg, want);
+    if (!h)
+      return h;
     auto enc = msg.getEncoding();
     caf::error err;
     switch (enc.which()) {
       case wire::Gradient::Encoding::DENSE_F32:
-        err = decode_dense(enc.getDenseF32(), dense_format::f32, h.count, out, true);
+        err = decode_dense(enc.getDenseF32(), dense_format::f32, h->count, out, true);
         break;
       case wire::Gradient::Encoding::DENSE_BF16:
-        err = decode_dense(enc.getDenseBf16(), dense_format::bf16, h.count, out, true);
+        err = decode_dense(enc.getDenseBf16(), dense_format::bf16, h->count, out, true);
+        break;
+      case wire::Gradient::Encoding::DENSE_F16:
+        err = decode_dense(enc.getDenseF16(), dense_format::f16, h->count, out, true);
         break;
       default:
-        err = bad("gradient has an unknown encoding");
+        err = bad("gradient is compressed: decode it with decode_compressed_gradient");
     }
     if (err)
       return err;

@@ -5,11 +5,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/compress/encoded.hpp"
 #include "messages/errc.hpp"
 
 namespace herd::messages {
 
-enum class dense_format : uint8_t { f32, bf16 };
+enum class dense_format : uint8_t { f32, bf16, f16 };
 
 struct slice_header {
   uint32_t shard = 0;
@@ -51,6 +52,17 @@ std::vector<char> encode_gradient(const gradient_header& h, const float* values,
 /// and gradients holding NaN or Inf.
 expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
                                           const slice_expectation& want, float* out);
+
+/// Encodes a compressed gradient (h.count == e.count) as a Gradient message.
+std::vector<char> encode_gradient(const gradient_header& h,
+                                  const kernels::compress::encoded& e);
+
+/// Decodes the header and the encoding of any Gradient message into `out` (dense ones as
+/// dense_f32 / fp16 / bf16 kinds). Checks the framing and the header only: the codec of
+/// out.kind must validate `out` before it is decoded (kernels::compress::validate_and_decode).
+expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
+                                          const slice_expectation& want,
+                                          kernels::compress::encoded& out);
 
 /// bf16 conversions (round to nearest even; NaN stays NaN).
 uint16_t to_bf16(float x);

@@ -18,6 +18,7 @@ struct ParamSlice {
   values :union {
     f32 @5 :Data;          # count * 4 bytes, little-endian IEEE-754
     bf16 @6 :Data;         # count * 2 bytes, upper half of the fp32 bit pattern (rounded)
+    f16 @7 :Data;          # count * 2 bytes, IEEE half (round to nearest even)
   }
 }
 
@@ -31,8 +32,38 @@ struct Gradient {
   offset @6 :UInt64;
   count @7 :UInt32;
   samples @8 :UInt32;      # samples behind the gradient (it is their mean)
+  # Layouts and error bounds of the compressed encodings: kernels/compress/<codec>_codec.hpp.
+  # The receiver validates every field against `count` before decoding.
   encoding :union {
     denseF32 @9 :Data;     # count * 4 bytes
     denseBf16 @10 :Data;   # count * 2 bytes
+    denseF16 @11 :Data;    # count * 2 bytes
+    int8 @12 :Quantized;   # stochastic int8 codes, one absmax scale per bucket
+    topk @13 :Sparse;      # the k largest magnitudes
+    randk @14 :Seeded;     # k positions drawn from seed, values scaled by count/k
+    qsgd @15 :Quantized;   # sign + level bit codes, one L2 norm per bucket
+    sign @16 :Signs;       # one bit per element and one scale
   }
+}
+
+struct Quantized {
+  bucket @0 :UInt32;       # elements per bucket
+  levels @1 :UInt32;       # qsgd: quantization levels s (0 for int8)
+  scales @2 :List(Float32);# one per bucket
+  codes @3 :Data;
+}
+
+struct Sparse {
+  indices @0 :List(UInt32);# strictly increasing, < count
+  values @1 :Data;         # fp32, one per index
+}
+
+struct Seeded {
+  seed @0 :UInt64;         # the positions derive from it
+  values @1 :Data;         # fp32, k values in ascending position order
+}
+
+struct Signs {
+  scale @0 :Float32;
+  bits @1 :Data;           # bit i%8 of byte i/8 set where the gradient is negative
 }

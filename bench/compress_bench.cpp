@@ -1,0 +1,222 @@
+// compress_bench: encode and decode time of every codec on the MLP's
+// parameter count (784-256-128-10: 235,146 floats) and on 1M floats, with
+// the compression ratio (dense fp32 bytes / encoded_bytes) and a memcpy of
+// the same slice measured in the same run as the baseline. Each result is
+// validated (validate() and the codec's error bound) before timing. Prints
+// one JSON line per codec configuration and size. Not part of the test run.
+//
+//   compress_bench [reps]     (default 31 timed repetitions)
+
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/compress/codec_registry.hpp"
+#include "kernels/compress/error_feedback.hpp"
+
+using namespace herd::kernels::compress;
+
+namespace {
+
+struct stats {
+  double median_us, p10_us, p90_us;
+};
+
+template <class F>
+stats time_us(F&& f, int warmup, int reps) {
+  for (int i = 0; i < warmup; ++i)
+    f(i);
+  std::vector<double> t(static_cast<size_t>(reps));
+  for (int r = 0; r < reps; ++r) {
+    auto start = std::chrono::steady_clock::now();
+    f(warmup + r);
+    auto stop = std::chrono::steady_clock::now();
+    t[size_t(r)]
+      = std::chrono::duration<double, std::micro>(stop - start).count();
+  }
+  std::sort(t.begin(), t.end());
+  auto at = [&](double q) { return t[size_t(q * (t.size() - 1) + 0.5)]; };
+  return {at(0.5), at(0.1), at(0.9)};
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\')
+      out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20)
+      out += c;
+  }
+  return out;
+}
+
+std::string host_name() {
+  utsname u{};
+  return uname(&u) == 0 ? u.nodename : "unknown";
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("model name", 0) == 0) {
+      auto pos = line.find(':');
+      return pos == std::string::npos ? line : line.substr(pos + 2);
+    }
+  return "unknown";
+}
+
+struct config {
+  std::string codec;  // registry name
+  std::string label;  // configuration, for the JSON line
+  codec_params params;
+  bool feedback = false; // wrap in error_feedback (encode timing only)
+};
+
+std::vector<config> configs() {
+  auto with = [](auto f) {
+    codec_params p;
+    f(p);
+    return p;
+  };
+  return {
+    {"dense_f32", "identity", {}},
+    {"fp16", "rne", {}},
+    {"bf16", "rne", {}},
+    {"int8", "bucket_512", with([](codec_params& p) { p.bucket = 512; })},
+    {"qsgd", "s4_bucket_512", with([](codec_params& p) { p.levels = 4; })},
+    {"qsgd", "s1_bucket_512", with([](codec_params& p) { p.levels = 1; })},
+    {"qsgd", "s127_bucket_512",
+     with([](codec_params& p) { p.levels = 127; })},
+    {"sign", "mean_abs", {}},
+    {"topk", "exact_density_0.01", with([](codec_params& p) {
+       p.density = 0.01;
+     })},
+    {"topk", "exact_density_0.001", with([](codec_params& p) {
+       p.density = 0.001;
+     })},
+    {"topk", "sampled_density_0.01", with([](codec_params& p) {
+       p.density = 0.01;
+       p.topk_sampled = true;
+     })},
+    {"topk", "sampled_density_0.001", with([](codec_params& p) {
+       p.density = 0.001;
+       p.topk_sampled = true;
+     })},
+    {"randk", "density_0.01", with([](codec_params& p) {
+       p.density = 0.01;
+     })},
+    {"topk", "error_feedback_exact_density_0.01",
+     with([](codec_params& p) { p.density = 0.01; }), true},
+  };
+}
+
+// The codec's own error bound on a decode of g (the same bounds the tests
+// check); returns the first violating index or -1.
+long check_decode(const std::string& codec, const encoded& e,
+                  const std::vector<float>& g, const std::vector<float>& d) {
+  const size_t n = g.size();
+  for (size_t i = 0; i < n; ++i) {
+    const double x = g[i], y = d[i], err = std::fabs(y - x);
+    bool ok = true;
+    if (codec == "dense_f32")
+      ok = y == x;
+    else if (codec == "fp16")
+      ok = err <= std::fabs(x) * 0x1p-11 + 0x1p-25;
+    else if (codec == "bf16")
+      ok = err <= std::fabs(x) * 0x1p-8;
+    else if (codec == "int8")
+      ok = err <= e.scales[i / e.bucket] * (1 + 1e-5);
+    else if (codec == "qsgd")
+      ok = err <= e.scales[i / e.bucket] / e.levels * (1 + 1e-5);
+    else if (codec == "sign")
+      ok = std::fabs(y) == e.scales[0] && (x < 0) == (y < 0);
+    else if (codec == "topk")
+      ok = y == 0 || y == x;
+    else if (codec == "randk")
+      ok = y == 0
+           || std::fabs(y - x * double(n) / (e.data.size() / 4))
+                <= 1e-6 * std::fabs(y);
+    if (!ok)
+      return long(i);
+  }
+  return -1;
+}
+
+bool bench(const config& c, uint32_t n, int reps, const codec_registry& reg,
+           const std::string& machine, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> g(n), d(n), copy(n);
+  for (auto& x : g)
+    x = dist(rng);
+  auto codec = reg.make(c.codec, c.params);
+  encoded e;
+  codec->encode(g.data(), n, 1, e);
+  if (auto err = codec->validate(e, n)) {
+    std::fprintf(stderr, "compress_bench: %s\n", err->c_str());
+    return false;
+  }
+  codec->decode(e, d.data());
+  if (long bad = check_decode(c.codec, e, g, d); bad >= 0) {
+    std::fprintf(stderr, "compress_bench: %s %s: decode out of bound at %ld\n",
+                 c.codec.c_str(), c.label.c_str(), bad);
+    return false;
+  }
+  const size_t bytes = encoded_bytes(e);
+  stats enc{}, dec{};
+  if (c.feedback) {
+    error_feedback ef(reg.make(c.codec, c.params), n);
+    enc = time_us([&](int s) { ef.encode(g.data(), uint64_t(s), e); }, 3,
+                  reps);
+  } else {
+    enc = time_us(
+      [&](int s) { codec->encode(g.data(), n, uint64_t(s), e); }, 3, reps);
+  }
+  dec = time_us([&](int) { codec->decode(e, d.data()); }, 3, reps);
+  auto base = time_us(
+    [&](int) {
+      std::memcpy(copy.data(), g.data(), 4 * size_t(n));
+      asm volatile("" : : "r"(copy.data()) : "memory");
+    },
+    3, reps);
+  const double ratio = double(dense_bytes(n)) / double(bytes);
+  std::printf(
+    "{\"bench\":\"compress\",\"codec\":\"%s\",\"config\":\"%s\",\"n\":%u,"
+    "\"reps\":%d,\"encode_median_us\":%.1f,\"encode_p10_us\":%.1f,"
+    "\"encode_p90_us\":%.1f,\"decode_median_us\":%.1f,"
+    "\"decode_p10_us\":%.1f,\"decode_p90_us\":%.1f,\"encoded_bytes\":%zu,"
+    "\"dense_bytes\":%zu,\"ratio\":%.2f,\"encode_mfloats_per_s\":%.1f,"
+    "\"baseline\":\"memcpy\",\"memcpy_median_us\":%.1f,"
+    "\"encode_over_memcpy\":%.1f,%s}\n",
+    c.codec.c_str(), c.label.c_str(), n, reps, enc.median_us, enc.p10_us,
+    enc.p90_us, dec.median_us, dec.p10_us, dec.p90_us, bytes, dense_bytes(n),
+    ratio, n / enc.median_us, base.median_us,
+    enc.median_us / base.median_us, machine.c_str());
+  std::fflush(stdout);
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  const int reps = argc > 1 ? std::max(5, std::atoi(argv[1])) : 31;
+  const std::string machine = "\"host\":\"" + json_escape(host_name())
+                              + "\",\"cpu\":\"" + json_escape(cpu_model())
+                              + "\"";
+  const auto reg = default_codecs();
+  std::mt19937_64 rng(42);
+  for (uint32_t n : {235146u, 1000000u})
+    for (const auto& c : configs())
+      if (!bench(c, n, reps, reg, machine, rng))
+        return 1;
+  return 0;
+}

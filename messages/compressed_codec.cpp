@@ -1,0 +1,160 @@
+// Compressed gradients: kernels::compress::encoded <-> the Gradient message's encodings.
+#include <cstring>
+
+#include "messages/capnp_io.hpp"
+#include "messages/gradient_wire.hpp"
+
+namespace herd::messages {
+
+using detail::bad;
+using kernels::compress::codec_kind;
+using kernels::compress::encoded;
+
+namespace {
+
+void put_data(capnp::Data::Builder dst, const std::vector<uint8_t>& src) {
+  if (!src.empty())
+    std::memcpy(dst.begin(), src.data(), src.size());
+}
+
+template <class Reader>
+void get_data(Reader src, std::vector<uint8_t>& dst) {
+  dst.assign(src.begin(), src.end());
+}
+
+void put_scales(capnp::List<float>::Builder dst, const std::vector<float>& src) {
+  for (size_t i = 0; i < src.size(); ++i)
+    dst.set(static_cast<unsigned>(i), src[i]);
+}
+
+void get_scales(capnp::List<float>::Reader src, std::vector<float>& dst) {
+  dst.resize(src.size());
+  for (unsigned i = 0; i < src.size(); ++i)
+    dst[i] = src[i];
+}
+
+void write_quantized(wire::Quantized::Builder q, const encoded& e) {
+  q.setBucket(e.bucket);
+  q.setLevels(e.levels);
+  put_scales(q.initScales(static_cast<unsigned>(e.scales.size())), e.scales);
+  put_data(q.initCodes(e.data.size()), e.data);
+}
+
+void read_quantized(wire::Quantized::Reader q, encoded& e) {
+  e.bucket = q.getBucket();
+  e.levels = q.getLevels();
+  get_scales(q.getScales(), e.scales);
+  get_data(q.getCodes(), e.data);
+}
+
+} // namespace
+
+std::vector<char> encode_gradient(const gradient_header& h, const encoded& e) {
+  auto words = (e.data.size() + 4 * e.indices.size() + 4 * e.scales.size()) / 8 + 64;
+  capnp::MallocMessageBuilder builder(static_cast<unsigned>(words));
+  auto msg = builder.initRoot<wire::Gradient>();
+  detail::write_header(msg, h);
+  auto enc = msg.getEncoding();
+  switch (e.kind) {
+    case codec_kind::dense_f32:
+      put_data(enc.initDenseF32(e.data.size()), e.data);
+      break;
+    case codec_kind::bf16:
+      put_data(enc.initDenseBf16(e.data.size()), e.data);
+      break;
+    case codec_kind::fp16:
+      put_data(enc.initDenseF16(e.data.size()), e.data);
+      break;
+    case codec_kind::int8:
+      write_quantized(enc.initInt8(), e);
+      break;
+    case codec_kind::qsgd:
+      write_quantized(enc.initQsgd(), e);
+      break;
+    case codec_kind::topk: {
+      auto s = enc.initTopk();
+      auto idx = s.initIndices(static_cast<unsigned>(e.indices.size()));
+      for (size_t i = 0; i < e.indices.size(); ++i)
+        idx.set(static_cast<unsigned>(i), e.indices[i]);
+      put_data(s.initValues(e.data.size()), e.data);
+      break;
+    }
+    case codec_kind::randk: {
+      auto s = enc.initRandk();
+      s.setSeed(e.seed);
+      put_data(s.initValues(e.data.size()), e.data);
+      break;
+    }
+    case codec_kind::sign: {
+      auto s = enc.initSign();
+      s.setScale(e.scales.empty() ? 0.0f : e.scales.front());
+      put_data(s.initBits(e.data.size()), e.data);
+      break;
+    }
+  }
+  return detail::flatten(builder);
+}
+
+expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
+                                          const slice_expectation& want, encoded& out) {
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  return detail::guarded([&]() -> expected<gradient_header> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
+    auto msg = reader.getRoot<wire::Gradient>();
+    auto h = detail::read_header(msg, want);
+    if (!h)
+      return h;
+    out = encoded{};
+    out.count = h->count;
+    auto enc = msg.getEncoding();
+    switch (enc.which()) {
+      case wire::Gradient::Encoding::DENSE_F32:
+        out.kind = codec_kind::dense_f32;
+        get_data(enc.getDenseF32(), out.data);
+        break;
+      case wire::Gradient::Encoding::DENSE_BF16:
+        out.kind = codec_kind::bf16;
+        get_data(enc.getDenseBf16(), out.data);
+        break;
+      case wire::Gradient::Encoding::DENSE_F16:
+        out.kind = codec_kind::fp16;
+        get_data(enc.getDenseF16(), out.data);
+        break;
+      case wire::Gradient::Encoding::INT8:
+        out.kind = codec_kind::int8;
+        read_quantized(enc.getInt8(), out);
+        break;
+      case wire::Gradient::Encoding::QSGD:
+        out.kind = codec_kind::qsgd;
+        read_quantized(enc.getQsgd(), out);
+        break;
+      case wire::Gradient::Encoding::TOPK: {
+        out.kind = codec_kind::topk;
+        auto s = enc.getTopk();
+        auto idx = s.getIndices();
+        out.indices.resize(idx.size());
+        for (unsigned i = 0; i < idx.size(); ++i)
+          out.indices[i] = idx[i];
+        get_data(s.getValues(), out.data);
+        break;
+      }
+      case wire::Gradient::Encoding::RANDK:
+        out.kind = codec_kind::randk;
+        out.seed = enc.getRandk().getSeed();
+        get_data(enc.getRandk().getValues(), out.data);
+        break;
+      case wire::Gradient::Encoding::SIGN:
+        out.kind = codec_kind::sign;
+        out.scales = {enc.getSign().getScale()};
+        get_data(enc.getSign().getBits(), out.data);
+        break;
+      default:
+        return bad("gradient has an unknown encoding");
+    }
+    return h;
+  });
+}
+
+} // namespace herd::messages
