@@ -11,6 +11,7 @@
 
 #include "config/job_config.hpp"
 #include "data/dataset.hpp"
+#include "kernels/compress/codec_registry.hpp"
 #include "messages/errc.hpp"
 
 namespace caf {
@@ -24,6 +25,8 @@ struct job_inputs {
   config::job_config cfg;
   std::shared_ptr<const data::dataset> train;
   std::shared_ptr<const data::dataset> test;
+  /// Gradient codecs, assembled by main(); run_job uses default_codecs() when absent.
+  std::shared_ptr<const kernels::compress::codec_registry> codecs;
 };
 
 /// Emitted after every worker step (callers throttle what they print).
@@ -83,13 +86,20 @@ struct job_result {
   uint64_t staleness_p99 = 0;
   uint64_t staleness_max = 0;
   std::vector<shard_summary> shards;
+  // Bytes on the wire over the job, summed over workers: gradients pushed (uplink) and
+  // parameters pulled (downlink), as sent and as fp32 values before encoding.
+  uint64_t up_bytes = 0;
+  uint64_t up_dense_bytes = 0;
+  uint64_t down_bytes = 0;
+  uint64_t down_dense_bytes = 0;
 };
 
 /// Loads and normalises the job's training and test sets and checks the model against them.
 expected<job_inputs> load_inputs(const config::job_config& cfg);
 
 /// Refuses what the job file can say but this build cannot do yet, naming the JSON path.
-caf::error check_supported(const config::job_config& cfg);
+caf::error check_supported(const config::job_config& cfg,
+                           const kernels::compress::codec_registry& codecs);
 
 /// Runs the job to the end; errors (a failed shard, every worker lost) come back as values.
 expected<job_result> run_job(caf::actor_system& sys, const job_inputs& in,

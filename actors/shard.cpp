@@ -8,6 +8,8 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/consistency.hpp"
+#include "actors/evaluator.hpp"
+#include "actors/gradient_codec.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/types.hpp"
@@ -20,9 +22,15 @@ using messages::payload;
 
 struct shard_actor_state {
   std::shared_ptr<shard_state> core;
+  std::unique_ptr<gradient_decoder> decoder;
+  messages::dense_format pull_format = messages::dense_format::f32;
   // Deferred pulls by clock. Readiness is monotone in the clock, so release_ready drains the
   // map from the front; every push, join, leave and rule change calls it.
-  std::multimap<uint64_t, caf::response_promise> waiting;
+  struct waiting_pull {
+    caf::response_promise rp;
+    messages::dense_format format;
+  };
+  std::multimap<uint64_t, waiting_pull> waiting;
   std::vector<float> grad; // decode buffer
   uint64_t refused = 0;
   uint64_t waiting_max = 0;
@@ -32,19 +40,27 @@ struct shard_actor_state {
 
 using shard_self = caf::stateful_actor<shard_actor_state>*;
 
-payload slice_payload(const shard_state& core) {
+payload slice_payload(shard_self self, messages::dense_format format) {
+  const auto& core = *self->state.core;
   messages::slice_header h{core.id(), core.offset(), static_cast<uint32_t>(core.size()),
                            core.version()};
-  return payload{messages::encode_slice(h, core.params().data(), messages::dense_format::f32)};
+  return payload{messages::encode_slice(h, core.params().data(), format)};
+}
+
+// Workers get the configured pull format; the evaluator and snapshots always get fp32.
+messages::dense_format format_for(shard_self self, uint32_t reader) {
+  return reader == evaluator_reader ? messages::dense_format::f32 : self->state.pull_format;
 }
 
 void release_ready(shard_self self) {
   auto& st = self->state;
-  std::optional<payload> p; // encoded once for everyone released now
+  std::map<messages::dense_format, payload> encoded; // once per format for all released now
   while (!st.waiting.empty() && st.core->pull_ready(st.waiting.begin()->first)) {
-    if (!p)
-      p = slice_payload(*st.core);
-    st.waiting.begin()->second.deliver(*p);
+    auto& w = st.waiting.begin()->second;
+    auto it = encoded.find(w.format);
+    if (it == encoded.end())
+      it = encoded.emplace(w.format, slice_payload(self, w.format)).first;
+    w.rp.deliver(it->second);
     st.waiting.erase(st.waiting.begin());
   }
 }
@@ -65,27 +81,31 @@ messages::shard_stats stats_of(shard_self self) {
   return s;
 }
 
-caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core) {
+caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
+                             shard_options opts) {
   self->state.core = std::move(core);
+  self->state.decoder = std::make_unique<gradient_decoder>(std::move(opts.codecs));
+  self->state.pull_format = opts.pull_format;
   self->state.grad.resize(self->state.core->size());
   self->set_default_handler(caf::print_and_drop);
   return {
-    [=](pull_atom, uint32_t, uint64_t clock) {
+    [=](pull_atom, uint32_t reader, uint64_t clock) {
       auto rp = self->make_response_promise();
+      auto format = format_for(self, reader);
       if (self->state.core->pull_ready(clock))
-        rp.deliver(slice_payload(*self->state.core));
+        rp.deliver(slice_payload(self, format));
       else
-        self->state.waiting.emplace(clock, rp);
+        self->state.waiting.emplace(clock, shard_actor_state::waiting_pull{rp, format});
       self->state.waiting_max = std::max<uint64_t>(self->state.waiting_max,
                                                    self->state.waiting.size());
       return rp;
     },
-    [=](snapshot_atom) { return slice_payload(*self->state.core); },
+    [=](snapshot_atom) { return slice_payload(self, messages::dense_format::f32); },
     [=](push_atom, const payload& p) -> caf::result<uint64_t> {
       auto& st = self->state;
       messages::slice_expectation want{st.core->id(), st.core->offset(),
                                        static_cast<uint32_t>(st.core->size())};
-      auto h = messages::decode_gradient(p.bytes, want, st.grad.data());
+      auto h = st.decoder->decode(p.bytes, want, st.grad.data());
       if (!h) {
         ++st.refused;
         return std::move(h.error());
@@ -123,8 +143,9 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core)
 
 } // namespace
 
-caf::actor spawn_shard(caf::actor_system& sys, std::shared_ptr<shard_state> state) {
-  return sys.spawn(shard_behavior, std::move(state));
+caf::actor spawn_shard(caf::actor_system& sys, std::shared_ptr<shard_state> state,
+                       shard_options opts) {
+  return sys.spawn(shard_behavior, std::move(state), std::move(opts));
 }
 
 } // namespace herd::actors

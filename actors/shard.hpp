@@ -13,9 +13,19 @@
 #include <caf/fwd.hpp>
 
 #include "actors/shard_state.hpp"
+#include "kernels/compress/codec_registry.hpp"
+#include "messages/payload_codec.hpp"
 
 namespace herd::actors {
 
-caf::actor spawn_shard(caf::actor_system& sys, std::shared_ptr<shard_state> state);
+struct shard_options {
+  /// Codecs for decoding compressed gradients (any kind a worker may send).
+  std::shared_ptr<const kernels::compress::codec_registry> codecs;
+  /// How parameter slices are sent to workers (the shard keeps fp32).
+  messages::dense_format pull_format = messages::dense_format::f32;
+};
+
+caf::actor spawn_shard(caf::actor_system& sys, std::shared_ptr<shard_state> state,
+                       shard_options opts);
 
 } // namespace herd::actors

@@ -91,14 +91,26 @@ void spawn_job(supervisor_self self) {
   auto rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
                       cfg.consistency.staleness_aware);
   auto horizon = optimizer_horizon(cfg, st.in.train->count);
+  if (!st.in.codecs)
+    st.in.codecs = std::make_shared<kernels::compress::codec_registry>(
+      kernels::compress::default_codecs());
+  // Under DGC momentum correction the momentum lives on the workers: shards run plain SGD.
+  auto shard_optimizer = cfg.optimizer;
+  if (cfg.compression.momentum_correction)
+    shard_optimizer.momentum = 0;
+  shard_options opts;
+  opts.codecs = st.in.codecs;
+  opts.pull_format = cfg.compression.pull == config::pull_format::fp16   ? messages::dense_format::f16
+                     : cfg.compression.pull == config::pull_format::bf16 ? messages::dense_format::bf16
+                                                                         : messages::dense_format::f32;
   for (uint32_t i = 0; i < st.slices.size(); ++i) {
     auto s = st.slices[i];
     std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
-    auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), cfg.optimizer, rule,
-                                              horizon);
+    auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), shard_optimizer,
+                                              rule, horizon);
     for (uint32_t w = 0; w < cfg.workers.size(); ++w)
       core->join(w, 0);
-    auto shard = spawn_shard(sys, std::move(core));
+    auto shard = spawn_shard(sys, std::move(core), opts);
     self->monitor(shard);
     st.shards.push_back(shard);
   }
@@ -117,6 +129,9 @@ void spawn_job(supervisor_self self) {
     ws.straggler = cfg.workers[w].straggler;
     ws.seed = cfg.training.seed;
     ws.timeout = request_timeout;
+    ws.encoder = std::make_shared<gradient_encoder>(*st.in.codecs, cfg.compression,
+                                                    static_cast<float>(cfg.optimizer.momentum),
+                                                    st.slices, cfg.training.seed, w);
     auto worker = spawn_worker(sys, std::move(ws));
     self->monitor(worker);
     st.worker_ids.emplace(worker.address(), w);

@@ -39,6 +39,10 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
   ++steps_;
+  bytes_.up_bytes += r.up_bytes;
+  bytes_.up_dense_bytes += r.up_dense_bytes;
+  bytes_.down_bytes += r.down_bytes;
+  bytes_.down_dense_bytes += r.down_dense_bytes;
   loss_ema_ = have_loss_ ? 0.98 * loss_ema_ + 0.02 * r.loss : r.loss;
   have_loss_ = true;
   progress_info p;
@@ -117,6 +121,10 @@ job_result supervisor_state::result() const {
   out.clock = max_clock_;
   out.samples_per_s = out.wall_s > 0 ? double(samples_) / out.wall_s : 0;
   out.steps = steps_;
+  out.up_bytes = bytes_.up_bytes;
+  out.up_dense_bytes = bytes_.up_dense_bytes;
+  out.down_bytes = bytes_.down_bytes;
+  out.down_dense_bytes = bytes_.down_dense_bytes;
   out.steps_per_s = out.wall_s > 0 ? double(steps_) / out.wall_s : 0;
   out.time_to_target_s = time_to_target_;
   return out;

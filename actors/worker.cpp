@@ -27,6 +27,7 @@ struct worker_actor_state {
   uint64_t base_version = 0; // smallest shard version in the last pull
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
+  messages::step_report bytes; // wire bytes of the current step
   static inline const char* name = "herd.worker";
 };
 
@@ -78,14 +79,19 @@ void compute_and_push(worker_self self) {
     h.offset = slices[i].offset;
     h.count = static_cast<uint32_t>(slices[i].count);
     h.samples = ws.last_samples();
-    payload p{messages::encode_gradient(h, ws.grad().data() + slices[i].offset,
-                                        messages::dense_format::f32)};
+    payload p{st.setup.encoder->encode(h, ws.grad().data())};
+    st.bytes.up_bytes += p.bytes.size();
+    st.bytes.up_dense_bytes += 4 * uint64_t{h.count};
     self->request(st.setup.shards[i], st.setup.timeout, push_atom::value, std::move(p))
       .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
   }
   ws.advance();
-  self->send(st.setup.supervisor, progress_atom::value,
-             messages::step_report{ws.id(), ws.clock(), ws.last_samples(), loss});
+  auto report = st.bytes;
+  report.worker = ws.id();
+  report.clock = ws.clock();
+  report.samples = ws.last_samples();
+  report.loss = loss;
+  self->send(st.setup.supervisor, progress_atom::value, report);
   self->send(self, step_atom::value);
 }
 
@@ -114,6 +120,7 @@ void pull(worker_self self) {
     return finish(self);
   st.awaiting = st.setup.shards.size();
   st.base_version = std::numeric_limits<uint64_t>::max();
+  st.bytes = messages::step_report{};
   for (uint32_t i = 0; i < st.setup.shards.size(); ++i) {
     self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock())
       .then(
@@ -125,6 +132,8 @@ void pull(worker_self self) {
           if (!h)
             return fail(self, std::move(h.error()));
           self->state.base_version = std::min(self->state.base_version, h->version);
+          self->state.bytes.down_bytes += p.bytes.size();
+          self->state.bytes.down_dense_bytes += 4 * uint64_t{s.count};
           if (--self->state.awaiting == 0)
             next_batch(self);
         },

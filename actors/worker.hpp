@@ -18,6 +18,7 @@
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include "actors/gradient_codec.hpp"
 #include "actors/worker_state.hpp"
 #include "config/job_config.hpp"
 
@@ -29,6 +30,7 @@ struct worker_setup {
   caf::actor supervisor;
   uint64_t max_steps = 0;         // 0 = until the data runs out
   config::straggler_config straggler; // injected slowness (factor 1 = none)
+  std::shared_ptr<gradient_encoder> encoder; // the job's gradient codec, per slice
   uint64_t seed = 0;                  // for the straggler's coin
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };

@@ -2,7 +2,10 @@
 // 0 success, 1 the job failed while running, 2 bad input (config, dataset, arguments).
 #pragma once
 
+#include <memory>
 #include <string>
+
+#include "kernels/compress/codec_registry.hpp"
 
 namespace herd::apps {
 
@@ -14,6 +17,7 @@ struct run_options {
   std::string job_file;
   std::string output_dir; // overrides output.dir when set
   bool quiet = false;     // no progress lines, summary only
+  std::shared_ptr<const kernels::compress::codec_registry> codecs; // assembled by main()
 };
 
 int run_command(const run_options& opts);

@@ -99,12 +99,14 @@ int experiment_command(const experiment_options& opts) {
       return bad_input(exp->job_file, what);
     return bad_input(opts.file, what.starts_with("/") ? "/job" + what : "/job: " + what);
   };
-  if (auto err = actors::check_supported(runs->front().job))
-    return job_error(err);
+  for (const auto& run : *runs) // every run's codec settings, the rest is shared
+    if (auto err = actors::check_supported(run.job, *opts.codecs))
+      return job_error(err);
   auto data = actors::load_inputs(runs->front().job);
   if (!data)
     return code_of(data.error()) == errc::config_invalid ? job_error(data.error())
                                                          : bad_input("", describe(data.error()));
+  data->codecs = opts.codecs;
   auto out_dir = output_dir(*exp);
   if (opts.dry_run) {
     for (size_t i = 0; i < runs->size(); ++i)

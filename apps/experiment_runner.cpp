@@ -40,7 +40,7 @@ std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
     const auto& spec = runs[i];
     if (hooks.on_start)
       hooks.on_start(spec, i, runs.size());
-    actors::job_inputs in{spec.job, data.train, data.test};
+    actors::job_inputs in{spec.job, data.train, data.test, data.codecs};
     actors::job_callbacks cb;
     cb.on_progress = hooks.on_progress;
     run_record rec{spec, std::nullopt, {}, 0};

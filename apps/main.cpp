@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "herd: %s (see --help)\n", e.what());
     return herd::apps::exit_bad_input;
   }
+  // The codec registry is assembled here, once, and passed down (no static registration).
+  auto codecs = std::make_shared<const herd::kernels::compress::codec_registry>(
+    herd::kernels::compress::default_codecs());
+  run_opts.codecs = codecs;
+  exp_opts.codecs = codecs;
   if (*run)
     return herd::apps::run_command(run_opts);
   if (*experiment)

@@ -53,6 +53,12 @@ void metrics_file::write_summary(const actors::job_result& r) {
                    {"samples", r.samples},
                    {"steps", r.clock},
                    {"samples_per_s", r.samples_per_s},
+                   {"steps_total", r.steps},
+                   {"steps_per_s", r.steps_per_s},
+                   {"staleness", {{"p50", r.staleness_p50}, {"p99", r.staleness_p99},
+                                  {"max", r.staleness_max}}},
+                   {"wire_bytes", {{"up", r.up_bytes}, {"up_dense", r.up_dense_bytes},
+                                   {"down", r.down_bytes}, {"down_dense", r.down_dense_bytes}}},
                    {"time_to_target_s", r.time_to_target_s ? nlohmann::json(*r.time_to_target_s)
                                                            : nlohmann::json(nullptr)}};
   std::ofstream out(fs::path(dir_) / "summary.json", std::ios::trunc);

@@ -33,12 +33,13 @@ int run_command(const run_options& opts) {
     return bad_input(opts.job_file, job.error());
   if (!opts.output_dir.empty())
     job->output.dir = opts.output_dir;
-  if (auto err = actors::check_supported(*job))
+  if (auto err = actors::check_supported(*job, *opts.codecs))
     return bad_input(opts.job_file, err);
   auto inputs = actors::load_inputs(*job);
   if (!inputs)
     return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",
                      inputs.error());
+  inputs->codecs = opts.codecs;
   auto out_dir = config::output_dir(*job);
   auto opened = metrics_file::open(out_dir, config::to_json(*job));
   if (!opened)
@@ -82,7 +83,18 @@ int run_command(const run_options& opts) {
                 100.0 * job->training.target_accuracy, *result->time_to_target_s);
   else if (job->training.target_accuracy > 0)
     std::printf(", %.1f%% test accuracy not reached", 100.0 * job->training.target_accuracy);
-  std::printf("\nmetrics in %s\n", metrics->path().c_str());
+  std::printf("\n");
+  if (result->steps > 0) {
+    auto per_step = [&](uint64_t b) { return double(b) / double(result->steps) / 1024.0; };
+    std::printf("wire per worker step: push %.1f KiB (fp32 %.1f KiB, %.1fx), pull %.1f KiB "
+                "(fp32 %.1f KiB, %.1fx)\n",
+                per_step(result->up_bytes), per_step(result->up_dense_bytes),
+                result->up_bytes ? double(result->up_dense_bytes) / double(result->up_bytes) : 0.0,
+                per_step(result->down_bytes), per_step(result->down_dense_bytes),
+                result->down_bytes ? double(result->down_dense_bytes) / double(result->down_bytes)
+                                   : 0.0);
+  }
+  std::printf("metrics in %s\n", metrics->path().c_str());
   return exit_ok;
 }
 

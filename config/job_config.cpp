@@ -29,6 +29,15 @@ const char* to_string(lr_schedule x) {
   return "?";
 }
 
+const char* to_string(pull_format x) {
+  switch (x) {
+    case pull_format::fp32: return "fp32";
+    case pull_format::fp16: return "fp16";
+    case pull_format::bf16: return "bf16";
+  }
+  return "?";
+}
+
 const char* to_string(eval_mode x) {
   switch (x) {
     case eval_mode::live: return "live";

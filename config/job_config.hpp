@@ -92,8 +92,21 @@ struct consistency_config {
   bool operator==(const consistency_config&) const = default;
 };
 
+enum class pull_format { fp32, fp16, bf16 };
+const char* to_string(pull_format x);
+
 struct compression_config {
-  std::string codec = "none";  // a codec registry name; only "none" is accepted for now
+  // "none" (dense fp32) or a codec registry name: fp16, bf16, int8, topk, randk, qsgd, sign
+  // (checked against the registry when the job starts).
+  std::string codec = "none";
+  double density = 0.01;           // topk, randk: fraction of elements sent
+  bool sampled = false;            // topk: sampled-threshold selection
+  uint32_t bucket = 512;           // int8, qsgd: elements per scale
+  uint32_t levels = 4;             // qsgd: levels s
+  bool error_feedback = false;     // keep each worker's residual per slice
+  bool momentum_correction = false; // topk: momentum on the worker, plain SGD on the shards
+  int64_t warmup_steps = 0;        // topk/randk: density warm-up (DGC), in worker steps
+  pull_format pull = pull_format::fp32; // parameters sent to workers as
   bool operator==(const compression_config&) const = default;
 };
 

@@ -162,10 +162,21 @@ void read_consistency(object_reader r, consistency_config& out) {
 }
 
 void read_compression(object_reader r, compression_config& out) {
-  static const std::vector<std::string> codecs = {"none"};
-  r.read_string("codec", out.codec, detail::quoted_alternatives(codecs), [](std::string_view s) {
-    return std::find(codecs.begin(), codecs.end(), s) != codecs.end();
-  });
+  r.read_string("codec", out.codec, "a codec name (none, fp16, bf16, int8, topk, randk, qsgd, sign)",
+                [](std::string_view s) {
+                  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+                  });
+                });
+  r.read_number("density", out.density, "a number in (0, 1]",
+                [](double x) { return x > 0 && x <= 1; });
+  r.read_bool("sampled", out.sampled);
+  r.read_integer("bucket", out.bucket, uint32_t{1});
+  r.read_integer("levels", out.levels, uint32_t{1}, uint32_t{32767});
+  r.read_bool("error_feedback", out.error_feedback);
+  r.read_bool("momentum_correction", out.momentum_correction);
+  r.read_integer("warmup_steps", out.warmup_steps);
+  r.read_choice("pull", out.pull, {pull_format::fp32, pull_format::fp16, pull_format::bf16});
   r.finish();
 }
 

@@ -26,6 +26,7 @@ std::string to_json(const job_config& job) {
   const auto& d = job.data;
   const auto& o = job.optimizer;
   const auto& t = job.training;
+  const auto& c = job.compression;
   json doc = {
     {"name", job.name},
     {"model", {{"layers", job.model.layers}, {"init_seed", job.model.init_seed}}},
@@ -63,7 +64,16 @@ std::string to_json(const job_config& job) {
       {"staleness", job.consistency.staleness},
       {"staleness_aware", job.consistency.staleness_aware},
       {"switches", switches}}},
-    {"compression", {{"codec", job.compression.codec}}},
+    {"compression",
+     {{"codec", c.codec},
+      {"density", c.density},
+      {"sampled", c.sampled},
+      {"bucket", c.bucket},
+      {"levels", c.levels},
+      {"error_feedback", c.error_feedback},
+      {"momentum_correction", c.momentum_correction},
+      {"warmup_steps", c.warmup_steps},
+      {"pull", to_string(c.pull)}}},
     {"precision", {{"compute", to_string(job.precision.compute)}}},
     {"nodes", nodes},
     {"shards", shards},

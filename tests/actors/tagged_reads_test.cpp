@@ -57,7 +57,10 @@ run_result run_tagged(actors::consistency_rule rule, uint64_t seed) {
       i, slices[i].offset, std::vector<float>(slices[i].count, 0.0f), sgd, rule);
     for (uint32_t w = 0; w < workers; ++w)
       core->join(w, 0);
-    shards.push_back(actors::spawn_shard(sys, core));
+    actors::shard_options opts;
+    opts.codecs = std::make_shared<kernels::compress::codec_registry>(
+      kernels::compress::default_codecs());
+    shards.push_back(actors::spawn_shard(sys, core, opts));
   }
   run_result out;
   std::mutex mtx;

@@ -137,7 +137,11 @@ TEST_CASE("config: consistency, compression and precision rules", "[config]") {
      R"(/consistency/model: expected "bsp", "ssp" or "asp", got "eventual")"},
     {R"("consistency": {"staleness": -1})",
      "/consistency/staleness: expected a non-negative integer, got -1"},
-    {R"("compression": {"codec": "topk"})", R"(/compression/codec: expected "none", got "topk")"},
+    {R"("compression": {"codec": "Top-K"})",
+     R"(/compression/codec: expected a codec name (none, fp16, bf16, int8, topk, randk, qsgd, sign), got "Top-K")"},
+    {R"("compression": {"density": 0})", R"(/compression/density: expected a number in (0, 1], got 0)"},
+    {R"("compression": {"levels": 0})", R"(/compression/levels: expected an integer in [1, 32767], got 0)"},
+    {R"("compression": {"pull": "int8"})", R"(/compression/pull: expected "fp32", "fp16" or "bf16", got "int8")"},
     {R"("precision": {"compute": "bf16"})", R"(/precision/compute: expected "fp32", got "bf16")"},
   });
   CHECK(parsed(job_with(R"("consistency": {"model": "asp"})")).consistency.model

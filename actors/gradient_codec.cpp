@@ -1,0 +1,128 @@
+#include "actors/gradient_codec.hpp"
+
+#include <cmath>
+#include <string>
+
+namespace herd::actors {
+
+namespace compress = kernels::compress;
+
+namespace {
+
+bool is_dense(const config::compression_config& c) {
+  return c.codec == "none";
+}
+
+std::string known_codecs(const compress::codec_registry& codecs) {
+  std::string out = "none";
+  for (const auto& n : codecs.names())
+    out += ", " + n;
+  return out;
+}
+
+// A distinct, reproducible seed per (job, worker, slice, step) for stochastic codecs.
+uint64_t step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t clock) {
+  uint64_t x = seed ^ (uint64_t{worker} << 48) ^ (uint64_t{slice} << 32) ^ clock;
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+caf::error check_compression(const config::compression_config& c,
+                             const compress::codec_registry& codecs) {
+  if (!is_dense(c) && !codecs.contains(c.codec))
+    return make_error(errc::config_invalid, "/compression/codec: unknown codec \"" + c.codec
+                                              + "\" (known: " + known_codecs(codecs) + ")");
+  if (c.momentum_correction && c.error_feedback)
+    return make_error(errc::config_invalid,
+                      "/compression/momentum_correction: expected false when error_feedback is "
+                      "true (momentum correction already keeps what was not sent), got true");
+  return {};
+}
+
+compress::codec_params codec_params_of(const config::compression_config& c) {
+  compress::codec_params p;
+  p.density = c.density;
+  p.topk_sampled = c.sampled;
+  p.bucket = c.bucket;
+  p.levels = c.levels;
+  return p;
+}
+
+gradient_encoder::gradient_encoder(const compress::codec_registry& codecs,
+                                   const config::compression_config& cfg, float momentum,
+                                   const std::vector<model::slice>& slices, uint64_t seed,
+                                   uint32_t worker)
+  : cfg_(cfg), slices_(slices), seed_(seed), worker_(worker), dense_(is_dense(cfg)) {
+  if (dense_)
+    return;
+  auto params = codec_params_of(cfg);
+  for (const auto& s : slices_) {
+    per_slice p;
+    auto n = static_cast<uint32_t>(s.count);
+    auto c = codecs.make(cfg.codec, params);
+    if (cfg.error_feedback)
+      p.feedback = std::make_unique<compress::error_feedback>(std::move(c), n);
+    else
+      p.plain = std::move(c);
+    if (cfg.momentum_correction)
+      p.momentum = std::make_unique<compress::momentum_correction>(n, momentum);
+    per_slice_.push_back(std::move(p));
+  }
+}
+
+std::vector<char> gradient_encoder::encode(const messages::gradient_header& h,
+                                           const float* grad) {
+  const float* g = grad + slices_[h.shard].offset;
+  if (dense_)
+    return messages::encode_gradient(h, g, messages::dense_format::f32);
+  auto& p = per_slice_[h.shard];
+  auto seed = step_seed(seed_, worker_, h.shard, h.clock);
+  if (cfg_.warmup_steps > 0) {
+    auto d = compress::warmup_density(cfg_.density, h.clock, uint64_t(cfg_.warmup_steps));
+    (p.feedback ? p.feedback->inner() : *p.plain).set_density(d);
+  }
+  if (p.momentum)
+    g = p.momentum->apply(g);
+  if (p.feedback)
+    p.feedback->encode(g, seed, p.scratch);
+  else
+    p.plain->encode(g, h.count, seed, p.scratch);
+  if (p.momentum)
+    p.momentum->clear_sent(p.scratch);
+  return messages::encode_gradient(h, p.scratch);
+}
+
+gradient_decoder::gradient_decoder(std::shared_ptr<const compress::codec_registry> codecs)
+  : codecs_(std::move(codecs)) {
+}
+
+expected<messages::gradient_header>
+gradient_decoder::decode(const std::vector<char>& bytes, const messages::slice_expectation& want,
+                         float* out) {
+  auto h = messages::decode_gradient(bytes, want, scratch_);
+  if (!h)
+    return h;
+  auto& c = by_kind_[scratch_.kind];
+  if (!c) {
+    c = codecs_->make(std::string{compress::kind_name(scratch_.kind)}, compress::codec_params{});
+    if (!c)
+      return make_error(errc::payload_invalid,
+                        "gradient encoded as \"" + std::string{compress::kind_name(scratch_.kind)}
+                          + "\", which this shard has no codec for");
+  }
+  if (auto why = compress::validate_and_decode(*c, scratch_, want.count, out))
+    return make_error(errc::payload_invalid, "gradient from worker " + std::to_string(h->worker)
+                                               + " refused: " + *why);
+  for (uint32_t i = 0; i < want.count; ++i)
+    if (!std::isfinite(out[i]))
+      return make_error(errc::payload_invalid,
+                        "gradient from worker " + std::to_string(h->worker)
+                          + " holds a non-finite value at element " + std::to_string(i));
+  return h;
+}
+
+} // namespace herd::actors

@@ -1,0 +1,76 @@
+// The two ends of gradient compression in a job. A worker's gradient_encoder turns each
+// slice of its gradient into a Gradient payload with the job's codec (with error feedback or
+// DGC momentum correction when configured, and the density warm-up); a shard's
+// gradient_decoder validates any payload against the codec its kind names and decodes it.
+// Plain classes over kernels/compress and messages/: no CAF scheduling.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "config/job_config.hpp"
+#include "kernels/compress/codec_registry.hpp"
+#include "kernels/compress/error_feedback.hpp"
+#include "kernels/compress/momentum_correction.hpp"
+#include "messages/payload_codec.hpp"
+#include "model/slices.hpp"
+
+namespace herd::actors {
+
+/// Checks the job's compression settings against the registry (JSON paths in the errors).
+caf::error check_compression(const config::compression_config& c,
+                             const kernels::compress::codec_registry& codecs);
+
+/// The codec parameters the compression settings describe.
+kernels::compress::codec_params codec_params_of(const config::compression_config& c);
+
+/// Bytes moved for one step, as sent and as dense fp32 would have been.
+struct wire_bytes {
+  uint64_t sent = 0;
+  uint64_t dense = 0;
+};
+
+class gradient_encoder {
+public:
+  /// `momentum`: the optimizer's momentum, used on the worker under momentum_correction.
+  gradient_encoder(const kernels::compress::codec_registry& codecs,
+                   const config::compression_config& cfg, float momentum,
+                   const std::vector<model::slice>& slices, uint64_t seed, uint32_t worker);
+
+  /// The payload for slice h.shard of `grad` (the full gradient vector) at step h.clock.
+  std::vector<char> encode(const messages::gradient_header& h, const float* grad);
+
+private:
+  struct per_slice {
+    std::unique_ptr<kernels::compress::codec> plain;
+    std::unique_ptr<kernels::compress::error_feedback> feedback;
+    std::unique_ptr<kernels::compress::momentum_correction> momentum;
+    kernels::compress::encoded scratch;
+  };
+  config::compression_config cfg_;
+  std::vector<model::slice> slices_;
+  uint64_t seed_;
+  uint32_t worker_;
+  bool dense_;
+  std::vector<per_slice> per_slice_;
+};
+
+class gradient_decoder {
+public:
+  explicit gradient_decoder(std::shared_ptr<const kernels::compress::codec_registry> codecs);
+
+  /// Decodes `bytes` (any encoding) into `out` (want.count floats). Refuses malformed,
+  /// inconsistent or non-finite gradients; `out` may be clobbered on error.
+  expected<messages::gradient_header> decode(const std::vector<char>& bytes,
+                                             const messages::slice_expectation& want,
+                                             float* out);
+
+private:
+  std::shared_ptr<const kernels::compress::codec_registry> codecs_;
+  std::map<kernels::compress::codec_kind, std::unique_ptr<kernels::compress::codec>> by_kind_;
+  kernels::compress::encoded scratch_;
+};
+
+} // namespace herd::actors
