@@ -99,9 +99,18 @@ int experiment_command(const experiment_options& opts) {
       return bad_input(exp->job_file, what);
     return bad_input(opts.file, what.starts_with("/") ? "/job" + what : "/job: " + what);
   };
-  for (const auto& run : *runs) // every run's codec settings, the rest is shared
-    if (auto err = actors::check_supported(run.job, *opts.codecs))
-      return job_error(err);
+  for (const auto& run : *runs) { // every run's codec settings, the rest is shared
+    auto err = actors::check_supported(run.job, *opts.codecs);
+    if (!err)
+      continue;
+    // A listed compression setting's error is in the experiment file: /compression/<k>/...
+    auto what = describe(err);
+    const std::string section = "/compression/";
+    if (exp->compression_listed && what.starts_with(section))
+      return bad_input(opts.file, section + std::to_string(run.compression) + "/"
+                                    + what.substr(section.size()));
+    return job_error(err);
+  }
   auto data = actors::load_inputs(runs->front().job);
   if (!data)
     return code_of(data.error()) == errc::config_invalid ? job_error(data.error())
@@ -136,6 +145,9 @@ int experiment_command(const experiment_options& opts) {
   if (!opts.quiet)
     printer.log("herd experiment " + exp->name + ": " + std::to_string(runs->size()) + " runs ("
                 + std::to_string(exp->consistency.size()) + " consistency x "
+                + (shows_compression(*exp)
+                     ? std::to_string(exp->compression.size()) + " compression x "
+                     : std::string{})
                 + std::to_string(exp->stragglers.size()) + " stragglers x "
                 + std::to_string(exp->seeds.size()) + (exp->seeds.size() == 1 ? " seed" : " seeds")
                 + ") on "

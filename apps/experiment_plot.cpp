@@ -15,7 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Colour per consistency setting, dash pattern per straggler scenario.
+// Colour per consistency setting (per compression setting when the experiment names them),
+// dash pattern per straggler scenario (per consistency and scenario).
 constexpr const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                    "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
 constexpr size_t n_colours = sizeof colours / sizeof colours[0];
@@ -47,9 +48,10 @@ std::string shell_quote(const std::string& s) {
 /// The run drawn for each setting: the first listed seed that succeeded; null when none did.
 std::vector<const run_record*> drawn_runs(const experiment_config& exp,
                                           const std::vector<run_record>& runs) {
-  std::vector<const run_record*> out(exp.consistency.size() * exp.stragglers.size(), nullptr);
+  std::vector<const run_record*> out(
+    exp.consistency.size() * exp.compression.size() * exp.stragglers.size(), nullptr);
   for (const auto& r : runs) {
-    auto& slot = out[r.spec.consistency * exp.stragglers.size() + r.spec.straggler];
+    auto& slot = out[setting_index(exp, r.spec)];
     if (slot == nullptr && r.result && !r.result->evals.empty())
       slot = &r;
   }
@@ -92,6 +94,7 @@ std::string script(const experiment_config& exp, const std::vector<const run_rec
        << " offset 0,0.6 tc rgb \"gray40\"\n";
   }
   std::vector<std::string> curves;
+  bool comp = shows_compression(exp);
   for (size_t i = 0; i < drawn.size(); ++i) {
     const auto* r = drawn[i];
     if (r == nullptr)
@@ -104,10 +107,12 @@ std::string script(const experiment_config& exp, const std::vector<const run_rec
     }
     gp << "EOD\n";
     auto title = r->spec.setting + (one_seed ? "" : " (seed " + std::to_string(r->spec.seed) + ")");
+    const auto& s = r->spec;
+    auto colour = comp ? s.compression : s.consistency;
+    auto dash = comp ? s.consistency * exp.stragglers.size() + s.straggler : s.straggler;
     curves.push_back("$d" + std::to_string(i) + " using 1:2 with linespoints lc rgb \""
-                     + colours[r->spec.consistency % n_colours] + "\" dt "
-                     + std::to_string(r->spec.straggler % 5 + 1) + " lw 2 pt 7 ps 0.5 title \""
-                     + title + "\"");
+                     + colours[colour % n_colours] + "\" dt " + std::to_string(dash % 5 + 1)
+                     + " lw 2 pt 7 ps 0.5 title \"" + title + "\"");
   }
   gp << "plot ";
   for (size_t i = 0; i < curves.size(); ++i)

@@ -69,14 +69,33 @@ caf::error write_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-/// One (consistency, straggler) setting aggregated over the seeds that ran.
+double per_step(uint64_t bytes, uint64_t steps) {
+  return steps == 0 ? 0 : double(bytes) / double(steps);
+}
+
+/// fp32 bytes over the bytes sent; nullopt when nothing was sent.
+std::optional<double> ratio(uint64_t dense, uint64_t sent) {
+  if (sent == 0)
+    return std::nullopt;
+  return double(dense) / double(sent);
+}
+
+/// "1.00", "12.3", "498": three significant digits or so.
+std::string ratio_text(double x) {
+  return fmt(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x);
+}
+
+/// One (consistency, compression, straggler) setting aggregated over the seeds that ran.
 struct setting_stats {
   std::string consistency;
+  std::string compression;
   std::string straggler;
   size_t runs = 0;   // successful runs
   size_t failed = 0;
   size_t missed = 0; // successful runs that never reached the target
   std::vector<double> ttt, steps, final_acc, p50, p99;
+  std::vector<uint64_t> seeds; // of final_acc's entries
+  std::vector<double> up_kib, up_ratio, down_ratio; // KiB per step; fp32 bytes / bytes sent
 
   /// Median time to target, only when every run reached it.
   std::optional<double> ttt_median() const {
@@ -93,14 +112,21 @@ struct setting_stats {
   }
 };
 
+/// Indexed as setting_index: consistency, then compression, then straggler.
 std::vector<setting_stats> aggregate(const experiment_config& exp,
                                      const std::vector<run_record>& runs) {
   std::vector<setting_stats> out;
   for (const auto& c : exp.consistency)
-    for (const auto& s : exp.stragglers)
-      out.push_back({c.label(), s.name, 0, 0, 0, {}, {}, {}, {}, {}});
+    for (const auto& k : exp.compression)
+      for (const auto& s : exp.stragglers) {
+        setting_stats st;
+        st.consistency = c.label();
+        st.compression = k.name;
+        st.straggler = s.name;
+        out.push_back(std::move(st));
+      }
   for (const auto& r : runs) {
-    auto& st = out[r.spec.consistency * exp.stragglers.size() + r.spec.straggler];
+    auto& st = out[setting_index(exp, r.spec)];
     if (!r.result) {
       ++st.failed;
       continue;
@@ -113,6 +139,12 @@ std::vector<setting_stats> aggregate(const experiment_config& exp,
       ++st.missed;
     st.steps.push_back(res.steps_per_s);
     st.final_acc.push_back(res.final_eval.accuracy);
+    st.seeds.push_back(r.spec.seed);
+    st.up_kib.push_back(per_step(res.up_bytes, res.steps) / 1024.0);
+    if (auto x = ratio(res.up_dense_bytes, res.up_bytes))
+      st.up_ratio.push_back(*x);
+    if (auto x = ratio(res.down_dense_bytes, res.down_bytes))
+      st.down_ratio.push_back(*x);
     st.p50.push_back(double(res.staleness_p50));
     st.p99.push_back(double(res.staleness_p99));
   }
@@ -124,6 +156,37 @@ std::string machine() {
   gethostname(host, sizeof host - 1);
   return std::string{host} + ", " + std::to_string(std::thread::hardware_concurrency())
          + " hardware threads";
+}
+
+/// The dense reference among the compression settings: the first with codec "none" and fp32
+/// pulls, else the first with codec "none"; nullopt when there is none.
+std::optional<size_t> dense_setting(const experiment_config& exp) {
+  std::optional<size_t> out;
+  for (size_t k = exp.compression.size(); k-- > 0;) {
+    const auto& c = exp.compression[k].section;
+    if (c.codec == "none" && (!out || c.pull == config::pull_format::fp32))
+      out = k;
+  }
+  return out;
+}
+
+/// Final accuracy minus the dense setting's, seed by seed, in points: "-0.12 ± 0.05".
+std::string vs_dense_cell(const setting_stats& st, const setting_stats& dense) {
+  std::vector<double> diffs;
+  for (size_t i = 0; i < st.seeds.size(); ++i)
+    for (size_t j = 0; j < dense.seeds.size(); ++j)
+      if (dense.seeds[j] == st.seeds[i])
+        diffs.push_back(100.0 * (st.final_acc[i] - dense.final_acc[j]));
+  if (diffs.empty())
+    return "-";
+  return fmt("%+.2f", mean(diffs)) + " ± " + fmt("%.2f", stddev(diffs));
+}
+
+std::string ratios_cell(const setting_stats& st) {
+  auto one = [](const std::vector<double>& xs) {
+    return xs.empty() ? std::string{"-"} : ratio_text(median(xs));
+  };
+  return one(st.up_ratio) + " / " + one(st.down_ratio);
 }
 
 void write_ratios(std::ostringstream& md, const experiment_config& exp,
@@ -138,16 +201,23 @@ void write_ratios(std::ostringstream& md, const experiment_config& exp,
   }
   auto b = size_t(bsp - exp.consistency.begin());
   auto n = exp.stragglers.size();
-  md << "Median time to target of each setting divided by BSP's under the same stragglers "
-        "(below 1: reaches the target sooner than BSP); steps/s likewise (above 1: faster).\n\n";
-  for (size_t s = 0; s < n; ++s) {
-    const auto& base = stats[b * n + s];
-    md << "- " << exp.stragglers[s].name << ": ";
+  auto nk = exp.compression.size();
+  bool comp = shows_compression(exp);
+  md << "Median time to target of each setting divided by BSP's under the same "
+     << (comp ? "compression and stragglers" : "stragglers")
+     << " (below 1: reaches the target sooner than BSP); steps/s likewise (above 1: "
+        "faster).\n\n";
+  for (size_t i = 0; i < nk * n; ++i) {
+    auto k = i / n, s = i % n;
+    const auto& base = stats[(b * nk + k) * n + s];
+    md << "- "
+       << (comp ? "compression " + exp.compression[k].name + ", stragglers " : std::string{})
+       << exp.stragglers[s].name << ": ";
     bool first = true;
     for (size_t c = 0; c < exp.consistency.size(); ++c) {
       if (c == b)
         continue;
-      const auto& st = stats[c * n + s];
+      const auto& st = stats[(c * nk + k) * n + s];
       auto name = exp.consistency[c].label() + "/bsp";
       md << (first ? "" : "; ") << name << " = ";
       first = false;
@@ -173,7 +243,8 @@ caf::error write_results_csv(const std::string& path, const experiment_config& e
                              const std::vector<run_record>& runs) {
   std::ostringstream csv;
   csv << "consistency,staleness,straggler,seed,final_accuracy,time_to_target_s,steps_per_s,"
-         "samples_per_s,staleness_p50,staleness_p99,staleness_max,train_s,wall_s\n";
+         "samples_per_s,staleness_p50,staleness_p99,staleness_max,train_s,wall_s,compression,"
+         "up_bytes_per_step,down_bytes_per_step,up_ratio,down_ratio\n";
   for (const auto& r : runs) {
     if (!r.result)
       continue;
@@ -187,7 +258,13 @@ caf::error write_results_csv(const std::string& path, const experiment_config& e
         << (res.time_to_target_s ? fmt("%.3f", *res.time_to_target_s) : "") << ","
         << fmt("%.1f", res.steps_per_s) << "," << fmt("%.1f", res.samples_per_s) << ","
         << res.staleness_p50 << "," << res.staleness_p99 << "," << res.staleness_max << ","
-        << fmt("%.3f", res.wall_s) << "," << fmt("%.3f", r.wall_s) << "\n";
+        << fmt("%.3f", res.wall_s) << "," << fmt("%.3f", r.wall_s) << ","
+        << exp.compression[r.spec.compression].name << ","
+        << fmt("%.1f", per_step(res.up_bytes, res.steps)) << ","
+        << fmt("%.1f", per_step(res.down_bytes, res.steps)) << ",";
+    auto up = ratio(res.up_dense_bytes, res.up_bytes);
+    auto down = ratio(res.down_dense_bytes, res.down_bytes);
+    csv << (up ? fmt("%.3f", *up) : "") << "," << (down ? fmt("%.3f", *down) : "") << "\n";
   }
   return write_file(path, csv.str());
 }
@@ -210,6 +287,10 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
   const auto& job = exp.job;
   auto target = job.training.target_accuracy;
   auto stats = aggregate(exp, runs);
+  bool comp = shows_compression(exp);
+  auto dense_k = comp ? dense_setting(exp) : std::nullopt;
+  const bool dense = dense_k.has_value();
+  const size_t ref = dense_k.value_or(0); // the reference compression setting when `dense`
   std::ostringstream md;
   md << "# Experiment " << exp.name << "\n\n";
   md << "Job " << (exp.job_file.empty() ? "inline" : "`" + exp.job_file + "`") << " (`"
@@ -221,26 +302,69 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
   md << ", evaluation every " << job.training.eval_every
      << " clocks, deferred (excluded from the training clock). " << count(runs.size(), "run")
      << ": " << count(exp.consistency.size(), "consistency setting") << " x "
+     << (comp ? count(exp.compression.size(), "compression setting") + " x " : std::string{})
      << count(exp.stragglers.size(), "straggler scenario") << " x "
      << count(exp.seeds.size(), "seed") << ". Machine: " << machine() << ".\n\n";
   auto ttt_head = target > 0 ? "time to " + percent(target) + " (s, median)" : "time to target";
-  md << "| consistency | stragglers | " << ttt_head
-     << " | steps/s (median) | final accuracy (mean ± std) | staleness p50 | staleness p99 |\n";
-  md << "|---|---|---|---|---|---|---|\n";
-  for (const auto& st : stats) {
-    md << "| " << st.consistency << " | " << st.straggler << " | ";
+  std::vector<std::string> head = {"consistency"};
+  if (comp)
+    head.push_back("compression");
+  for (std::string h : {"stragglers", ttt_head.c_str(), "steps/s (median)",
+                        "final accuracy (mean ± std)"})
+    head.push_back(h);
+  if (dense)
+    head.push_back("accuracy vs dense (points)");
+  if (comp)
+    for (const char* h : {"uplink KiB/step", "compression ratio (up / down)"})
+      head.push_back(h);
+  for (const char* h : {"staleness p50", "staleness p99"})
+    head.push_back(h);
+  md << "|";
+  for (const auto& h : head)
+    md << " " << h << " |";
+  md << "\n|";
+  for (size_t i = 0; i < head.size(); ++i)
+    md << "---|";
+  md << "\n";
+  const auto nk = exp.compression.size(), ns = exp.stragglers.size();
+  for (size_t i = 0; i < stats.size(); ++i) {
+    const auto& st = stats[i];
+    md << "| " << st.consistency << " | " << (comp ? st.compression + " | " : "") << st.straggler
+       << " | ";
     if (st.runs == 0) {
-      md << "failed | - | - | - | - |\n";
+      md << "failed";
+      for (size_t col = (comp ? 4 : 3); col < head.size(); ++col)
+        md << " | -";
+      md << " |\n";
       continue;
     }
     md << (target > 0 ? st.ttt_cell() : "no target") << " | " << fmt("%.0f", median(st.steps))
        << " | " << fmt("%.2f%%", 100.0 * mean(st.final_acc)) << " ± "
-       << fmt("%.2f", 100.0 * stddev(st.final_acc)) << " | " << fmt("%g", median(st.p50))
-       << " | " << fmt("%g", median(st.p99)) << " |\n";
+       << fmt("%.2f", 100.0 * stddev(st.final_acc)) << " | ";
+    if (dense) {
+      auto k = (i / ns) % nk;
+      auto reference = (i / (ns * nk) * nk + ref) * ns + i % ns;
+      md << (k == ref ? std::string{"reference"} : vs_dense_cell(st, stats[reference]))
+         << " | ";
+    }
+    if (comp)
+      md << fmt("%.1f", median(st.up_kib)) << " | " << ratios_cell(st) << " | ";
+    md << fmt("%g", median(st.p50)) << " | " << fmt("%g", median(st.p99)) << " |\n";
   }
   md << "\nTime to target is training wall-clock time until the first evaluation at or above "
         "the target; \"not reached (k/n)\": k of the n seeds never reached it. Staleness is "
         "in shard versions, over every applied update.\n";
+  if (comp)
+    md << "\nUplink KiB/step: gradient bytes pushed per worker step, as sent (median over "
+          "seeds). Compression ratio: the same values' size as fp32 divided by the bytes sent, "
+          "for pushes (up) and parameter pulls (down).";
+  if (dense)
+    md << " Accuracy vs dense: final accuracy minus that of `"
+       << exp.compression[ref].name
+       << "` (the reference) under the same consistency and stragglers, seed by seed, in "
+          "percentage points (mean ± std over the seeds).";
+  if (comp)
+    md << "\n";
   if (target > 0)
     write_ratios(md, exp, stats);
   std::vector<const run_record*> failed;

@@ -1,6 +1,7 @@
 // What `herd experiment` writes once the runs are done: results.csv (one row per run),
 // curves.csv (every evaluation of every run) and summary.md (settings aggregated over seeds,
-// ratios to BSP, the command that reproduces it). The plot is in experiment_plot.hpp.
+// bytes and accuracy against the dense setting, ratios to BSP, the command that reproduces it).
+// The plot is in experiment_plot.hpp.
 #pragma once
 
 #include <string>
@@ -14,7 +15,9 @@ namespace herd::apps {
 
 /// results.csv: consistency, staleness, straggler, seed, final_accuracy, time_to_target_s
 /// (empty when not reached), steps_per_s, samples_per_s, staleness_p50, staleness_p99,
-/// staleness_max, train_s, wall_s. Failed runs have no row (summary.md lists them).
+/// staleness_max, train_s, wall_s, compression (the setting's name), up_bytes_per_step,
+/// down_bytes_per_step (per worker step), up_ratio, down_ratio (fp32 bytes / bytes sent; empty
+/// when none were sent). Failed runs have no row (summary.md lists them).
 caf::error write_results_csv(const std::string& path, const experiment_config& exp,
                              const std::vector<run_record>& runs);
 

@@ -8,24 +8,34 @@
 
 namespace herd::apps {
 
+size_t setting_index(const experiment_config& exp, const run_spec& r) {
+  return (r.consistency * exp.compression.size() + r.compression) * exp.stragglers.size()
+         + r.straggler;
+}
+
 expected<std::vector<run_spec>> plan_runs(const experiment_config& exp) {
   std::vector<run_spec> out;
+  bool named = shows_compression(exp);
   for (size_t c = 0; c < exp.consistency.size(); ++c) {
-    for (size_t s = 0; s < exp.stragglers.size(); ++s) {
-      for (auto seed : exp.seeds) {
-        const auto& setting = exp.consistency[c];
-        const auto& scenario = exp.stragglers[s];
-        auto job = job_for_run(exp, setting, scenario, seed);
-        if (!job)
-          return std::move(job.error());
-        run_spec r;
-        r.consistency = c;
-        r.straggler = s;
-        r.seed = seed;
-        r.setting = setting.label() + " " + scenario.name;
-        r.slug = setting.slug() + "-" + scenario.name + "-seed" + std::to_string(seed);
-        r.job = std::move(*job);
-        out.push_back(std::move(r));
+    for (size_t k = 0; k < exp.compression.size(); ++k) {
+      for (size_t s = 0; s < exp.stragglers.size(); ++s) {
+        for (auto seed : exp.seeds) {
+          const auto& setting = exp.consistency[c];
+          const auto& compression = exp.compression[k];
+          const auto& scenario = exp.stragglers[s];
+          auto job = job_for_run(exp, setting, compression, scenario, seed);
+          if (!job)
+            return std::move(job.error());
+          run_spec r;
+          r.consistency = c;
+          r.compression = k;
+          r.straggler = s;
+          r.seed = seed;
+          r.setting = setting.label() + " " + (named ? compression.name + " " : "") + scenario.name;
+          r.slug = run_slug(exp, setting, compression, scenario, seed);
+          r.job = std::move(*job);
+          out.push_back(std::move(r));
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
-// The matrix of an experiment, run in this process: every (consistency x straggler x seed)
-// combination as its own job, one after another, each in a fresh actor system.
+// The matrix of an experiment, run in this process: every (consistency x compression x
+// straggler x seed) combination as its own job, one after another, each in a fresh actor system.
 #pragma once
 
 #include <cstddef>
@@ -17,10 +17,13 @@ namespace herd::apps {
 /// One run of the matrix.
 struct run_spec {
   size_t consistency = 0; // index into experiment_config::consistency
+  size_t compression = 0; // index into experiment_config::compression
   size_t straggler = 0;   // index into experiment_config::stragglers
   uint64_t seed = 0;
-  std::string setting;    // "ssp(3) one-slow": the consistency label and the scenario name
-  std::string slug;       // "ssp3-one-slow-seed1": the run's folder under <output>/runs
+  /// "ssp(3) one-slow": the consistency label and the scenario name, with the compression
+  /// setting's name between them when shows_compression ("bsp topk0.1%+ef none").
+  std::string setting;
+  std::string slug;       // "ssp3-one-slow-seed1": the run's folder under <output>/runs (run_slug)
   config::job_config job; // validated, evaluation deferred
 };
 
@@ -31,8 +34,12 @@ struct run_record {
   double wall_s = 0; // the whole run: start-up, training and the deferred evaluations
 };
 
-/// Every run in order consistency, then scenario, then seed; every job checked before any runs,
-/// so a bad combination is reported before hours of training.
+/// The index of a (consistency, compression, straggler) setting in that order: settings of one
+/// experiment numbered 0 .. consistency x compression x stragglers - 1.
+size_t setting_index(const experiment_config& exp, const run_spec& r);
+
+/// Every run in order consistency, then compression, then scenario, then seed; every job checked
+/// before any runs, so a bad combination is reported before hours of training.
 expected<std::vector<run_spec>> plan_runs(const experiment_config& exp);
 
 struct run_hooks {

@@ -1,7 +1,9 @@
 #include "config/experiment_config.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -188,6 +190,73 @@ void read_stragglers(object_reader& root, experiment_config& exp, bool job_ok) {
   }
 }
 
+const std::string label_rule =
+  "a label of letters, digits, '_', '.', '+', '%', '/', '(', ')' or '-'";
+
+bool valid_label(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return valid_name({&c, 1}) || std::string_view{"+%/()"}.find(c) != std::string_view::npos;
+  });
+}
+
+// "compression": each entry is a job's compression section plus "name". parse_job reads it, in a
+// copy of the base job whose section it replaces, so an entry has exactly the job file's keys,
+// rules and messages, reported under /compression/<i>.
+void read_compression(object_reader& root, experiment_config& exp, bool job_ok) {
+  auto path = root.path_of("compression");
+  auto v = root.take("compression");
+  if (v == nullptr) {
+    const auto& base = exp.job.compression;
+    exp.compression = {compression_setting{default_name(base), base}};
+    return;
+  }
+  exp.compression_listed = true;
+  if (!v->is_array() || v->empty())
+    return root.expected("compression", "a non-empty array of compression setting objects", *v);
+  exp.compression.clear();
+  // With a bad base job, a default one carries the entries: only their own issues are kept.
+  auto carrier = json::parse(config::to_json(job_ok ? exp.job : config::job_config{}));
+  const std::string section = "/compression";
+  for (size_t i = 0; i < v->size(); ++i) {
+    auto ipath = child_path(path, i);
+    object_reader item{&(*v)[i], ipath, root.issues()};
+    if (!item.present())
+      continue;
+    compression_setting k;
+    bool named = item.take("name") != nullptr;
+    item.read_string("name", k.name, label_rule, valid_label);
+    auto entry = (*v)[i];
+    entry.erase("name");
+    carrier["compression"] = std::move(entry);
+    std::vector<config_issue> issues;
+    auto job = config::parse_job(carrier.dump(), &issues);
+    bool own = false;
+    for (const auto& is : issues)
+      if (is.path.starts_with(section + "/")) {
+        item.add_issue(ipath + is.path.substr(section.size()), is.message);
+        own = true;
+      }
+    if (job)
+      k.section = job->compression;
+    else if (job_ok && !own && !issues.empty())
+      item.add_issue(ipath, to_string(issues.front()));
+    if (!named)
+      k.name = default_name(k.section);
+    auto at = named ? item.path_of("name") : ipath;
+    for (size_t j = 0; j < exp.compression.size() && !k.name.empty(); ++j) {
+      const auto& other = exp.compression[j];
+      auto other_at = child_path(path, j);
+      if (other.name == k.name)
+        item.add_issue(at, "duplicate setting name \"" + k.name + "\" (also at " + other_at
+                             + ")" + (named ? "" : "; give one a \"name\""));
+      else if (other.slug() == k.slug())
+        item.add_issue(at, "\"" + k.name + "\" and \"" + other.name + "\" (at " + other_at
+                             + ") make the same folder name \"" + k.slug() + "\"; rename one");
+    }
+    exp.compression.push_back(std::move(k));
+  }
+}
+
 void read_seeds(object_reader& root, experiment_config& exp) {
   const char* rule = "a non-empty array of non-negative integers";
   auto path = root.path_of("seeds");
@@ -216,7 +285,50 @@ json straggler_json(const config::straggler_config& s) {
   return {{"factor", s.factor}, {"probability", s.probability}};
 }
 
+std::string percent(double fraction) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", 100.0 * fraction);
+  return buf;
+}
+
 } // namespace
+
+std::string default_name(const config::compression_config& c) {
+  const config::compression_config defaults;
+  const auto& codec = c.codec;
+  bool sparse = codec == "topk" || codec == "randk";
+  auto out = codec;
+  if (sparse)
+    out += percent(c.density);
+  if (codec == "qsgd")
+    out += std::to_string(c.levels);
+  if ((codec == "int8" || codec == "qsgd") && c.bucket != defaults.bucket)
+    out += "+bucket" + std::to_string(c.bucket);
+  if (codec == "topk" && c.sampled)
+    out += "+sampled";
+  if (codec != "none" && c.error_feedback)
+    out += "+ef";
+  if (codec != "none" && c.momentum_correction)
+    out += "+mc";
+  if (sparse && c.warmup_steps > 0)
+    out += "+warmup" + std::to_string(c.warmup_steps);
+  if (c.pull != config::pull_format::fp32)
+    out += std::string{"/pull-"} + config::to_string(c.pull);
+  return out;
+}
+
+std::string compression_setting::slug() const {
+  std::string out;
+  for (char c : name) {
+    if (c == '%')
+      out += "pct";
+    else if (c == '+' || c == '/')
+      out += '-';
+    else if (c != '(' && c != ')')
+      out += c;
+  }
+  return out;
+}
 
 std::string consistency_setting::label() const {
   std::string out = config::to_string(model);
@@ -256,6 +368,7 @@ expected<experiment_config> parse_experiment(const std::string& text,
                      (exp.job_file.empty() ? "" : exp.job_file + ": /consistency/switches: ")
                        + std::string{"expected no switches (each run sets its own model)"});
     read_consistency(root, exp);
+    read_compression(root, exp, job_ok);
     read_stragglers(root, exp, job_ok);
     read_seeds(root, exp);
     root.read_string("output", exp.output, "a path (\"\" for the default)",
@@ -287,14 +400,31 @@ std::string output_dir(const experiment_config& exp) {
   return exp.output.empty() ? "runs/" + exp.name : exp.output;
 }
 
+bool shows_compression(const experiment_config& exp) {
+  if (exp.compression.size() != 1)
+    return true;
+  const auto& only = exp.compression.front().section;
+  return only.codec != "none" || only.pull != config::pull_format::fp32;
+}
+
+std::string run_slug(const experiment_config& exp, const consistency_setting& c,
+                     const compression_setting& k, const straggler_scenario& s, uint64_t seed) {
+  auto out = c.slug() + "-";
+  if (shows_compression(exp))
+    out += k.slug() + "-";
+  return out + s.name + "-seed" + std::to_string(seed);
+}
+
 expected<config::job_config> job_for_run(const experiment_config& exp,
                                          const consistency_setting& c,
+                                         const compression_setting& k,
                                          const straggler_scenario& s, uint64_t seed) {
   auto job = exp.job;
   job.consistency.model = c.model;
   job.consistency.staleness = c.staleness;
   job.consistency.staleness_aware = c.staleness_aware;
   job.consistency.switches.clear();
+  job.compression = k.section;
   for (auto& w : job.workers)
     w.straggler = s.all.value_or(config::straggler_config{});
   for (const auto& [index, straggler] : s.workers) {
@@ -308,7 +438,7 @@ expected<config::job_config> job_for_run(const experiment_config& exp,
   job.training.seed = seed;
   job.model.init_seed = seed;
   job.training.evaluation = config::eval_mode::deferred;
-  auto run = c.slug() + "-" + s.name + "-seed" + std::to_string(seed);
+  auto run = run_slug(exp, c, k, s, seed);
   job.output.dir = (fs::path(output_dir(exp)) / "runs" / run).string();
   auto checked = config::parse_job(config::to_json(job));
   if (!checked)
@@ -327,6 +457,16 @@ std::string to_json(const experiment_config& exp) {
       item["staleness_aware"] = true;
     consistency.push_back(std::move(item));
   }
+  json compression = json::array();
+  auto job = exp.job;
+  for (const auto& k : exp.compression) {
+    job.compression = k.section;
+    json item{{"name", k.name}};
+    auto job_json = json::parse(config::to_json(job));
+    for (const auto& [key, value] : job_json["compression"].items())
+      item[key] = value;
+    compression.push_back(std::move(item));
+  }
   json stragglers = json::array();
   for (const auto& s : exp.stragglers) {
     json item{{"name", s.name}};
@@ -343,6 +483,7 @@ std::string to_json(const experiment_config& exp) {
   json doc{{"name", exp.name},
            {"job", json::parse(config::to_json(exp.job))},
            {"consistency", std::move(consistency)},
+           {"compression", std::move(compression)},
            {"stragglers", std::move(stragglers)},
            {"seeds", exp.seeds},
            {"output", output_dir(exp)}};

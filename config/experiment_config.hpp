@@ -1,5 +1,6 @@
 // Experiment files: a base job and the matrix of settings `herd experiment` runs it under
-// (consistency models x straggler scenarios x seeds). The format is in docs/experiments.md.
+// (consistency models x compression settings x straggler scenarios x seeds). The format is in
+// docs/experiments.md.
 // Errors are values, as for job files: config_invalid texts are "FILE: /json/path: message".
 #pragma once
 
@@ -36,11 +37,29 @@ struct straggler_scenario {
   bool operator==(const straggler_scenario&) const = default;
 };
 
+/// One entry of "compression": the whole compression section of the job for this setting's runs
+/// (keys it leaves out take the job-file defaults, not the base job's values).
+struct compression_setting {
+  std::string name;                   // unique within an experiment; default_name(section)
+  config::compression_config section;
+  /// The name in characters safe for file names: "topk0.1pct-ef", "bf16-pull-bf16".
+  std::string slug() const;
+  bool operator==(const compression_setting&) const = default;
+};
+
+/// The name of a setting given without one, from what its codec uses: "none", "fp16",
+/// "topk0.1%+ef", "topk0.1%+mc+warmup1000", "sign+ef", "qsgd4", "bf16/pull-fp16".
+std::string default_name(const config::compression_config& c);
+
 struct experiment_config {
   std::string name = "experiment";
   config::job_config job;  // the base job, validated
   std::string job_file;    // the job file it came from, "" when inline
   std::vector<consistency_setting> consistency;  // non-empty
+  /// Non-empty, names and slugs distinct. Without "compression" in the file: one setting, the
+  /// base job's own section, and `compression_listed` false.
+  std::vector<compression_setting> compression = {compression_setting{"none", {}}};
+  bool compression_listed = false;
   std::vector<straggler_scenario> stragglers = {straggler_scenario{"none", {}, {}}};
   std::vector<uint64_t> seeds = {1};              // non-empty, distinct
   std::string output;      // "" = runs/<name>
@@ -58,11 +77,22 @@ expected<experiment_config> load_experiment(const std::string& path);
 /// Where the experiment writes: `output`, or runs/<name> when that is empty.
 std::string output_dir(const experiment_config& exp);
 
-/// The job of one run: the base job with the setting's consistency model, the scenario's
-/// stragglers, training.seed = model.init_seed = seed and deferred evaluation, validated again
-/// by a round trip through to_json and parse_job.
+/// Whether reports name the compression setting: the experiment has more than one, or its one
+/// setting is not dense fp32 both ways. Otherwise labels, folders and summary.md read as they
+/// do without a compression dimension.
+bool shows_compression(const experiment_config& exp);
+
+/// A run's folder under <output>/runs: "ssp3-one-slow-seed2", with the compression slug after
+/// the consistency when shows_compression: "bsp-topk0.1pct-ef-none-seed1".
+std::string run_slug(const experiment_config& exp, const consistency_setting& c,
+                     const compression_setting& k, const straggler_scenario& s, uint64_t seed);
+
+/// The job of one run: the base job with the setting's consistency model, the compression
+/// setting's section, the scenario's stragglers, training.seed = model.init_seed = seed and
+/// deferred evaluation, validated again by a round trip through to_json and parse_job.
 expected<config::job_config> job_for_run(const experiment_config& exp,
                                          const consistency_setting& c,
+                                         const compression_setting& k,
                                          const straggler_scenario& s, uint64_t seed);
 
 /// The experiment as JSON with the job inlined and every default written out: running it

@@ -1,9 +1,11 @@
-// `herd experiment`: the tiny example runs its matrix and writes results.csv, curves.csv,
-// summary.md, accuracy.png and one folder per run whose job.json shows the settings applied;
-// --dry-run checks the full example without training;
+// `herd experiment`: the tiny examples run their matrices and write results.csv, curves.csv,
+// summary.md, accuracy.png and one folder per run whose job.json shows the settings applied
+// (consistency, stragglers, compression, with bytes per step and the comparison to dense);
+// --dry-run checks the full examples without training;
 // bad experiment files exit 2 with one line naming the JSON path or file, writing nothing.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -28,7 +30,29 @@ const std::vector<std::string> result_columns = {
   "consistency",   "staleness",     "straggler",     "seed",
   "final_accuracy", "time_to_target_s", "steps_per_s", "samples_per_s",
   "staleness_p50", "staleness_p99", "staleness_max", "train_s",
-  "wall_s"};
+  "wall_s",        "compression",   "up_bytes_per_step", "down_bytes_per_step",
+  "up_ratio",      "down_ratio"};
+
+/// The cells of one Markdown table row "| a | b |": {"a", "b"}.
+std::vector<std::string> table_cells(const std::string& row) {
+  std::vector<std::string> out;
+  std::stringstream in{row};
+  std::string cell;
+  std::getline(in, cell, '|'); // before the first bar
+  while (std::getline(in, cell, '|')) {
+    auto b = cell.find_first_not_of(' '), e = cell.find_last_not_of(' ');
+    out.push_back(b == std::string::npos ? "" : cell.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+/// The summary.md table row that starts with `prefix` ("| bsp | none |"); "" when none does.
+std::string table_row(const std::string& summary, const std::string& prefix) {
+  for (const auto& l : lines_of(summary))
+    if (l.rfind(prefix, 0) == 0)
+      return l;
+  return "";
+}
 
 std::vector<std::string> split_csv(const std::string& line) {
   std::vector<std::string> out;
@@ -119,6 +143,11 @@ TEST_CASE("herd experiment: the tiny example runs 4 jobs and writes the comparis
     CHECK(std::stod(f[12]) >= std::stod(f[11]));
     if (f[0] == "bsp")
       CHECK(f[10] == "0"); // BSP applies no stale update
+    CHECK(f[13] == "none"); // the base job's own compression: dense fp32 both ways
+    CHECK(std::stod(f[14]) > 0);
+    CHECK(std::stod(f[15]) > 0);
+    CHECK_THAT(std::stod(f[16]), Catch::Matchers::WithinAbs(1.0, 0.01));
+    CHECK_THAT(std::stod(f[17]), Catch::Matchers::WithinAbs(1.0, 0.01));
   }
   CHECK(settings == std::set<std::string>{"bsp none", "bsp one-slow", "asp none", "asp one-slow"});
 
@@ -138,6 +167,10 @@ TEST_CASE("herd experiment: the tiny example runs 4 jobs and writes the comparis
     CHECK_THAT(summary, Contains(row));
   CHECK_THAT(summary, Contains("asp/bsp = "));
   CHECK_THAT(summary, Contains("herd experiment "));
+  // Without a compression dimension the summary reads as it did before there was one.
+  CHECK_THAT(summary, !Contains("| compression |"));
+  CHECK_THAT(summary, !Contains("uplink"));
+  CHECK_THAT(summary, Contains("- none: asp/bsp = "));
 
   // Each run's job.json shows what the matrix applied.
   auto slow = read_json(out / "runs" / "bsp-one-slow-seed1" / "job.json");
@@ -168,6 +201,74 @@ TEST_CASE("herd experiment: the tiny example runs 4 jobs and writes the comparis
   }
 }
 
+TEST_CASE("herd experiment: the tiny compression example compares top-k with dense",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto out = dir.path() / "out";
+  auto r = run_herd(
+    {"experiment", example("experiments/compression_tiny.json"), "--output", out.string()}, dir);
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.code == exit_ok);
+  CHECK_THAT(r.out, Contains("1 consistency x 2 compression x 1 stragglers x 1 seed"));
+
+  // results.csv: one row per setting with its bytes per step and ratios.
+  auto results = lines_of(read_text((out / "results.csv").string()));
+  REQUIRE(results.size() == 3);
+  CHECK(split_csv(results[0]) == result_columns);
+  auto dense = split_csv(results[1]), topk = split_csv(results[2]);
+  REQUIRE(dense.size() == result_columns.size());
+  REQUIRE(topk.size() == result_columns.size());
+  CHECK(dense[13] == "none");
+  CHECK(topk[13] == "topk5%+ef");
+  CHECK(std::stod(dense[4]) > 0.3);
+  CHECK(std::stod(topk[4]) > 0.1);
+  // Dense fp32 sends each value as 4 bytes plus a small header.
+  CHECK_THAT(std::stod(dense[16]), Catch::Matchers::WithinAbs(1.0, 0.01));
+  // Top-k 5%: an index and a value per element sent, about 10 times fewer bytes.
+  CHECK(std::stod(topk[16]) > 5);
+  CHECK(std::stod(topk[14]) * 5 < std::stod(dense[14]));
+  // Pulls are fp32 parameters in both settings.
+  CHECK(topk[15] == dense[15]);
+  CHECK_THAT(std::stod(topk[17]), Catch::Matchers::WithinAbs(1.0, 0.01));
+
+  // summary.md: a compression column, bytes and ratios, and top-k's accuracy against dense.
+  auto summary = read_text((out / "summary.md").string());
+  INFO(summary);
+  auto head = table_cells(table_row(summary, "| consistency |"));
+  auto vs_dense = std::find(head.begin(), head.end(), "accuracy vs dense (points)");
+  REQUIRE(vs_dense != head.end());
+  auto col = size_t(vs_dense - head.begin());
+  CHECK(head[1] == "compression");
+  CHECK(std::find(head.begin(), head.end(), "uplink KiB/step") != head.end());
+  auto dense_row = table_cells(table_row(summary, "| bsp | none | none |"));
+  auto topk_row = table_cells(table_row(summary, "| bsp | topk5%+ef | none |"));
+  REQUIRE(dense_row.size() == head.size());
+  REQUIRE(topk_row.size() == head.size());
+  CHECK(dense_row[col] == "reference");
+  // One seed: the difference itself, with no spread.
+  auto diff = 100.0 * (std::stod(topk[4]) - std::stod(dense[4]));
+  CHECK_THAT(topk_row[col], StartsWith(diff >= 0 ? "+" : "-"));
+  CHECK_THAT(std::stod(topk_row[col]), Catch::Matchers::WithinAbs(diff, 0.02));
+  CHECK_THAT(topk_row[col], Contains("± 0.00"));
+
+  // Run folders and curves name the compression setting; each job has it in full.
+  auto job = read_json(out / "runs" / "bsp-topk5pct-ef-none-seed1" / "job.json");
+  CHECK(job["compression"]["codec"] == "topk");
+  CHECK(job["compression"]["density"] == 0.05);
+  CHECK(job["compression"]["error_feedback"] == true);
+  CHECK(read_json(out / "runs" / "bsp-none-none-seed1" / "job.json")["compression"]["codec"]
+        == "none");
+  std::set<std::string> curve_settings;
+  auto curves = lines_of(read_text((out / "curves.csv").string()));
+  for (size_t i = 1; i < curves.size(); ++i)
+    curve_settings.insert(split_csv(curves[i]).at(0));
+  CHECK(curve_settings == std::set<std::string>{"bsp none none", "bsp topk5%+ef none"});
+  auto copy = read_json(out / "experiment.json");
+  REQUIRE(copy["compression"].size() == 2);
+  CHECK(copy["compression"][1]["name"] == "topk5%+ef");
+  CHECK(copy["compression"][1]["warmup_steps"] == 0); // defaults written out
+}
+
 TEST_CASE("herd experiment: an unknown key exits 2 naming its JSON path", "[apps][integration]") {
   temp_dir dir;
   auto r = run_edited_experiment(dir, [](json& e) { e["colour"] = "red"; });
@@ -195,6 +296,33 @@ TEST_CASE("herd experiment: a straggler on a worker the job lacks exits 2", "[ap
     e["stragglers"][1]["workers"] = {{"2", {{"factor", 3}}}};
   });
   check_bad_input(r, {"/stragglers/1/workers/2", "below 2"});
+}
+
+TEST_CASE("herd experiment: an unknown key in a compression setting exits 2 naming its path",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto r = run_edited_experiment(dir, [](json& e) {
+    e["compression"] = {{{"codec", "none"}}, {{"codec", "topk"}, {"denisty", 0.1}}};
+  });
+  check_bad_input(r, {"experiment.json", "/compression/1/denisty", "unknown key"});
+}
+
+TEST_CASE("herd experiment: an unknown codec in a compression setting exits 2 naming its path",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto r = run_edited_experiment(dir, [](json& e) {
+    e["compression"] = {{{"codec", "none"}}, {{"codec", "zip"}}};
+  });
+  check_bad_input(r, {"experiment.json", "/compression/1/codec", "unknown codec \"zip\""});
+}
+
+TEST_CASE("herd experiment: two compression settings with one name exit 2",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto r = run_edited_experiment(dir, [](json& e) {
+    e["compression"] = {{{"codec", "fp16"}}, {{"codec", "fp16"}, {"density", 0.5}}};
+  });
+  check_bad_input(r, {"/compression/1", "duplicate setting name \"fp16\"", "/compression/0"});
 }
 
 TEST_CASE("herd experiment: a missing job file exits 2 naming the file", "[apps][integration]") {
@@ -232,5 +360,25 @@ TEST_CASE("herd experiment: --dry-run checks the full example and lists its 27 r
   CHECK_THAT(lines[13], StartsWith("run 14/27: ssp(3) one-slow seed 2"));
   CHECK_THAT(lines[26], StartsWith("run 27/27: asp transient seed 3"));
   CHECK_THAT(lines[27], StartsWith("ok: 27 runs"));
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("herd experiment: --dry-run checks the compression example and lists its 48 runs",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto out = dir.file("out");
+  auto r = run_herd(
+    {"experiment", example("experiments/compression.json"), "--output", out, "--dry-run"}, dir);
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.code == exit_ok);
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 49);
+  CHECK_THAT(lines[0], StartsWith("run 1/48: bsp none none seed 1"));
+  CHECK_THAT(lines[9], StartsWith("run 10/48: bsp bf16/pull-bf16 none seed 1"));
+  CHECK_THAT(lines[12], StartsWith("run 13/48: bsp topk0.1%+ef none seed 1"));
+  CHECK_THAT(lines[12], Contains("bsp-topk0.1pct-ef-none-seed1"));
+  CHECK_THAT(lines[15], StartsWith("run 16/48: bsp topk0.1%+mc+warmup1000 none seed 1"));
+  CHECK_THAT(lines[47], StartsWith("run 48/48: asp qsgd4 none seed 3"));
+  CHECK_THAT(lines[48], StartsWith("ok: 48 runs"));
   CHECK_FALSE(fs::exists(out));
 }
