@@ -31,8 +31,9 @@ uint64_t step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t cloc
 
 } // namespace
 
-caf::error check_compression(const config::compression_config& c,
+caf::error check_compression(const config::job_config& job,
                              const compress::codec_registry& codecs) {
+  const auto& c = job.compression;
   if (!is_dense(c) && !codecs.contains(c.codec))
     return make_error(errc::config_invalid, "/compression/codec: unknown codec \"" + c.codec
                                               + "\" (known: " + known_codecs(codecs) + ")");
@@ -40,6 +41,12 @@ caf::error check_compression(const config::compression_config& c,
     return make_error(errc::config_invalid,
                       "/compression/momentum_correction: expected false when error_feedback is "
                       "true (momentum correction already keeps what was not sent), got true");
+  if (c.momentum_correction && job.optimizer.type != config::optimizer_kind::sgd)
+    return make_error(errc::config_invalid,
+                      "/compression/momentum_correction: expected false with optimizer \""
+                        + std::string{config::to_string(job.optimizer.type)}
+                        + "\" (momentum correction keeps the momentum on the workers and plain "
+                          "SGD on the shards: use optimizer.type \"sgd\"), got true");
   return {};
 }
 

@@ -20,7 +20,7 @@
 namespace herd::actors {
 
 /// Checks the job's compression settings against the registry (JSON paths in the errors).
-caf::error check_compression(const config::compression_config& c,
+caf::error check_compression(const config::job_config& job,
                              const kernels::compress::codec_registry& codecs);
 
 /// The codec parameters the compression settings describe.

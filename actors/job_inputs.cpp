@@ -7,7 +7,7 @@ namespace herd::actors {
 
 caf::error check_supported(const config::job_config& cfg,
                            const kernels::compress::codec_registry& codecs) {
-  if (auto err = check_compression(cfg.compression, codecs))
+  if (auto err = check_compression(cfg, codecs))
     return err;
   auto refuse = [](const std::string& path, const std::string& what) {
     return make_error(errc::config_invalid, path + ": " + what);

@@ -46,7 +46,9 @@ TEST_CASE("gradient codec: every codec's payload decodes on the shard side", "[a
     config::compression_config cfg;
     cfg.codec = name;
     cfg.density = 0.1;
-    REQUIRE_FALSE(actors::check_compression(cfg, *codecs));
+    config::job_config job;
+    job.compression = cfg;
+    REQUIRE_FALSE(actors::check_compression(job, *codecs));
     actors::gradient_encoder enc{*codecs, cfg, 0.9f, slices, 7, 1};
     actors::gradient_decoder dec{codecs};
     for (uint32_t i = 0; i < 2; ++i) {
@@ -64,15 +66,24 @@ TEST_CASE("gradient codec: every codec's payload decodes on the shard side", "[a
 TEST_CASE("gradient codec: unknown codecs and conflicting options are refused by name",
           "[actors]") {
   auto codecs = registry();
-  config::compression_config cfg;
-  cfg.codec = "zip";
-  auto err = actors::check_compression(cfg, *codecs);
+  config::job_config job;
+  job.compression.codec = "zip";
+  auto err = actors::check_compression(job, *codecs);
   REQUIRE(err);
   CHECK(describe(err).rfind("/compression/codec: unknown codec \"zip\" (known: none, ", 0) == 0);
-  cfg.codec = "topk";
-  cfg.error_feedback = true;
-  cfg.momentum_correction = true;
-  CHECK(actors::check_compression(cfg, *codecs));
+  job.compression.codec = "topk";
+  job.compression.error_feedback = true;
+  job.compression.momentum_correction = true;
+  CHECK(actors::check_compression(job, *codecs));
+  job.compression.error_feedback = false;
+  CHECK_FALSE(actors::check_compression(job, *codecs)); // sgd: fine
+  job.optimizer.type = config::optimizer_kind::adam;
+  err = actors::check_compression(job, *codecs);
+  REQUIRE(err);
+  CHECK(describe(err).rfind("/compression/momentum_correction: expected false with optimizer "
+                            "\"adam\"",
+                            0)
+        == 0);
 }
 
 TEST_CASE("gradient codec: top-k with error feedback sends about density x n and loses "
