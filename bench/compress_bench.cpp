@@ -152,6 +152,11 @@ long check_decode(const std::string& codec, const encoded& e,
   return -1;
 }
 
+// GB/s of fp32 input: 4n bytes in `us` microseconds.
+double gb_per_s(uint32_t n, double us) {
+  return us > 0 ? 4.0 * double(n) / (us * 1e3) : 0.0;
+}
+
 bool bench(const config& c, uint32_t n, int reps, const codec_registry& reg,
            const std::string& machine, std::mt19937_64& rng) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -196,25 +201,34 @@ bool bench(const config& c, uint32_t n, int reps, const codec_registry& reg,
     "\"decode_p10_us\":%.1f,\"decode_p90_us\":%.1f,\"encoded_bytes\":%zu,"
     "\"dense_bytes\":%zu,\"ratio\":%.2f,\"encode_mfloats_per_s\":%.1f,"
     "\"baseline\":\"memcpy\",\"memcpy_median_us\":%.1f,"
-    "\"encode_over_memcpy\":%.1f,%s}\n",
+    "\"encode_over_memcpy\":%.1f,\"encode_gb_per_s\":%.2f,\"decode_gb_per_s\":%.2f,"
+    "\"memcpy_gb_per_s\":%.2f,%s}\n",
     c.codec.c_str(), c.label.c_str(), n, reps, enc.median_us, enc.p10_us,
     enc.p90_us, dec.median_us, dec.p10_us, dec.p90_us, bytes, dense_bytes(n),
     ratio, n / enc.median_us, base.median_us,
-    enc.median_us / base.median_us, machine.c_str());
+    enc.median_us / base.median_us, gb_per_s(n, enc.median_us), gb_per_s(n, dec.median_us),
+    gb_per_s(n, base.median_us), machine.c_str());
   std::fflush(stdout);
   return true;
 }
 
 } // namespace
 
+// compress_bench [REPS [SIZE...]]: sizes default to the 784-256-128-10 MLP (235,146) and 1M;
+// the wide MLP 784-4096-4096-4096-10 has 36,800,522 parameters.
 int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::max(5, std::atoi(argv[1])) : 31;
+  std::vector<uint32_t> sizes;
+  for (int i = 2; i < argc; ++i)
+    sizes.push_back(static_cast<uint32_t>(std::strtoul(argv[i], nullptr, 10)));
+  if (sizes.empty())
+    sizes = {235146u, 1000000u};
   const std::string machine = "\"host\":\"" + json_escape(host_name())
                               + "\",\"cpu\":\"" + json_escape(cpu_model())
                               + "\"";
   const auto reg = default_codecs();
   std::mt19937_64 rng(42);
-  for (uint32_t n : {235146u, 1000000u})
+  for (uint32_t n : sizes)
     for (const auto& c : configs())
       if (!bench(c, n, reps, reg, machine, rng))
         return 1;
