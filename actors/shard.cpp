@@ -119,6 +119,14 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       release_ready(self);
       return st.core->version();
     },
+    [=](skip_atom, uint32_t worker, uint64_t clock) -> caf::result<uint64_t> {
+      if (auto err = self->state.core->skip(worker, clock)) {
+        ++self->state.refused;
+        return err;
+      }
+      release_ready(self);
+      return self->state.core->version();
+    },
     [=](join_atom, uint32_t worker, uint64_t clock) {
       self->state.core->join(worker, clock);
       release_ready(self);

@@ -67,19 +67,37 @@ void shard_state::set_rule(consistency_rule rule) {
   }
 }
 
-caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_version,
-                             const float* grad, uint32_t samples) {
+expected<uint64_t*> shard_state::current_clock(const char* what, uint32_t worker,
+                                               uint64_t clock) {
   auto it = members_.find(worker);
   if (it == members_.end())
-    return make_error(errc::invalid_argument, "shard " + std::to_string(id_)
-                                                + ": push from worker " + std::to_string(worker)
+    return make_error(errc::invalid_argument, "shard " + std::to_string(id_) + ": " + what
+                                                + " from worker " + std::to_string(worker)
                                                 + ", which is not a member");
   if (clock != it->second)
     return make_error(errc::invalid_argument,
-                      "shard " + std::to_string(id_) + ": push for clock "
+                      "shard " + std::to_string(id_) + ": " + what + " for clock "
                         + std::to_string(clock) + " from worker " + std::to_string(worker)
                         + ", expected clock " + std::to_string(it->second));
-  ++it->second;
+  return &it->second;
+}
+
+caf::error shard_state::skip(uint32_t worker, uint64_t clock) {
+  auto member_clock = current_clock("skip", worker, clock);
+  if (!member_clock)
+    return std::move(member_clock.error());
+  ++**member_clock;
+  ++skipped_;
+  complete_rounds(); // a round may have waited only for this worker
+  return {};
+}
+
+caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_version,
+                             const float* grad, uint32_t samples) {
+  auto member_clock = current_clock("push", worker, clock);
+  if (!member_clock)
+    return std::move(member_clock.error());
+  ++**member_clock;
   ++pushes_;
   if (!rule_.aggregates()) {
     auto stale = version_ > base_version ? version_ - base_version : 0;

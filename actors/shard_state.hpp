@@ -93,6 +93,11 @@ public:
   caf::error push(uint32_t worker, uint64_t clock, uint64_t base_version, const float* grad,
                   uint32_t samples);
 
+  /// `worker` skipped step `clock` (an overflowed mixed-precision step): its clock advances and
+  /// nothing is applied. Same checks as push.
+  caf::error skip(uint32_t worker, uint64_t clock);
+  uint64_t steps_skipped() const { return skipped_; }
+
   /// Whether a pull for `clock` may be answered now.
   bool pull_ready(uint64_t clock) const;
 
@@ -109,6 +114,8 @@ private:
   void apply(const float* grad, uint64_t base_version, float lr_scale);
   void apply_round(round& r);
   void complete_rounds();
+  /// The member's clock entry when `clock` is its current one; an error otherwise.
+  expected<uint64_t*> current_clock(const char* what, uint32_t worker, uint64_t clock);
 
   uint32_t id_;
   size_t offset_;
@@ -117,6 +124,7 @@ private:
   consistency_rule rule_;
   uint64_t version_ = 0;
   uint64_t pushes_ = 0;
+  uint64_t skipped_ = 0;
   std::map<uint32_t, uint64_t> members_; // worker -> clock of its next push
   std::map<uint64_t, round> rounds_;     // BSP: clock -> pushes of that clock
   std::vector<round> spare_;             // buffers of applied rounds, reused

@@ -128,6 +128,10 @@ void spawn_job(supervisor_self self) {
     ws.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
     ws.straggler = cfg.workers[w].straggler;
     ws.seed = cfg.training.seed;
+    if (cfg.precision.compute == config::compute_precision::bf16)
+      ws.half = kernels::half_format::bf16;
+    else if (cfg.precision.compute == config::compute_precision::fp16)
+      ws.half = kernels::half_format::fp16;
     ws.timeout = request_timeout;
     ws.encoder = std::make_shared<gradient_encoder>(*st.in.codecs, cfg.compression,
                                                     static_cast<float>(cfg.optimizer.momentum),

@@ -39,6 +39,7 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
   ++steps_;
+  skipped_ += r.skipped ? 1 : 0;
   bytes_.up_bytes += r.up_bytes;
   bytes_.up_dense_bytes += r.up_dense_bytes;
   bytes_.down_bytes += r.down_bytes;
@@ -121,6 +122,7 @@ job_result supervisor_state::result() const {
   out.clock = max_clock_;
   out.samples_per_s = out.wall_s > 0 ? double(samples_) / out.wall_s : 0;
   out.steps = steps_;
+  out.steps_skipped = skipped_;
   out.up_bytes = bytes_.up_bytes;
   out.up_dense_bytes = bytes_.up_dense_bytes;
   out.down_bytes = bytes_.down_bytes;

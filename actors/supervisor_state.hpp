@@ -65,6 +65,7 @@ private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   uint64_t samples_ = 0;
   uint64_t steps_ = 0;
+  uint64_t skipped_ = 0;
   messages::step_report bytes_; // summed wire bytes
   uint64_t max_clock_ = 0;
   double loss_ema_ = 0;

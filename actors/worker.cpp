@@ -61,7 +61,7 @@ void compute_and_push(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
   auto t0 = std::chrono::steady_clock::now();
-  float loss = ws.compute_step();
+  auto step = ws.compute_step();
   const auto& lag = st.setup.straggler;
   if (lag.factor > 1.0
       && std::uniform_real_distribution<double>{0.0, 1.0}(st.rng) < lag.probability) {
@@ -70,7 +70,10 @@ void compute_and_push(worker_self self) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(spent * (lag.factor - 1.0)));
   }
   const auto& slices = ws.slices();
-  for (uint32_t i = 0; i < slices.size(); ++i) {
+  for (uint32_t i = 0; i < slices.size() && step.skipped; ++i) // overflowed: nothing to push
+    self->request(st.setup.shards[i], st.setup.timeout, skip_atom::value, ws.id(), ws.clock())
+      .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
+  for (uint32_t i = 0; i < slices.size() && !step.skipped; ++i) {
     messages::gradient_header h;
     h.worker = ws.id();
     h.clock = ws.clock();
@@ -90,7 +93,8 @@ void compute_and_push(worker_self self) {
   report.worker = ws.id();
   report.clock = ws.clock();
   report.samples = ws.last_samples();
-  report.loss = loss;
+  report.loss = step.loss;
+  report.skipped = step.skipped;
   self->send(st.setup.supervisor, progress_atom::value, report);
   self->send(self, step_atom::value);
 }
@@ -143,6 +147,7 @@ void pull(worker_self self) {
 
 caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   self->state.setup = std::move(setup);
+  self->state.setup.state->set_precision(self->state.setup.half);
   self->state.rng.seed(self->state.setup.seed * 0x9e3779b97f4a7c15ull
                        + self->state.setup.state->id());
   self->set_default_handler(caf::print_and_drop);

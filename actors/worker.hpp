@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <caf/actor.hpp>
@@ -32,6 +33,7 @@ struct worker_setup {
   config::straggler_config straggler; // injected slowness (factor 1 = none)
   std::shared_ptr<gradient_encoder> encoder; // the job's gradient codec, per slice
   uint64_t seed = 0;                  // for the straggler's coin
+  std::optional<kernels::half_format> half; // bf16/fp16 compute (fp32 when empty)
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
 };
 

@@ -29,7 +29,13 @@ void worker_state::set_chunk(messages::data_chunk c) {
   chunk_open_ = true;
 }
 
-float worker_state::compute_step() {
+void worker_state::set_precision(std::optional<kernels::half_format> half) {
+  half_ = half;
+  if (half_)
+    half_params_.resize(params_.size());
+}
+
+worker_state::step_result worker_state::compute_step() {
   assert(has_batch());
   size_t rows = std::min(size_t(batch_size_), chunk_.indices.size() - pos_);
   size_t features = train_->features;
@@ -40,9 +46,22 @@ float worker_state::compute_step() {
   }
   pos_ += rows;
   last_samples_ = static_cast<uint32_t>(rows);
-  float loss = net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(),
-                                ws_);
-  return loss;
+  if (!half_)
+    return {net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(), ws_),
+            false};
+  // Mixed precision: fp32 master weights on the shards, half-precision operands here.
+  kernels::round_to_half_cpu(params_.data(), half_params_.data(), params_.size(), *half_);
+  kernels::round_to_half_cpu(x_.data(), rows * features, *half_);
+  model::step_options opts;
+  opts.half = half_;
+  bool scaled = *half_ == kernels::half_format::fp16; // bf16 has fp32's range: no scaling
+  if (scaled)
+    opts.loss_scale = scaler_.scale();
+  float loss = net_->train_step(half_params_.data(), x_.data(), y_.data(), int(rows),
+                                grad_.data(), ws_, opts);
+  if (scaled && !scaler_.unscale_and_check(grad_.data(), grad_.size()))
+    return {loss, true};
+  return {loss, false};
 }
 
 } // namespace herd::actors

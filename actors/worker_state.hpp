@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "kernels/loss_scaler.hpp"
 #include "messages/types.hpp"
 #include "model/mlp.hpp"
 #include "model/slices.hpp"
@@ -37,9 +38,18 @@ public:
   /// Starts working through `c`.
   void set_chunk(messages::data_chunk c);
 
-  /// One step on the next batch of the current chunk: gradient into grad(), returns mean loss.
+  struct step_result {
+    float loss = 0;
+    bool skipped = false; // fp16 overflow: push nothing for this step (the scale was halved)
+  };
+
+  /// Computes in bf16 or fp16 (fp32 accumulation; fp16 with dynamic loss scaling) from now on.
+  void set_precision(std::optional<kernels::half_format> half);
+  float loss_scale() const { return scaler_.scale(); }
+
+  /// One step on the next batch of the current chunk: gradient into grad(), and the mean loss.
   /// Requires has_batch(); the clock advances with advance() once the gradient is pushed.
-  float compute_step();
+  step_result compute_step();
   uint32_t last_samples() const { return last_samples_; }
 
 private:
@@ -57,6 +67,9 @@ private:
   std::vector<float> x_;
   std::vector<uint8_t> y_;
   model::mlp_workspace ws_;
+  std::optional<kernels::half_format> half_;
+  std::vector<float> half_params_; // params rounded to the compute format
+  kernels::loss_scaler scaler_;
   uint32_t last_samples_ = 0;
 };
 

@@ -54,6 +54,7 @@ void metrics_file::write_summary(const actors::job_result& r) {
                    {"steps", r.clock},
                    {"samples_per_s", r.samples_per_s},
                    {"steps_total", r.steps},
+                   {"steps_skipped", r.steps_skipped},
                    {"steps_per_s", r.steps_per_s},
                    {"staleness", {{"p50", r.staleness_p50}, {"p99", r.staleness_p99},
                                   {"max", r.staleness_max}}},

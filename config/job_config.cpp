@@ -58,6 +58,8 @@ const char* to_string(consistency_model x) {
 const char* to_string(compute_precision x) {
   switch (x) {
     case compute_precision::fp32: return "fp32";
+    case compute_precision::bf16: return "bf16";
+    case compute_precision::fp16: return "fp16";
   }
   return "?";
 }

@@ -17,7 +17,7 @@ enum class normalization { standardize, scale, none };
 enum class optimizer_kind { sgd, adam };
 enum class lr_schedule { constant, cosine };
 enum class consistency_model { bsp, ssp, asp };
-enum class compute_precision { fp32 };
+enum class compute_precision { fp32, bf16, fp16 };
 enum class restart_policy { always, on_failure, never };
 enum class eval_mode { live, deferred };
 

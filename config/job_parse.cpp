@@ -181,7 +181,8 @@ void read_compression(object_reader r, compression_config& out) {
 }
 
 void read_precision(object_reader r, precision_config& out) {
-  r.read_choice("compute", out.compute, {compute_precision::fp32});
+  r.read_choice("compute", out.compute,
+                {compute_precision::fp32, compute_precision::bf16, compute_precision::fp16});
   r.finish();
 }
 

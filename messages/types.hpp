@@ -43,12 +43,13 @@ struct step_report {
   uint64_t up_dense_bytes = 0;   // the same gradients as fp32 values
   uint64_t down_bytes = 0;       // parameter payloads pulled for this step
   uint64_t down_dense_bytes = 0; // the same parameters as fp32 values
+  bool skipped = false;          // fp16 overflow: the step pushed nothing
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_report& x) {
   return f(caf::meta::type_name("herd::step_report"), x.worker, x.clock, x.samples, x.loss,
-           x.up_bytes, x.up_dense_bytes, x.down_bytes, x.down_dense_bytes);
+           x.up_bytes, x.up_dense_bytes, x.down_bytes, x.down_dense_bytes, x.skipped);
 }
 
 /// A shard's counters, gathered by the supervisor.

@@ -49,7 +49,17 @@ void mlp::prepare(mlp_workspace& ws, int rows) const {
   ws.rows = rows;
 }
 
-void mlp::forward(const float* params, const float* x, int rows, mlp_workspace& ws) const {
+namespace {
+
+void round_if(const step_options& opts, float* x, size_t n) {
+  if (opts.half)
+    kernels::round_to_half_cpu(x, n, *opts.half);
+}
+
+} // namespace
+
+void mlp::forward(const float* params, const float* x, int rows, mlp_workspace& ws,
+                  const step_options& opts) const {
   prepare(ws, rows);
   const float* a = x;
   for (size_t l = 0; l < views_.size(); ++l) {
@@ -60,16 +70,21 @@ void mlp::forward(const float* params, const float* x, int rows, mlp_workspace& 
                       params + v.w_offset, v.in, 0.0f, z, v.out);
     kernels::bias_relu_forward_cpu(z, params + v.b_offset, rows, v.out,
                                    l + 1 < views_.size());
+    round_if(opts, z, size_t(rows) * v.out);
     a = z;
   }
 }
 
 float mlp::train_step(const float* params, const float* x, const uint8_t* y, int rows,
-                      float* grad, mlp_workspace& ws) const {
-  forward(params, x, rows, ws);
+                      float* grad, mlp_workspace& ws, const step_options& opts) const {
+  forward(params, x, rows, ws, opts);
   size_t last = views_.size() - 1;
   float loss = kernels::softmax_xent_cpu(ws.acts[last].data(), y, rows, views_[last].out,
                                          ws.deltas[last].data());
+  if (opts.loss_scale != 1.0f)
+    for (auto& d : ws.deltas[last])
+      d *= opts.loss_scale;
+  round_if(opts, ws.deltas[last].data(), size_t(rows) * views_[last].out);
   for (size_t l = views_.size(); l-- > 0;) {
     const auto& v = views_[l];
     const float* d = ws.deltas[l].data();
@@ -78,6 +93,7 @@ float mlp::train_step(const float* params, const float* x, const uint8_t* y, int
     kernels::gemm_cpu(trans::yes, trans::no, v.out, v.in, rows, 1.0f, d, v.out, a_prev, v.in,
                       0.0f, grad + v.w_offset, v.in);
     kernels::bias_grad_cpu(d, rows, v.out, grad + v.b_offset);
+    round_if(opts, grad + v.w_offset, size_t(v.in) * v.out + v.out); // W_l then b_l
     if (l == 0)
       break;
     // d_prev = d * W (rows x in), masked by the ReLU of layer l-1
@@ -85,6 +101,7 @@ float mlp::train_step(const float* params, const float* x, const uint8_t* y, int
     kernels::gemm_cpu(trans::no, trans::no, rows, v.in, v.out, 1.0f, d, v.out,
                       params + v.w_offset, v.in, 0.0f, d_prev, v.in);
     kernels::relu_backward_cpu(d_prev, ws.acts[l - 1].data(), rows * v.in);
+    round_if(opts, d_prev, size_t(rows) * v.in);
   }
   return loss;
 }

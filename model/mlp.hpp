@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "kernels/cpu/round_half.hpp"
 
 namespace herd::model {
 
@@ -21,6 +24,15 @@ struct mlp_workspace {
   std::vector<std::vector<float>> acts;   // acts[l]: output of layer l (rows x out_l)
   std::vector<std::vector<float>> deltas; // deltas[l]: dLoss/dz_l
   int rows = 0;
+};
+
+/// Reduced-precision compute for one step: activations, deltas and gradients are rounded to
+/// `half` after every op (GEMMs accumulate in fp32 on operands that hold half values, which is
+/// what a bf16/fp16 GEMM with fp32 accumulation computes; the caller rounds params and x).
+/// The loss gradient is multiplied by `loss_scale` first, so the gradient comes out scaled.
+struct step_options {
+  std::optional<kernels::half_format> half;
+  float loss_scale = 1.0f;
 };
 
 struct eval_result {
@@ -45,14 +57,15 @@ public:
   /// Forward + backward on `rows` samples; writes the mean-loss gradient to `grad`
   /// (param_count floats, fully overwritten) and returns the mean loss.
   float train_step(const float* params, const float* x, const uint8_t* y, int rows,
-                   float* grad, mlp_workspace& ws) const;
+                   float* grad, mlp_workspace& ws, const step_options& opts = {}) const;
 
   /// Forward only: summed loss and correct predictions over `rows` samples.
   eval_result evaluate(const float* params, const float* x, const uint8_t* y, int rows,
                        mlp_workspace& ws) const;
 
 private:
-  void forward(const float* params, const float* x, int rows, mlp_workspace& ws) const;
+  void forward(const float* params, const float* x, int rows, mlp_workspace& ws,
+               const step_options& opts = {}) const;
   void prepare(mlp_workspace& ws, int rows) const;
 
   std::vector<int> sizes_;

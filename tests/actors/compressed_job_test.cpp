@@ -87,3 +87,44 @@ TEST_CASE("compressed job: scaled sign and QSGD train", "[actors][integration]")
     CHECK(r.final_eval.accuracy > 0.6);
   }
 }
+
+TEST_CASE("mixed precision job: bf16 and fp16 compute train; fp16 overflow skips steps",
+          "[actors][integration]") {
+  for (auto p : {config::compute_precision::bf16, config::compute_precision::fp16}) {
+    INFO("precision " << config::to_string(p));
+    actors::job_inputs in;
+    auto& cfg = in.cfg;
+    cfg.model.layers = {20, 32, 4};
+    cfg.optimizer.type = config::optimizer_kind::adam; // insensitive to the input scale
+    cfg.optimizer.lr = 0.01;
+    cfg.training.batch_size = 16;
+    cfg.training.epochs = 4;
+    cfg.training.eval_every = 0;
+    cfg.precision.compute = p;
+    cfg.shards.assign(2, config::shard_config{"local"});
+    cfg.workers.assign(2, config::worker_config{"local", "cpu", {}});
+    // Large inputs make the first fp16 steps overflow at the starting scale of 2^16.
+    auto train = test::synthetic_dataset(2048, 20, 4, 1);
+    for (auto& x : train.x)
+      x *= 60.0f;
+    auto test_set = test::synthetic_dataset(512, 20, 4, 2);
+    for (auto& x : test_set.x)
+      x *= 60.0f;
+    in.train = std::make_shared<data::dataset>(std::move(train));
+    in.test = std::make_shared<data::dataset>(std::move(test_set));
+    actors::system_config sys_cfg;
+    caf::actor_system sys{sys_cfg};
+    auto r = actors::run_job(sys, in);
+    INFO((r ? std::string{} : describe(r.error())));
+    REQUIRE(r);
+    if (p == config::compute_precision::fp16) {
+      CHECK(r->steps_skipped > 0);
+      CHECK(r->steps_skipped < r->steps / 4);
+    } else {
+      CHECK(r->steps_skipped == 0);
+    }
+    uint64_t pushes = r->shards.front().pushes;
+    CHECK(pushes == r->steps - r->steps_skipped); // a skipped step pushed nothing
+    CHECK(r->final_eval.accuracy > 0.6);
+  }
+}

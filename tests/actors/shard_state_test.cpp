@@ -181,3 +181,23 @@ TEST_CASE("staleness_histogram: quantiles and merge", "[actors]") {
   CHECK(h.max() == 5000);
   CHECK(h.counts().size() == herd::actors::staleness_histogram::cap);
 }
+
+TEST_CASE("shard_state: a skipped step advances the clock and applies nothing", "[actors]") {
+  auto st = make_shard(consistency_model::bsp);
+  std::vector<float> g{2, 2, 2};
+  REQUIRE_FALSE(st.push(0, 0, 0, g.data(), 4));
+  CHECK_FALSE(st.pull_ready(1));
+  REQUIRE_FALSE(st.skip(1, 0)); // worker 1 overflowed: round 0 is worker 0's push alone
+  CHECK(st.version() == 1);
+  CHECK(st.params()[0] == Approx(0.0));
+  CHECK(st.pull_ready(1));
+  CHECK(st.skip(1, 0));  // at most once, like a push
+  CHECK(st.skip(9, 1));  // not a member
+  REQUIRE_FALSE(st.skip(0, 1));
+  REQUIRE_FALSE(st.skip(1, 1)); // both skipped round 1: nothing applied, the clocks go on
+  CHECK(st.version() == 1);
+  CHECK(st.open_rounds() == 0);
+  CHECK(st.pull_ready(2));
+  CHECK(st.steps_skipped() == 3);
+  CHECK(st.pushes_accepted() == 1);
+}

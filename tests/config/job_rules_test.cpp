@@ -142,7 +142,8 @@ TEST_CASE("config: consistency, compression and precision rules", "[config]") {
     {R"("compression": {"density": 0})", R"(/compression/density: expected a number in (0, 1], got 0)"},
     {R"("compression": {"levels": 0})", R"(/compression/levels: expected an integer in [1, 32767], got 0)"},
     {R"("compression": {"pull": "int8"})", R"(/compression/pull: expected "fp32", "fp16" or "bf16", got "int8")"},
-    {R"("precision": {"compute": "bf16"})", R"(/precision/compute: expected "fp32", got "bf16")"},
+    {R"("precision": {"compute": "fp8"})",
+     R"(/precision/compute: expected "fp32", "bf16" or "fp16", got "fp8")"},
   });
   CHECK(parsed(job_with(R"("consistency": {"model": "asp"})")).consistency.model
         == consistency_model::asp);

@@ -136,3 +136,48 @@ TEST_CASE("mlp: init is deterministic per seed and scaled by fan-in", "[model]")
   double var = sq / (double(l0.in) * l0.out);
   CHECK(var == Approx(2.0 / 400).epsilon(0.05));
 }
+
+TEST_CASE("mlp: bf16 and fp16 steps stay close to fp32 and scale the gradient", "[model]") {
+  mlp net{{30, 24, 5}};
+  std::vector<float> params(net.param_count());
+  net.init(params.data(), 21);
+  auto b = random_batch(16, 30, 5, 22);
+  std::vector<float> g32(net.param_count()), g16(net.param_count());
+  mlp_workspace ws;
+  float l32 = net.train_step(params.data(), b.x.data(), b.y.data(), 16, g32.data(), ws);
+  for (auto f : {herd::kernels::half_format::bf16, herd::kernels::half_format::fp16}) {
+    INFO((f == herd::kernels::half_format::bf16 ? "bf16" : "fp16"));
+    std::vector<float> hp(params.size()), hx(b.x.size());
+    herd::kernels::round_to_half_cpu(params.data(), hp.data(), hp.size(), f);
+    herd::kernels::round_to_half_cpu(b.x.data(), hx.data(), hx.size(), f);
+    herd::model::step_options opts;
+    opts.half = f;
+    opts.loss_scale = 256.0f;
+    float l16 = net.train_step(hp.data(), hx.data(), b.y.data(), 16, g16.data(), ws, opts);
+    CHECK(l16 == Approx(l32).epsilon(0.02));
+    double num = 0, den = 0;
+    for (size_t i = 0; i < g32.size(); ++i) {
+      double d = g16[i] / 256.0 - g32[i];
+      num += d * d;
+      den += double(g32[i]) * g32[i];
+    }
+    CHECK(std::sqrt(num / den) < (f == herd::kernels::half_format::bf16 ? 0.05 : 0.01));
+  }
+}
+
+TEST_CASE("mlp: an fp16 step with too large a loss scale overflows to inf", "[model]") {
+  mlp net{{30, 24, 5}};
+  std::vector<float> params(net.param_count());
+  net.init(params.data(), 23);
+  auto b = random_batch(16, 30, 5, 24);
+  std::vector<float> grad(net.param_count());
+  mlp_workspace ws;
+  herd::model::step_options opts;
+  opts.half = herd::kernels::half_format::fp16;
+  opts.loss_scale = 1e9f;
+  net.train_step(params.data(), b.x.data(), b.y.data(), 16, grad.data(), ws, opts);
+  size_t inf = 0;
+  for (float g : grad)
+    inf += !std::isfinite(g);
+  CHECK(inf > 0);
+}
