@@ -24,7 +24,7 @@ constexpr uint64_t no_chunk = std::numeric_limits<uint64_t>::max();
 struct worker_actor_state {
   worker_setup setup;
   size_t awaiting = 0;       // replies still expected in the current phase
-  uint64_t base_version = 0; // smallest shard version in the last pull
+  std::vector<uint64_t> base_versions; // each shard's version in the last pull
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
   messages::step_report bytes; // wire bytes of the current step
@@ -77,7 +77,7 @@ void compute_and_push(worker_self self) {
     messages::gradient_header h;
     h.worker = ws.id();
     h.clock = ws.clock();
-    h.base_version = st.base_version;
+    h.base_version = st.base_versions[i];
     h.shard = i;
     h.offset = slices[i].offset;
     h.count = static_cast<uint32_t>(slices[i].count);
@@ -123,7 +123,7 @@ void pull(worker_self self) {
   if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
     return finish(self);
   st.awaiting = st.setup.shards.size();
-  st.base_version = std::numeric_limits<uint64_t>::max();
+  st.base_versions.resize(st.setup.shards.size());
   st.bytes = messages::step_report{};
   for (uint32_t i = 0; i < st.setup.shards.size(); ++i) {
     self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock())
@@ -135,7 +135,7 @@ void pull(worker_self self) {
           auto h = messages::decode_slice(p.bytes, want, ws.params().data() + s.offset);
           if (!h)
             return fail(self, std::move(h.error()));
-          self->state.base_version = std::min(self->state.base_version, h->version);
+          self->state.base_versions[i] = h->version;
           self->state.bytes.down_bytes += p.bytes.size();
           self->state.bytes.down_dense_bytes += 4 * uint64_t{s.count};
           if (--self->state.awaiting == 0)
