@@ -33,6 +33,50 @@ void get_scales(capnp::List<float>::Reader src, std::vector<float>& dst) {
     dst[i] = src[i];
 }
 
+// Indices as varint gaps: strictly increasing indices cost about log128(n/k) bytes each.
+// Requires strictly increasing indices (what a valid top-k encoding holds).
+std::vector<uint8_t> encode_gaps(const std::vector<uint32_t>& indices) {
+  std::vector<uint8_t> out;
+  out.reserve(indices.size() * 2);
+  uint64_t prev_plus_one = 0;
+  for (auto idx : indices) {
+    uint64_t gap = uint64_t{idx} - prev_plus_one; // indices strictly increase: no wrap
+    prev_plus_one = uint64_t{idx} + 1;
+    do {
+      uint8_t b = gap & 0x7f;
+      gap >>= 7;
+      out.push_back(static_cast<uint8_t>(b | (gap ? 0x80 : 0)));
+    } while (gap);
+  }
+  return out;
+}
+
+// Refuses truncated varints and indices past 2^32; order and bounds are the codec's to check.
+caf::error decode_gaps(capnp::Data::Reader src, std::vector<uint32_t>& indices) {
+  indices.clear();
+  uint64_t next = 0; // index[i-1] + 1
+  size_t i = 0;
+  while (i < src.size()) {
+    uint64_t gap = 0;
+    int shift = 0;
+    for (;;) {
+      if (i == src.size() || shift > 28)
+        return bad("top-k gaps hold a truncated or oversized varint");
+      uint8_t b = src[i++];
+      gap |= uint64_t{b & 0x7fu} << shift;
+      shift += 7;
+      if (!(b & 0x80))
+        break;
+    }
+    uint64_t idx = next + gap;
+    if (idx > UINT32_MAX)
+      return bad("top-k gaps point past 2^32");
+    indices.push_back(static_cast<uint32_t>(idx));
+    next = idx + 1;
+  }
+  return {};
+}
+
 void write_quantized(wire::Quantized::Builder q, const encoded& e) {
   q.setBucket(e.bucket);
   q.setLevels(e.levels);
@@ -50,7 +94,7 @@ void read_quantized(wire::Quantized::Reader q, encoded& e) {
 } // namespace
 
 std::vector<char> encode_gradient(const gradient_header& h, const encoded& e) {
-  auto words = (e.data.size() + 4 * e.indices.size() + 4 * e.scales.size()) / 8 + 64;
+  auto words = (e.data.size() + 5 * e.indices.size() + 4 * e.scales.size()) / 8 + 64;
   capnp::MallocMessageBuilder builder(static_cast<unsigned>(words));
   auto msg = builder.initRoot<wire::Gradient>();
   detail::write_header(msg, h);
@@ -73,9 +117,8 @@ std::vector<char> encode_gradient(const gradient_header& h, const encoded& e) {
       break;
     case codec_kind::topk: {
       auto s = enc.initTopk();
-      auto idx = s.initIndices(static_cast<unsigned>(e.indices.size()));
-      for (size_t i = 0; i < e.indices.size(); ++i)
-        idx.set(static_cast<unsigned>(i), e.indices[i]);
+      auto gaps = encode_gaps(e.indices);
+      put_data(s.initGaps(gaps.size()), gaps);
       put_data(s.initValues(e.data.size()), e.data);
       break;
     }
@@ -133,10 +176,8 @@ expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
       case wire::Gradient::Encoding::TOPK: {
         out.kind = codec_kind::topk;
         auto s = enc.getTopk();
-        auto idx = s.getIndices();
-        out.indices.resize(idx.size());
-        for (unsigned i = 0; i < idx.size(); ++i)
-          out.indices[i] = idx[i];
+        if (auto err = decode_gaps(s.getGaps(), out.indices))
+          return err;
         get_data(s.getValues(), out.data);
         break;
       }

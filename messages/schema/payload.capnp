@@ -54,7 +54,8 @@ struct Quantized {
 }
 
 struct Sparse {
-  indices @0 :List(UInt32);# strictly increasing, < count
+  gaps @0 :Data;           # the strictly increasing indices as LEB128 varints of
+                           # index[i] - index[i-1] - 1 (index[0] itself): ~2 bytes each at 0.1%
   values @1 :Data;         # fp32, one per index
 }
 
