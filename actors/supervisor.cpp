@@ -276,8 +276,9 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
       return;
     auto back = st.core->worker_lost(id);
     st.workers.erase(id);
-    for (auto& s : st.shards)
-      self->send(s, leave_atom::value, id);
+    for (auto& s : st.shards) // a request: the shard answers with its version
+      self->request(s, request_timeout, leave_atom::value, id)
+        .then([](uint64_t) {}, [=](caf::error& err) { fail_job(self, std::move(err)); });
     log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
                 + std::to_string(back) + " chunk(s) returned to the dispenser");
     if (st.core->all_finished())
@@ -288,8 +289,9 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
   }
   if (st.ending && !st.done.pending())
     return;
-  fail_job(self, make_error(errc::actor_failed,
-                            "a shard or the evaluator ended: " + describe(dm.reason)));
+  fail_job(self, make_error(errc::actor_failed, "a shard or the evaluator ("
+                                                  + caf::to_string(dm.source) + ") ended: "
+                                                  + describe(dm.reason)));
 }
 
 caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callbacks cb) {
