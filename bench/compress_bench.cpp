@@ -21,12 +21,17 @@
 #include <string>
 #include <vector>
 
+#include "bench/machine.hpp"
 #include "kernels/compress/codec_registry.hpp"
 #include "kernels/compress/error_feedback.hpp"
 
 using namespace herd::kernels::compress;
 
 namespace {
+
+using herd::bench::cpu_model;
+using herd::bench::host_name;
+using herd::bench::json_escape;
 
 struct stats {
   double median_us, p10_us, p90_us;
@@ -47,32 +52,6 @@ stats time_us(F&& f, int warmup, int reps) {
   std::sort(t.begin(), t.end());
   auto at = [&](double q) { return t[size_t(q * (t.size() - 1) + 0.5)]; };
   return {at(0.5), at(0.1), at(0.9)};
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20)
-      out += c;
-  }
-  return out;
-}
-
-std::string host_name() {
-  utsname u{};
-  return uname(&u) == 0 ? u.nodename : "unknown";
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) {
-      auto pos = line.find(':');
-      return pos == std::string::npos ? line : line.substr(pos + 2);
-    }
-  return "unknown";
 }
 
 struct config {

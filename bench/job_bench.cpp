@@ -24,11 +24,16 @@
 
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
+#include "bench/machine.hpp"
 #include "kernels/cpu/blas_threads.hpp"
 
 using namespace herd;
 
 namespace {
+
+using herd::bench::cpu_model;
+using herd::bench::host_name;
+using herd::bench::json_escape;
 
 constexpr double min_accuracy = 0.80;
 constexpr int batch = 64;
@@ -41,27 +46,6 @@ struct options {
   int epochs = 1;
   int repeats = 3;
 };
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\')
-      out += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20)
-      out += c;
-  }
-  return out;
-}
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) {
-      auto pos = line.find(':');
-      return pos == std::string::npos ? line : line.substr(pos + 2);
-    }
-  return "unknown cpu";
-}
 
 /// Cores this process may run on (what nproc prints).
 int cores() {
