@@ -80,7 +80,7 @@ struct job_result {
   std::optional<double> time_to_target_s; // first evaluation at or above target_accuracy
   std::vector<float> params;              // final parameters, gathered from the shards
   uint64_t steps = 0;                     // steps completed, summed over the workers
-  uint64_t steps_skipped = 0;             // of those, fp16 steps skipped on overflow
+  uint64_t steps_skipped = 0;             // of those, skipped for inf/NaN gradients
   double steps_per_s = 0;                 // steps per second, summed over the workers
   // Staleness of every applied update, in shard versions, over all shards.
   uint64_t staleness_p50 = 0;

@@ -46,9 +46,12 @@ worker_state::step_result worker_state::compute_step() {
   }
   pos_ += rows;
   last_samples_ = static_cast<uint32_t>(rows);
-  if (!half_)
-    return {net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(), ws_),
-            false};
+  if (!half_) {
+    float loss =
+      net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(), ws_);
+    // A non-finite gradient (bad sample, divergence) is skipped and counted, never pushed.
+    return {loss, !kernels::all_finite_cpu(grad_.data(), grad_.size())};
+  }
   // Mixed precision: fp32 master weights on the shards, half-precision operands here.
   kernels::round_to_half_cpu(params_.data(), half_params_.data(), params_.size(), *half_);
   kernels::round_to_half_cpu(x_.data(), rows * features, *half_);
@@ -59,9 +62,9 @@ worker_state::step_result worker_state::compute_step() {
     opts.loss_scale = scaler_.scale();
   float loss = net_->train_step(half_params_.data(), x_.data(), y_.data(), int(rows),
                                 grad_.data(), ws_, opts);
-  if (scaled && !scaler_.unscale_and_check(grad_.data(), grad_.size()))
-    return {loss, true};
-  return {loss, false};
+  if (scaled)
+    return {loss, !scaler_.unscale_and_check(grad_.data(), grad_.size())};
+  return {loss, !kernels::all_finite_cpu(grad_.data(), grad_.size())};
 }
 
 } // namespace herd::actors

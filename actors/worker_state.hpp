@@ -40,7 +40,9 @@ public:
 
   struct step_result {
     float loss = 0;
-    bool skipped = false; // fp16 overflow: push nothing for this step (the scale was halved)
+    // A gradient holding inf/NaN (fp16 overflow, a bad sample, divergence): push nothing for
+    // this step; the clock still advances. Under fp16 the loss scale was halved.
+    bool skipped = false;
   };
 
   /// Computes in bf16 or fp16 (fp32 accumulation; fp16 with dynamic loss scaling) from now on.

@@ -2,6 +2,8 @@
 // precision, bytes on the wire counted, and the model still trains.
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 #include <caf/actor_system.hpp>
 
 #include "actors/job.hpp"
@@ -127,4 +129,30 @@ TEST_CASE("mixed precision job: bf16 and fp16 compute train; fp16 overflow skips
     CHECK(pushes == r->steps - r->steps_skipped); // a skipped step pushed nothing
     CHECK(r->final_eval.accuracy > 0.6);
   }
+}
+
+TEST_CASE("job: a sample that makes the gradient NaN costs one skipped step, not the job",
+          "[actors][integration]") {
+  actors::job_inputs in;
+  auto& cfg = in.cfg;
+  cfg.model.layers = {20, 32, 4};
+  cfg.optimizer.lr = 0.05;
+  cfg.training.batch_size = 16;
+  cfg.training.epochs = 2;
+  cfg.training.eval_every = 0;
+  cfg.shards.assign(2, config::shard_config{"local"});
+  cfg.workers.assign(2, config::worker_config{"local", "cpu", {}});
+  auto train = test::synthetic_dataset(2048, 20, 4, 1);
+  train.x[100 * 20 + 3] = std::numeric_limits<float>::quiet_NaN(); // sample 100
+  in.train = std::make_shared<data::dataset>(std::move(train));
+  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(512, 20, 4, 2));
+  actors::system_config sys_cfg;
+  caf::actor_system sys{sys_cfg};
+  auto r = actors::run_job(sys, in);
+  INFO((r ? std::string{} : describe(r.error())));
+  REQUIRE(r);
+  CHECK(r->steps_skipped == 2); // the batch holding sample 100, once per epoch
+  CHECK(r->shards.front().pushes == r->steps - 2);
+  CHECK(r->shards.front().refused == 0); // nothing non-finite reached a shard
+  CHECK(r->final_eval.accuracy > 0.6);
 }
