@@ -228,7 +228,7 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
   auto& st = self->state;
   messages::eval_request req;
   req.clock = clock;
-  req.samples_seen = st.core->result().samples;
+  req.samples_seen = st.core->samples();
   req.train_s = final ? st.train_s : st.core->elapsed_s();
   req.deferred = st.in.cfg.training.evaluation == config::eval_mode::deferred;
   self->request(st.evaluator, request_timeout, eval_atom::value, req)

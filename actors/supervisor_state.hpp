@@ -48,6 +48,7 @@ public:
   /// The next configured consistency switch, once the fastest worker reached its clock.
   std::optional<config::consistency_switch> switch_due();
   uint64_t max_clock() const { return max_clock_; }
+  uint64_t samples() const { return samples_; }
   void eval_failed() { eval_in_flight_ = false; }
   bool eval_in_flight() const { return eval_in_flight_; }
 

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/temp_dir.hpp"
+
 #ifndef HERD_BINARY
 #error "HERD_BINARY must name the herd executable"
 #endif
@@ -29,37 +31,7 @@ constexpr int exit_ok = 0;
 constexpr int exit_bad_input = 2;
 constexpr int exit_timed_out = 124; // from `timeout`
 
-/// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device rd;
-    auto base = std::filesystem::temp_directory_path();
-    for (;;) {
-      path_ = base / ("herd-apps-test-" + std::to_string(rd()) + std::to_string(rd()));
-      if (std::filesystem::create_directory(path_))
-        break;
-    }
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  const std::filesystem::path& path() const {
-    return path_;
-  }
-
-  /// Path of `name` inside the directory.
-  std::string file(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
-private:
-  std::filesystem::path path_;
-};
+using herd::test::temp_dir;
 
 inline std::string read_text(const std::string& path) {
   std::ifstream in{path, std::ios::binary};

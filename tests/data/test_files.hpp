@@ -10,35 +10,11 @@
 
 #include <zlib.h>
 
+#include "tests/temp_dir.hpp"
+
 namespace herd::data::test {
 
-/// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device rd;
-    auto base = std::filesystem::temp_directory_path();
-    for (;;) {
-      path_ = base / ("herd-data-test-" + std::to_string(rd()) + std::to_string(rd()));
-      if (std::filesystem::create_directory(path_))
-        break;
-    }
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  /// Path of `name` inside the directory.
-  std::string file(const std::string& name) const {
-    return (path_ / name).string();
-  }
-
-private:
-  std::filesystem::path path_;
-};
+using herd::test::temp_dir;
 
 inline std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
