@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -102,8 +103,15 @@ expected<job_inputs> load_inputs(const config::job_config& cfg);
 caf::error check_supported(const config::job_config& cfg,
                            const kernels::compress::codec_registry& codecs);
 
-/// Runs the job to the end; errors (a failed shard, every worker lost) come back as values.
+/// Runs the job to the end in this process (one node, named as the job's first node); errors
+/// (a failed shard, every worker lost) come back as values.
 expected<job_result> run_job(caf::actor_system& sys, const job_inputs& in,
                              job_callbacks callbacks = {});
+
+/// Runs the job with its shards and workers on `nodes` (node actors by the job's node names,
+/// usually remote: see apps/cluster.hpp); the supervisor and evaluator run here.
+expected<job_result> run_job_on(caf::actor_system& sys, const job_inputs& in,
+                                std::map<std::string, caf::actor> nodes,
+                                job_callbacks callbacks = {});
 
 } // namespace herd::actors

@@ -127,11 +127,14 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       release_ready(self);
       return self->state.core->version();
     },
-    [=](join_atom, uint32_t worker, uint64_t clock) {
-      self->state.core->join(worker, clock);
+    [=](join_atom, uint32_t worker, uint64_t clock) -> caf::result<uint64_t> {
+      if (auto err = self->state.core->join(worker, clock))
+        return err;
       release_ready(self);
       return self->state.core->version();
     },
+    // The largest clock of any member (where a worker joining now may start).
+    [=](status_atom) { return self->state.core->max_clock(); },
     [=](leave_atom, uint32_t worker) {
       self->state.core->leave(worker);
       release_ready(self);

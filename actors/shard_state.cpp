@@ -47,8 +47,19 @@ shard_state::shard_state(uint32_t id, size_t offset, std::vector<float> initial,
     optimizer_(opt, params_.size(), horizon), rule_(rule) {
 }
 
-void shard_state::join(uint32_t worker, uint64_t clock) {
+caf::error shard_state::join(uint32_t worker, uint64_t clock) {
+  if (members_.count(worker) > 0)
+    return make_error(errc::invalid_argument,
+                      "worker " + std::to_string(worker) + " is already a member of shard "
+                        + std::to_string(id_));
+  if (rule_.aggregates() && !members_.empty() && min_clock() > clock)
+    return make_error(errc::invalid_argument,
+                      "worker " + std::to_string(worker) + " cannot join shard "
+                        + std::to_string(id_) + " at clock " + std::to_string(clock)
+                        + ": its round is applied already (members are at "
+                        + std::to_string(min_clock()) + ")");
   members_[worker] = clock;
+  return {};
 }
 
 void shard_state::leave(uint32_t worker) {
@@ -160,6 +171,13 @@ uint64_t shard_state::min_clock() const {
   for (const auto& [id, clock] : members_)
     lo = std::min(lo, clock);
   return lo;
+}
+
+uint64_t shard_state::max_clock() const {
+  uint64_t hi = 0;
+  for (const auto& [id, clock] : members_)
+    hi = std::max(hi, clock);
+  return hi;
 }
 
 bool shard_state::pull_ready(uint64_t clock) const {

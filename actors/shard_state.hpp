@@ -77,8 +77,10 @@ public:
   /// BSP rounds holding pushes but not yet applied.
   size_t open_rounds() const { return rounds_.size(); }
 
-  /// Adds `worker` at clock `clock` (its next push is for that clock).
-  void join(uint32_t worker, uint64_t clock);
+  /// Adds `worker` at clock `clock` (its next push is for that clock). Under BSP a worker can
+  /// only join at a clock whose round is not applied yet (c_min <= clock): joining a running
+  /// job at a later clock is refused (the caller picks a later one).
+  caf::error join(uint32_t worker, uint64_t clock);
   /// Removes `worker`; rounds that only waited for it are applied now.
   void leave(uint32_t worker);
   bool is_member(uint32_t worker) const { return members_.count(worker) > 0; }
@@ -103,6 +105,8 @@ public:
 
   /// Smallest clock among members (UINT64_MAX when there are none).
   uint64_t min_clock() const;
+  /// Largest clock among members (0 when there are none).
+  uint64_t max_clock() const;
 
 private:
   struct round {

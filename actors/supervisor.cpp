@@ -7,15 +7,10 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/consistency.hpp"
-#include "actors/evaluator.hpp"
-#include "actors/shard.hpp"
-#include "actors/supervisor_state.hpp"
-#include "actors/worker.hpp"
+#include "actors/supervisor_actor.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/types.hpp"
-#include "model/mlp.hpp"
-#include "model/slices.hpp"
 
 namespace herd::actors {
 
@@ -23,42 +18,27 @@ namespace {
 
 using messages::payload;
 
-constexpr std::chrono::minutes request_timeout{5};
-
-struct supervisor_actor_state {
-  job_inputs in;
-  job_callbacks cb;
-  std::unique_ptr<supervisor_state> core;
-  std::shared_ptr<const model::mlp> net;
-  std::vector<model::slice> slices;
-  std::vector<caf::actor> shards;
-  std::map<caf::actor_addr, uint32_t> worker_ids;
-  std::map<uint32_t, caf::actor> workers;
-  caf::actor evaluator;
-  caf::response_promise done;
-  bool ending = false;
-  double train_s = 0; // training time at the end (before the final evaluation)
-  static inline const char* name = "herd.supervisor";
-};
-
-using supervisor_self = caf::stateful_actor<supervisor_actor_state>*;
-
-void log(supervisor_self self, const std::string& line) {
-  if (self->state.cb.on_log)
-    self->state.cb.on_log(line);
-}
-
 void shut_down(supervisor_self self, caf::error reason) {
   auto& st = self->state;
   for (auto& s : st.shards)
-    self->send_exit(s, caf::exit_reason::user_shutdown);
+    if (s)
+      self->send_exit(s, caf::exit_reason::user_shutdown);
   if (st.evaluator)
     self->send_exit(st.evaluator, caf::exit_reason::user_shutdown);
   for (auto& [addr, id] : st.worker_ids)
     self->send_exit(addr, caf::exit_reason::user_shutdown);
+  for (auto& [name, node] : st.nodes)
+    self->send(node, detach_atom::value);
   if (reason && st.done.pending())
     st.done.deliver(reason);
   self->quit();
+}
+
+} // namespace
+
+void log(supervisor_self self, const std::string& line) {
+  if (self->state.cb.on_log)
+    self->state.cb.on_log(line);
 }
 
 void fail_job(supervisor_self self, caf::error err) {
@@ -68,94 +48,18 @@ void fail_job(supervisor_self self, caf::error err) {
   shut_down(self, std::move(err));
 }
 
-// Optimizer steps each shard will take over the job (for the learning-rate schedule).
-uint64_t optimizer_horizon(const config::job_config& cfg, size_t samples) {
-  auto workers = uint64_t(cfg.workers.size());
-  uint64_t steps = uint64_t(cfg.training.max_steps);
-  if (steps == 0) {
-    auto per_step = uint64_t(cfg.training.batch_size) * workers;
-    steps = (uint64_t(cfg.training.epochs) * samples + per_step - 1) / per_step;
-  }
-  // BSP aggregates one update per clock; SSP and ASP apply every worker's push.
-  return cfg.consistency.model == config::consistency_model::bsp ? steps : steps * workers;
-}
-
-void spawn_job(supervisor_self self) {
-  auto& st = self->state;
-  auto& cfg = st.in.cfg;
-  auto& sys = self->system();
-  st.net = std::make_shared<model::mlp>(cfg.model.layers);
-  std::vector<float> init(st.net->param_count());
-  st.net->init(init.data(), cfg.model.init_seed);
-  st.slices = model::partition(init.size(), cfg.shards.size());
-  auto rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
-                      cfg.consistency.staleness_aware);
-  auto horizon = optimizer_horizon(cfg, st.in.train->count);
-  if (!st.in.codecs)
-    st.in.codecs = std::make_shared<kernels::compress::codec_registry>(
-      kernels::compress::default_codecs());
-  // Under DGC momentum correction the momentum lives on the workers: shards run plain SGD.
-  auto shard_optimizer = cfg.optimizer;
-  if (cfg.compression.momentum_correction)
-    shard_optimizer.momentum = 0;
-  shard_options opts;
-  opts.codecs = st.in.codecs;
-  opts.pull_format = cfg.compression.pull == config::pull_format::fp16   ? messages::dense_format::f16
-                     : cfg.compression.pull == config::pull_format::bf16 ? messages::dense_format::bf16
-                                                                         : messages::dense_format::f32;
-  for (uint32_t i = 0; i < st.slices.size(); ++i) {
-    auto s = st.slices[i];
-    std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
-    auto core = std::make_shared<shard_state>(i, s.offset, std::move(part), shard_optimizer,
-                                              rule, horizon);
-    for (uint32_t w = 0; w < cfg.workers.size(); ++w)
-      core->join(w, 0);
-    auto shard = spawn_shard(sys, std::move(core), opts);
-    self->monitor(shard);
-    st.shards.push_back(shard);
-  }
-  evaluator_setup es{std::make_shared<evaluator_state>(st.net, st.in.test), st.shards,
-                     st.slices, request_timeout};
-  st.evaluator = spawn_evaluator(sys, std::move(es));
-  self->monitor(st.evaluator);
-  st.core->start_clock();
-  for (uint32_t w = 0; w < cfg.workers.size(); ++w) {
-    worker_setup ws;
-    ws.state = std::make_shared<worker_state>(w, st.net, st.in.train, st.slices,
-                                              cfg.training.batch_size);
-    ws.shards = st.shards;
-    ws.supervisor = caf::actor_cast<caf::actor>(self);
-    ws.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
-    ws.straggler = cfg.workers[w].straggler;
-    ws.seed = cfg.training.seed;
-    if (cfg.precision.compute == config::compute_precision::bf16)
-      ws.half = kernels::half_format::bf16;
-    else if (cfg.precision.compute == config::compute_precision::fp16)
-      ws.half = kernels::half_format::fp16;
-    ws.timeout = request_timeout;
-    ws.encoder = std::make_shared<gradient_encoder>(*st.in.codecs, cfg.compression,
-                                                    static_cast<float>(cfg.optimizer.momentum),
-                                                    st.slices, cfg.training.seed, w);
-    auto worker = spawn_worker(sys, std::move(ws));
-    self->monitor(worker);
-    st.worker_ids.emplace(worker.address(), w);
-    st.workers.emplace(w, worker);
-    st.core->add_worker(w);
-  }
-  log(self, "job started: " + std::to_string(cfg.shards.size()) + " shard(s), "
-              + std::to_string(cfg.workers.size()) + " worker(s), "
-              + std::to_string(st.net->param_count()) + " parameters, " + rule_name(rule));
-}
-
 /// Tells every shard to use `rule` from now on.
 void set_consistency(supervisor_self self, const consistency_rule& rule) {
   auto& st = self->state;
+  st.rule = rule;
   for (auto& shard : st.shards)
     self->request(shard, request_timeout, consist_atom::value, to_message(rule))
       .then([](uint64_t) {}, [=](caf::error& err) { fail_job(self, std::move(err)); });
   log(self, "consistency: " + rule_name(rule) + " from clock "
               + std::to_string(st.core->max_clock()));
 }
+
+namespace {
 
 void maybe_finish(supervisor_self self);
 
@@ -167,7 +71,7 @@ void deliver_result(supervisor_self self) {
   result->wall_s = train_s;
   result->samples_per_s = train_s > 0 ? double(result->samples) / train_s : 0;
   result->steps_per_s = train_s > 0 ? double(result->steps) / train_s : 0;
-  result->params.resize(st.net->param_count());
+  result->params.resize(st.plan.net->param_count());
   result->shards.resize(st.shards.size());
   auto staleness = std::make_shared<staleness_histogram>();
   auto awaiting = std::make_shared<size_t>(2 * st.shards.size());
@@ -184,7 +88,7 @@ void deliver_result(supervisor_self self) {
     self->request(st.shards[i], request_timeout, snapshot_atom::value)
       .then(
         [=](const payload& p) {
-          auto& s = self->state.slices[i];
+          auto& s = self->state.plan.slices[i];
           messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
           auto h = messages::decode_slice(p.bytes, want, result->params.data() + s.offset);
           if (!h)
@@ -289,15 +193,26 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
   }
   if (st.ending && !st.done.pending())
     return;
+  for (auto& [name, node] : st.nodes)
+    if (dm.source == node.address()) {
+      // Its shards and workers report their own loss; the node itself is only logged.
+      log(self, "node " + name + " lost (" + describe(dm.reason) + ")");
+      return;
+    }
   fail_job(self, make_error(errc::actor_failed, "a shard or the evaluator ("
                                                   + caf::to_string(dm.source) + ") ended: "
                                                   + describe(dm.reason)));
 }
 
-caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callbacks cb) {
+caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
+                                  std::map<std::string, caf::actor> nodes, job_callbacks cb) {
   auto& st = self->state;
   st.in = std::move(in);
   st.cb = std::move(cb);
+  st.nodes = std::move(nodes);
+  if (!st.in.codecs)
+    st.in.codecs = std::make_shared<kernels::compress::codec_registry>(
+      kernels::compress::default_codecs());
   st.core = std::make_unique<supervisor_state>(st.in.cfg, st.in.train->count);
   self->set_default_handler(caf::print_and_drop);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
@@ -305,8 +220,6 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callb
     [=](start_atom) {
       self->state.done = self->make_response_promise();
       spawn_job(self);
-      if (self->state.cb.on_start)
-        self->state.cb.on_start(caf::actor_cast<caf::actor>(self));
       return self->state.done;
     },
     [=](chunk_atom, uint32_t worker, uint64_t finished_chunk) {
@@ -352,13 +265,19 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in, job_callb
       set_consistency(self, *rule);
       return true;
     },
+    [=](ctl_atom, const messages::ctl_request& req) {
+      auto rp = self->make_response_promise();
+      handle_ctl(self, req, rp);
+      return rp;
+    },
   };
 }
 
 } // namespace
 
-caf::actor spawn_supervisor(caf::actor_system& sys, job_inputs in, job_callbacks cb) {
-  return sys.spawn(supervisor_behavior, std::move(in), std::move(cb));
+caf::actor spawn_supervisor(caf::actor_system& sys, job_inputs in,
+                            std::map<std::string, caf::actor> nodes, job_callbacks cb) {
+  return sys.spawn(supervisor_behavior, std::move(in), std::move(nodes), std::move(cb));
 }
 
 } // namespace herd::actors

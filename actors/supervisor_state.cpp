@@ -35,7 +35,7 @@ void supervisor_state::add_worker(uint32_t id, uint64_t clock) {
 progress_info supervisor_state::on_report(const messages::step_report& r) {
   auto it = workers_.find(r.worker);
   if (it != workers_.end())
-    it->second.clock = std::max(it->second.clock, r.clock);
+    it->second.record(r, elapsed_s());
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
   ++steps_;
@@ -57,6 +57,28 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
   p.samples_per_s = p.elapsed_s > 0 ? double(samples_) / p.elapsed_s : 0;
   p.last_accuracy = evals_.empty() ? -1 : evals_.back().accuracy;
   return p;
+}
+
+void supervisor_state::worker_info::record(const messages::step_report& r, double now_s) {
+  clock = std::max(clock, r.clock);
+  samples += r.samples;
+  up_bytes += r.up_bytes;
+  down_bytes += r.down_bytes;
+  // Samples per second over about the last 20 steps.
+  auto dt = now_s - last_report_s;
+  if (last_report_s > 0 && dt > 0) {
+    auto rate = double(r.samples) / dt;
+    samples_per_s = samples_per_s > 0 ? 0.95 * samples_per_s + 0.05 * rate : rate;
+  }
+  last_report_s = now_s;
+}
+
+std::vector<supervisor_state::worker_view> supervisor_state::workers() const {
+  std::vector<worker_view> out;
+  for (const auto& [id, w] : workers_)
+    out.push_back(worker_view{id, w.clock, w.active, w.samples, w.samples_per_s, w.up_bytes,
+                              w.down_bytes});
+  return out;
 }
 
 void supervisor_state::worker_finished(uint32_t id) {

@@ -34,6 +34,10 @@ public:
   size_t active_workers() const;
   bool all_finished() const { return active_workers() == 0; }
   bool is_worker(uint32_t id) const { return workers_.count(id) > 0; }
+  bool is_active(uint32_t id) const {
+    auto it = workers_.find(id);
+    return it != workers_.end() && it->second.active;
+  }
 
   /// Smallest clock among active workers (the largest seen when none is active).
   uint64_t min_clock() const;
@@ -52,6 +56,18 @@ public:
   void eval_failed() { eval_in_flight_ = false; }
   bool eval_in_flight() const { return eval_in_flight_; }
 
+  /// One worker as `herd ctl status` shows it.
+  struct worker_view {
+    uint32_t id = 0;
+    uint64_t clock = 0;
+    bool active = false;
+    uint64_t samples = 0;
+    double samples_per_s = 0; // over about the last 20 steps
+    uint64_t up_bytes = 0;
+    uint64_t down_bytes = 0;
+  };
+  std::vector<worker_view> workers() const;
+
   /// The job's result so far (final_eval is the last evaluation recorded).
   job_result result() const;
 
@@ -61,6 +77,12 @@ private:
   struct worker_info {
     uint64_t clock = 0;
     bool active = true;
+    uint64_t samples = 0;
+    uint64_t up_bytes = 0;
+    uint64_t down_bytes = 0;
+    double samples_per_s = 0;
+    double last_report_s = 0;
+    void record(const messages::step_report& r, double now_s);
   };
   std::map<uint32_t, worker_info> workers_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

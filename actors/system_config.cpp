@@ -6,6 +6,7 @@
 #include <caf/atom.hpp>
 
 #include "messages/errc.hpp"
+#include "messages/specs.hpp"
 #include "messages/types.hpp"
 
 namespace herd::actors {
@@ -18,6 +19,9 @@ system_config::system_config() {
   add_message_type<messages::shard_stats>("herd::shard_stats");
   add_message_type<messages::eval_request>("herd::eval_request");
   add_message_type<messages::consistency_msg>("herd::consistency_msg");
+  add_message_type<messages::shard_spec>("herd::shard_spec");
+  add_message_type<messages::worker_spec>("herd::worker_spec");
+  add_message_type<messages::ctl_request>("herd::ctl_request");
   add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   add_message_type<std::vector<uint32_t>>("std::vector<uint32_t>");
   add_error_category(herd_error_category,

@@ -10,12 +10,16 @@
 #include <sstream>
 
 #include "config/json_reader.hpp"
+#include "config/node_reader.hpp"
 
 namespace herd::config {
 
 namespace {
 
 using detail::child_path;
+using detail::name_rule;
+using detail::read_nodes;
+using detail::valid_name;
 using detail::json;
 using detail::object_reader;
 using detail::show;
@@ -23,20 +27,7 @@ using detail::show;
 // Sanity bound for shard and worker counts, so "workers": 1e12 is an error, not an allocation.
 constexpr int64_t max_members = 65536;
 
-const std::string name_rule = "a name of letters, digits, '_', '.' or '-'";
 const std::string layers_rule = "an array of at least 2 positive integers";
-
-bool valid_name(std::string_view s) {
-  if (s.empty())
-    return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '_' || c == '.' || c == '-';
-    if (!ok)
-      return false;
-  }
-  return true;
-}
 
 bool non_empty(std::string_view s) {
   return !s.empty();
@@ -186,48 +177,6 @@ void read_precision(object_reader r, precision_config& out) {
   r.finish();
 }
 
-// Returns false when /nodes has issues (then node references are not checked: every one of
-// them would only repeat the same problem).
-bool read_nodes(object_reader& root, std::vector<node_config>& out) {
-  auto path = root.path_of("nodes");
-  auto v = root.take("nodes");
-  if (v == nullptr)
-    return true;
-  if (!v->is_array() || v->empty()) {
-    root.expected("nodes", "a non-empty array of node objects", *v);
-    return false;
-  }
-  auto& issues = root.issues();
-  auto before = issues.size();
-  std::vector<node_config> nodes;
-  for (size_t i = 0; i < v->size(); ++i) {
-    object_reader n{&(*v)[i], child_path(path, i), issues};
-    node_config node;
-    if (n.present() && !n.take("name"))
-      n.add_issue(n.path_of("name"), "missing; expected " + name_rule);
-    n.read_string("name", node.name, name_rule, valid_name);
-    n.read_string("host", node.host, "a non-empty host name or address", non_empty);
-    int port = node.port;
-    n.read_integer("port", port, 0, 65535);
-    node.port = static_cast<uint16_t>(port);
-    n.finish();
-    for (size_t j = 0; j < nodes.size(); ++j) {
-      if (!node.name.empty() && nodes[j].name == node.name)
-        n.add_issue(n.path_of("name"), "duplicate node name \"" + node.name + "\" (also at "
-                                         + child_path(path, j) + ")");
-      else if (node.port != 0 && nodes[j].port == node.port && nodes[j].host == node.host)
-        n.add_issue(n.path_of("port"), "expected a host and port no other node uses, got "
-                                         + node.host + ":" + std::to_string(node.port)
-                                         + " (also at " + child_path(path, j) + ")");
-    }
-    nodes.push_back(std::move(node));
-  }
-  if (issues.size() != before)
-    return false;
-  out = std::move(nodes);
-  return true;
-}
-
 // Reads the "node" member of a shard, worker or supervisor; absent means the first node.
 void read_node_ref(object_reader& r, std::string& out, const std::vector<node_config>& nodes,
                    bool check) {
@@ -353,7 +302,8 @@ void read_job(const json& doc, job_config& job, std::vector<config_issue>& issue
 }
 
 herd::expected<job_config> parse_named(const std::string& text, const std::string& source,
-                                       std::vector<config_issue>* issues_out) {
+                                       std::vector<config_issue>* issues_out,
+                                       const std::vector<node_config>* nodes = nullptr) {
   std::vector<config_issue> issues;
   std::string syntax_error;
   auto doc = detail::parse_json_text(text, syntax_error, issues);
@@ -363,6 +313,14 @@ herd::expected<job_config> parse_named(const std::string& text, const std::strin
     if (issues_out != nullptr)
       issues_out->push_back({"", message});
     return herd::make_error(errc::config_syntax, prefix + message);
+  }
+  if (nodes != nullptr && doc->is_object()) {
+    // A cluster's topology names the nodes: the job's own list is replaced before reading, so
+    // shard and worker placements are checked against the cluster.
+    json list = json::array();
+    for (const auto& n : *nodes)
+      list.push_back(json{{"name", n.name}, {"host", n.host}, {"port", n.port}});
+    (*doc)["nodes"] = std::move(list);
   }
   job_config job;
   read_job(*doc, job, issues);
@@ -380,7 +338,8 @@ herd::expected<job_config> parse_job(const std::string& json_text,
   return parse_named(json_text, "", issues);
 }
 
-herd::expected<job_config> load_job(const std::string& path, std::vector<config_issue>* issues) {
+herd::expected<job_config> load_job(const std::string& path, std::vector<config_issue>* issues,
+                                    const std::vector<node_config>* nodes) {
   auto fail = [&](errc code, std::string message) {
     if (issues != nullptr)
       issues->push_back({"", message});
@@ -396,7 +355,7 @@ herd::expected<job_config> load_job(const std::string& path, std::vector<config_
   text << in.rdbuf();
   if (in.bad())
     return fail(errc::io_error, std::string{"cannot read job file: "} + std::strerror(errno));
-  return parse_named(text.str(), path, issues);
+  return parse_named(text.str(), path, issues, nodes);
 }
 
 caf::error check_against_data(const job_config& job, size_t features, int classes) {

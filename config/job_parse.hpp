@@ -24,8 +24,10 @@ herd::expected<job_config> parse_job(const std::string& json_text,
                                      std::vector<config_issue>* issues = nullptr);
 
 /// Reads the file at `path` and parses it as parse_job does; error texts start with `path`.
+/// With `nodes` (a cluster topology's), those replace the file's own "nodes" list.
 herd::expected<job_config> load_job(const std::string& path,
-                                    std::vector<config_issue>* issues = nullptr);
+                                    std::vector<config_issue>* issues = nullptr,
+                                    const std::vector<node_config>* nodes = nullptr);
 
 /// Checks the model against the dataset once it is loaded: the first layer must equal
 /// `features` (per sample) and the last layer `classes`. config_invalid names the layer, e.g.

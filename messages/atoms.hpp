@@ -24,5 +24,12 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;       // evaluate kep
 using remove_atom = caf::atom_constant<caf::atom("remove")>;     // remove a worker gracefully
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+// Node daemons (actors/node.hpp) and the control CLI.
+using spawn_shard_atom = caf::atom_constant<caf::atom("spawnshard")>; // supervisor -> node
+using spawn_worker_atom = caf::atom_constant<caf::atom("spawnwork")>; // supervisor -> node
+using attach_atom = caf::atom_constant<caf::atom("attach")>;  // supervisor -> node: I run a job
+using detach_atom = caf::atom_constant<caf::atom("detach")>;  // supervisor -> node: job ended
+using ctl_atom = caf::atom_constant<caf::atom("ctl")>;        // ctl -> node -> supervisor
+using status_atom = caf::atom_constant<caf::atom("status")>;  // anyone -> node
 
 } // namespace herd

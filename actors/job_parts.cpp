@@ -1,0 +1,84 @@
+#include "actors/job_parts.hpp"
+
+#include <caf/actor_system.hpp>
+
+#include "actors/consistency.hpp"
+#include "actors/shard.hpp"
+#include "actors/worker.hpp"
+
+namespace herd::actors {
+
+job_plan plan_job(const config::job_config& cfg) {
+  job_plan plan;
+  plan.cfg = cfg;
+  plan.net = std::make_shared<model::mlp>(cfg.model.layers);
+  plan.slices = model::partition(plan.net->param_count(), cfg.shards.size());
+  return plan;
+}
+
+uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples) {
+  auto workers = uint64_t(cfg.workers.size());
+  uint64_t steps = uint64_t(cfg.training.max_steps);
+  if (steps == 0) {
+    auto per_step = uint64_t(cfg.training.batch_size) * workers;
+    steps = (uint64_t(cfg.training.epochs) * train_samples + per_step - 1) / per_step;
+  }
+  // BSP aggregates one update per clock; SSP and ASP apply every worker's push.
+  return cfg.consistency.model == config::consistency_model::bsp ? steps : steps * workers;
+}
+
+caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
+                      std::shared_ptr<const kernels::compress::codec_registry> codecs,
+                      uint32_t index, uint64_t horizon, const std::vector<uint32_t>& members) {
+  const auto& cfg = plan.cfg;
+  std::vector<float> init(plan.net->param_count());
+  plan.net->init(init.data(), cfg.model.init_seed);
+  auto s = plan.slices.at(index);
+  std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
+  auto rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
+                      cfg.consistency.staleness_aware);
+  // Under DGC momentum correction the momentum lives on the workers: shards run plain SGD.
+  auto optimizer = cfg.optimizer;
+  if (cfg.compression.momentum_correction)
+    optimizer.momentum = 0;
+  auto core = std::make_shared<shard_state>(index, s.offset, std::move(part), optimizer, rule,
+                                            horizon);
+  for (auto w : members)
+    core->join(w, 0);
+  shard_options opts;
+  opts.codecs = std::move(codecs);
+  switch (cfg.compression.pull) {
+    case config::pull_format::fp16: opts.pull_format = messages::dense_format::f16; break;
+    case config::pull_format::bf16: opts.pull_format = messages::dense_format::bf16; break;
+    default: opts.pull_format = messages::dense_format::f32; break;
+  }
+  return spawn_shard(sys, std::move(core), std::move(opts));
+}
+
+caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
+                       const kernels::compress::codec_registry& codecs,
+                       std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
+                       std::vector<caf::actor> shards, caf::actor supervisor) {
+  const auto& cfg = plan.cfg;
+  worker_setup ws;
+  ws.state = std::make_shared<worker_state>(id, plan.net, std::move(train), plan.slices,
+                                            cfg.training.batch_size);
+  ws.state->set_clock(clock);
+  ws.shards = std::move(shards);
+  ws.supervisor = std::move(supervisor);
+  ws.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
+  if (id < cfg.workers.size()) // workers added while running have no entry
+    ws.straggler = cfg.workers[id].straggler;
+  ws.seed = cfg.training.seed;
+  if (cfg.precision.compute == config::compute_precision::bf16)
+    ws.half = kernels::half_format::bf16;
+  else if (cfg.precision.compute == config::compute_precision::fp16)
+    ws.half = kernels::half_format::fp16;
+  ws.timeout = request_timeout;
+  ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression,
+                                                  static_cast<float>(cfg.optimizer.momentum),
+                                                  plan.slices, cfg.training.seed, id);
+  return spawn_worker(sys, std::move(ws));
+}
+
+} // namespace herd::actors

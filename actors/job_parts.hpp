@@ -1,0 +1,47 @@
+// Building a job's shards and workers from its config. The supervisor's process and every
+// node daemon run this same code on the same job text, so they agree on the model, the slices,
+// the initial values and the recipe without sending any of them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "config/job_config.hpp"
+#include "data/dataset.hpp"
+#include "kernels/compress/codec_registry.hpp"
+#include "model/mlp.hpp"
+#include "model/slices.hpp"
+
+namespace herd::actors {
+
+/// How long any request between the job's actors may take before it fails.
+constexpr std::chrono::minutes request_timeout{5};
+
+/// What follows from the config alone.
+struct job_plan {
+  config::job_config cfg;
+  std::shared_ptr<const model::mlp> net;
+  std::vector<model::slice> slices;
+};
+
+job_plan plan_job(const config::job_config& cfg);
+
+/// Optimizer steps each shard takes over the job (for the learning-rate schedule).
+uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples);
+
+/// Shard `index` with its slice of the initial parameters; `members` join at clock 0.
+caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
+                      std::shared_ptr<const kernels::compress::codec_registry> codecs,
+                      uint32_t index, uint64_t horizon, const std::vector<uint32_t>& members);
+
+/// Worker `id`, starting at `clock` (0, or the clock it joins a running job at).
+caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
+                       const kernels::compress::codec_registry& codecs,
+                       std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
+                       std::vector<caf::actor> shards, caf::actor supervisor);
+
+} // namespace herd::actors

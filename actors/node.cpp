@@ -1,0 +1,157 @@
+#include "actors/node.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/job.hpp"
+#include "actors/job_parts.hpp"
+#include "config/job_parse.hpp"
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+struct node_actor_state {
+  node_setup setup;
+  std::string plan_json; // the job text `plan` was built from
+  std::optional<job_plan> plan;
+  std::optional<config::data_config> loaded; // what `setup.train` holds, when loaded here
+  caf::actor supervisor;
+  std::map<caf::actor_addr, bool> spawned; // live actors: true = shard
+  static inline const char* name = "herd.node";
+};
+
+using node_self = caf::stateful_actor<node_actor_state>*;
+
+expected<const job_plan*> plan_for(node_self self, const std::string& job_json) {
+  auto& st = self->state;
+  if (st.setup.job) {
+    if (!st.plan)
+      st.plan = plan_job(*st.setup.job);
+    return &*st.plan;
+  }
+  if (!st.plan || st.plan_json != job_json) {
+    auto cfg = config::parse_job(job_json);
+    if (!cfg)
+      return std::move(cfg.error());
+    st.plan = plan_job(*cfg);
+    st.plan_json = job_json;
+  }
+  return &*st.plan;
+}
+
+// Loads the job's training set unless it is the one already held.
+caf::error ensure_data(node_self self, const config::job_config& cfg) {
+  auto& st = self->state;
+  if (st.setup.train && (!st.loaded || *st.loaded == cfg.data))
+    return {};
+  auto in = load_inputs(cfg);
+  if (!in)
+    return std::move(in.error());
+  st.setup.train = in->train;
+  st.loaded = cfg.data;
+  return {};
+}
+
+void track(node_self self, const caf::actor& a, bool shard) {
+  self->monitor(a);
+  self->state.spawned.emplace(a.address(), shard);
+}
+
+std::string status_json(node_self self) {
+  size_t shards = 0, workers = 0;
+  for (auto& [addr, is_shard] : self->state.spawned)
+    (is_shard ? shards : workers) += 1;
+  nlohmann::json j{{"node", self->state.setup.name},
+                   {"job", bool(self->state.supervisor)},
+                   {"shards", shards},
+                   {"workers", workers}};
+  return j.dump();
+}
+
+caf::behavior node_behavior(node_self self, node_setup setup) {
+  self->state.setup = std::move(setup);
+  self->set_default_handler(caf::print_and_drop);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    st.spawned.erase(dm.source);
+    if (st.supervisor && dm.source == st.supervisor.address())
+      st.supervisor = nullptr;
+  });
+  return {
+    [=](attach_atom, caf::actor sup, const std::string& job_json) -> caf::result<bool> {
+      auto plan = plan_for(self, job_json);
+      if (!plan)
+        return std::move(plan.error());
+      const auto& cfg = (*plan)->cfg;
+      bool hosts_workers = false;
+      for (const auto& w : cfg.workers)
+        hosts_workers |= w.node == self->state.setup.name;
+      if (hosts_workers)
+        if (auto err = ensure_data(self, cfg))
+          return err;
+      if (self->state.supervisor)
+        self->demonitor(self->state.supervisor);
+      self->state.supervisor = std::move(sup);
+      self->monitor(self->state.supervisor);
+      return true;
+    },
+    [=](detach_atom) {
+      if (self->state.supervisor)
+        self->demonitor(self->state.supervisor);
+      self->state.supervisor = nullptr;
+    },
+    [=](spawn_shard_atom, const messages::shard_spec& spec) -> caf::result<caf::actor> {
+      auto plan = plan_for(self, spec.job_json);
+      if (!plan)
+        return std::move(plan.error());
+      if (spec.index >= (*plan)->slices.size())
+        return make_error(errc::invalid_argument,
+                          "no shard " + std::to_string(spec.index) + " in this job");
+      auto shard = make_shard(self->system(), **plan, self->state.setup.codecs, spec.index,
+                              spec.horizon, spec.members);
+      track(self, shard, true);
+      return shard;
+    },
+    [=](spawn_worker_atom, messages::worker_spec& spec) -> caf::result<caf::actor> {
+      auto plan = plan_for(self, spec.job_json);
+      if (!plan)
+        return std::move(plan.error());
+      if (spec.shards.size() != (*plan)->slices.size())
+        return make_error(errc::invalid_argument,
+                          "worker " + std::to_string(spec.id) + ": "
+                            + std::to_string(spec.shards.size()) + " shards given, the job has "
+                            + std::to_string((*plan)->slices.size()));
+      if (auto err = ensure_data(self, (*plan)->cfg))
+        return err;
+      auto worker = make_worker(self->system(), **plan, *self->state.setup.codecs,
+                                self->state.setup.train, spec.id, spec.clock,
+                                std::move(spec.shards), std::move(spec.supervisor));
+      track(self, worker, false);
+      return worker;
+    },
+    [=](ctl_atom, const messages::ctl_request& req) -> caf::result<std::string> {
+      if (!self->state.supervisor)
+        return make_error(errc::invalid_argument, "no job is running on node "
+                                                    + self->state.setup.name);
+      auto rp = self->make_response_promise();
+      rp.delegate(self->state.supervisor, ctl_atom::value, req);
+      return rp;
+    },
+    [=](status_atom) { return status_json(self); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_node(caf::actor_system& sys, node_setup setup) {
+  // Detached: loading a training set blocks for a while.
+  return sys.spawn<caf::detached>(node_behavior, std::move(setup));
+}
+
+} // namespace herd::actors

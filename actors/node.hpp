@@ -1,0 +1,38 @@
+// The node actor: one per process that hosts a job's shards and workers. A daemon (`herd node`)
+// publishes it through the middleman; `herd run` spawns one in-process as node "local".
+//
+//   attach(supervisor, job json) -> loads the training set when workers will run here -> true
+//   spawnshard(shard_spec)  -> the shard's handle (monitored: counted while it lives)
+//   spawnwork(worker_spec)  -> the worker's handle
+//   ctl(request)            -> forwarded to the attached supervisor (the answer comes from it)
+//   status                  -> this node as JSON: name, job attached, live shards and workers
+//   detach                  -> forgets the supervisor (the job ended)
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/fwd.hpp>
+
+#include "config/job_config.hpp"
+#include "data/dataset.hpp"
+#include "kernels/compress/codec_registry.hpp"
+
+namespace herd::actors {
+
+struct node_setup {
+  std::string name;
+  std::shared_ptr<const kernels::compress::codec_registry> codecs;
+  /// In one process the job's training set is already loaded; a daemon leaves this empty and
+  /// loads the set named by the job (once per data config).
+  std::shared_ptr<const data::dataset> train;
+  /// In one process the job itself (spec texts are then not parsed: the job may hold data
+  /// that only exists in memory, as in tests).
+  std::optional<config::job_config> job;
+};
+
+caf::actor spawn_node(caf::actor_system& sys, node_setup setup);
+
+} // namespace herd::actors

@@ -1,0 +1,177 @@
+// The `herd ctl` commands, as the supervisor runs them. Words come as typed; errors go back to
+// the client as one line.
+#include <caf/event_based_actor.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/consistency.hpp"
+#include "actors/supervisor_actor.hpp"
+#include "messages/atoms.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+caf::error usage(const std::string& what) {
+  return make_error(errc::invalid_argument, what);
+}
+
+// "--name value" pairs after the command's positional words.
+expected<std::map<std::string, std::string>> options_of(const std::vector<std::string>& words,
+                                                        size_t first,
+                                                        std::initializer_list<const char*> known) {
+  std::map<std::string, std::string> out;
+  for (size_t i = first; i < words.size(); i += 2) {
+    const auto& w = words[i];
+    bool ok = false;
+    for (auto k : known)
+      ok |= w == k;
+    if (!ok)
+      return usage(words[0] + ": unknown option '" + w + "'");
+    if (i + 1 >= words.size())
+      return usage(words[0] + ": " + w + " needs a value");
+    out[w] = words[i + 1];
+  }
+  return out;
+}
+
+expected<uint64_t> number_of(const std::string& s, const std::string& what) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos)
+    return usage("expected " + what + " as a non-negative integer, got '" + s + "'");
+  return std::stoull(s);
+}
+
+void status(supervisor_self self, caf::response_promise rp) {
+  auto& st = self->state;
+  auto& cfg = st.in.cfg;
+  auto j = std::make_shared<nlohmann::json>();
+  auto& o = *j;
+  o["job"] = cfg.name;
+  o["state"] = st.ending ? "ending" : st.started ? "running" : "starting";
+  o["elapsed_s"] = st.core->elapsed_s();
+  o["clock"] = st.core->min_clock();
+  o["max_clock"] = st.core->max_clock();
+  o["samples"] = st.core->samples();
+  o["consistency"] = rule_name(st.rule);
+  o["nodes"] = nlohmann::json::array();
+  for (const auto& n : cfg.nodes)
+    o["nodes"].push_back({{"name", n.name},
+                          {"host", n.host},
+                          {"port", n.port},
+                          {"connected", st.nodes.count(n.name) > 0}});
+  o["workers"] = nlohmann::json::array();
+  for (const auto& w : st.core->workers())
+    o["workers"].push_back({{"id", w.id},
+                            {"node", st.worker_nodes[w.id]},
+                            {"state", w.active ? "active" : "left"},
+                            {"clock", w.clock},
+                            {"lag", st.core->max_clock() - std::min(st.core->max_clock(), w.clock)},
+                            {"samples_per_s", w.samples_per_s},
+                            {"up_bytes", w.up_bytes},
+                            {"down_bytes", w.down_bytes}});
+  o["shards"] = nlohmann::json::array();
+  for (size_t i = 0; i < st.shards.size(); ++i)
+    o["shards"].push_back({{"id", i}, {"node", cfg.shards[i].node}});
+  auto left = std::make_shared<size_t>(st.shards.size());
+  auto reply = [=]() mutable {
+    if (--*left == 0)
+      rp.deliver(j->dump());
+  };
+  if (st.shards.empty() || !st.shards.front())
+    return rp.deliver(j->dump());
+  for (size_t i = 0; i < st.shards.size(); ++i)
+    self->request(st.shards[i], std::chrono::seconds(10), stats_atom::value)
+      .then(
+        [=](const messages::shard_stats& s) mutable {
+          auto& row = (*j)["shards"][i];
+          staleness_histogram h;
+          h.merge(s.staleness_counts, s.staleness_max);
+          row["version"] = s.version;
+          row["pushes"] = s.pushes;
+          row["refused"] = s.refused;
+          row["staleness_p50"] = h.quantile(0.5);
+          row["staleness_p99"] = h.quantile(0.99);
+          reply();
+        },
+        [=](caf::error& err) mutable {
+          (*j)["shards"][i]["error"] = describe(err);
+          reply();
+        });
+}
+
+} // namespace
+
+void handle_ctl(supervisor_self self, const messages::ctl_request& req,
+                caf::response_promise rp) {
+  const auto& w = req.words;
+  if (w.empty())
+    return rp.deliver(usage("empty command"));
+  const auto& cmd = w[0];
+  if (cmd == "status") {
+    if (w.size() > 1)
+      return rp.deliver(usage("status takes no arguments"));
+    return status(self, std::move(rp));
+  }
+  if (cmd == "add-worker") {
+    auto opts = options_of(w, 1, {"--node", "--device"});
+    if (!opts)
+      return rp.deliver(opts.error());
+    if (opts->count("--node") == 0)
+      return rp.deliver(usage("add-worker: --node NAME is required"));
+    auto device = opts->count("--device") ? opts->at("--device") : "cpu";
+    if (device != "cpu")
+      return rp.deliver(usage("add-worker: device \"" + device
+                              + "\" is not available in this build yet; use cpu"));
+    return add_worker(self, opts->at("--node"), std::move(rp));
+  }
+  if (cmd == "remove-worker") {
+    if (w.size() != 2)
+      return rp.deliver(usage("usage: remove-worker ID"));
+    auto id = number_of(w[1], "a worker id");
+    if (!id)
+      return rp.deliver(id.error());
+    auto& st = self->state;
+    auto it = st.workers.find(static_cast<uint32_t>(*id));
+    if (*id > UINT32_MAX || it == st.workers.end())
+      return rp.deliver(usage("no active worker " + w[1]));
+    self->send(it->second, stop_atom::value);
+    log(self, "removing worker " + w[1]);
+    return rp.deliver("worker " + w[1] + " finishes its step, pushes and leaves");
+  }
+  if (cmd == "set-consistency") {
+    if (w.size() < 2)
+      return rp.deliver(usage("usage: set-consistency bsp|ssp|asp [--staleness S]"));
+    auto opts = options_of(w, 2, {"--staleness"});
+    if (!opts)
+      return rp.deliver(opts.error());
+    messages::consistency_msg m{w[1], 0, self->state.in.cfg.consistency.staleness_aware};
+    if (opts->count("--staleness")) {
+      auto s = number_of(opts->at("--staleness"), "the staleness");
+      if (!s)
+        return rp.deliver(s.error());
+      m.staleness = *s;
+    } else if (m.model == "ssp") {
+      m.staleness = 3;
+    }
+    auto rule = rule_from(m);
+    if (!rule)
+      return rp.deliver(rule.error());
+    set_consistency(self, *rule);
+    return rp.deliver("consistency set to " + rule_name(*rule));
+  }
+  if (cmd == "stop") {
+    auto& st = self->state;
+    for (auto& [id, h] : st.workers)
+      self->send(h, stop_atom::value);
+    log(self, "stop requested: every worker finishes its step; then the final evaluation");
+    return rp.deliver("stopping: " + std::to_string(st.workers.size())
+                      + " worker(s) finish their step, then the final evaluation");
+  }
+  if (cmd == "checkpoint")
+    return rp.deliver(usage("checkpoint: checkpoints are not written by this build yet"));
+  return rp.deliver(usage("unknown command '" + cmd
+                          + "' (status, add-worker, remove-worker, set-consistency, "
+                            "checkpoint, stop)"));
+}
+
+} // namespace herd::actors

@@ -1,0 +1,216 @@
+// Placing the job's shards and workers on its nodes, and workers added while it runs.
+#include <algorithm>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/consistency.hpp"
+#include "actors/evaluator.hpp"
+#include "actors/supervisor_actor.hpp"
+#include "config/job_parse.hpp"
+#include "messages/atoms.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+/// Counts replies down; runs `then` once when the last one is in.
+auto countdown(size_t n, std::function<void()> then) {
+  auto left = std::make_shared<size_t>(n);
+  return [left, then = std::move(then)] {
+    if (--*left == 0)
+      then();
+  };
+}
+
+caf::actor node_named(supervisor_self self, const std::string& name) {
+  auto it = self->state.nodes.find(name);
+  return it == self->state.nodes.end() ? caf::actor{} : it->second;
+}
+
+// Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
+void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
+                  std::function<void()> placed) {
+  auto& st = self->state;
+  st.worker_nodes[id] = node;
+  messages::worker_spec spec{st.job_json, id, clock, st.shards,
+                             caf::actor_cast<caf::actor>(self)};
+  self->request(node_named(self, node), request_timeout, spawn_worker_atom::value, spec)
+    .then(
+      [=](caf::actor& w) {
+        auto& st = self->state;
+        st.worker_ids.emplace(w.address(), id);
+        if (st.core->is_active(id)) // a short job's worker may be done already
+          st.workers.emplace(id, w);
+        self->monitor(w);
+        placed();
+      },
+      [=](caf::error& err) {
+        fail_job(self, make_error(errc::actor_failed, "node " + node + " could not start worker "
+                                                        + std::to_string(id) + ": "
+                                                        + describe(err)));
+      });
+}
+
+void place_workers(supervisor_self self) {
+  auto& st = self->state;
+  auto& cfg = st.in.cfg;
+  evaluator_setup es{std::make_shared<evaluator_state>(st.plan.net, st.in.test), st.shards,
+                     st.plan.slices, request_timeout};
+  st.evaluator = spawn_evaluator(self->system(), std::move(es));
+  self->monitor(st.evaluator);
+  st.core->start_clock();
+  auto all_placed = countdown(cfg.workers.size(), [=] {
+    auto& st = self->state;
+    st.started = true;
+    log(self, "job started: " + std::to_string(st.shards.size()) + " shard(s), "
+                + std::to_string(st.in.cfg.workers.size()) + " worker(s) on "
+                + std::to_string(st.nodes.size()) + " node(s), "
+                + std::to_string(st.plan.net->param_count()) + " parameters, "
+                + rule_name(rule_of(st.in.cfg.consistency.model, st.in.cfg.consistency.staleness,
+                                    st.in.cfg.consistency.staleness_aware)));
+    if (st.cb.on_start)
+      st.cb.on_start(caf::actor_cast<caf::actor>(self));
+  });
+  st.next_worker_id = static_cast<uint32_t>(cfg.workers.size());
+  for (uint32_t w = 0; w < cfg.workers.size(); ++w) {
+    st.core->add_worker(w);
+    place_worker(self, cfg.workers[w].node, w, 0, all_placed);
+  }
+}
+
+void place_shards(supervisor_self self) {
+  auto& st = self->state;
+  auto& cfg = st.in.cfg;
+  st.shards.resize(cfg.shards.size());
+  std::vector<uint32_t> members(cfg.workers.size());
+  for (uint32_t w = 0; w < members.size(); ++w)
+    members[w] = w;
+  auto horizon = optimizer_horizon(cfg, st.in.train->count);
+  auto all_placed = countdown(cfg.shards.size(), [=] { place_workers(self); });
+  for (uint32_t i = 0; i < cfg.shards.size(); ++i) {
+    const auto& node = cfg.shards[i].node;
+    messages::shard_spec spec{st.job_json, i, horizon, members};
+    self->request(node_named(self, node), request_timeout, spawn_shard_atom::value, spec)
+      .then(
+        [=](caf::actor& shard) {
+          self->monitor(shard);
+          self->state.shards[i] = std::move(shard);
+          all_placed();
+        },
+        [=](caf::error& err) {
+          fail_job(self, make_error(errc::actor_failed, "node " + node + " could not start shard "
+                                                          + std::to_string(i) + ": "
+                                                          + describe(err)));
+        });
+  }
+}
+
+// Joins worker `id` to every shard at `clock`, then places it. Under BSP a shard refuses a
+// clock whose round it applied meanwhile: the worker leaves those it joined and tries again.
+void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
+                     caf::response_promise rp, int attempts_left);
+
+void join_at(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
+             caf::response_promise rp, int attempts_left) {
+  auto& st = self->state;
+  auto failed = std::make_shared<caf::error>();
+  auto all_in = countdown(st.shards.size(), [=]() mutable {
+    auto& st = self->state;
+    if (*failed) {
+      for (auto& s : st.shards)
+        self->send(s, leave_atom::value, id);
+      if (attempts_left > 0)
+        return join_new_worker(self, node, id, rp, attempts_left - 1);
+      return rp.deliver(*failed);
+    }
+    st.core->add_worker(id, clock);
+    place_worker(self, node, id, clock, [=]() mutable {
+      log(self, "worker " + std::to_string(id) + " added on node " + node + " at clock "
+                  + std::to_string(clock));
+      rp.deliver("worker " + std::to_string(id) + " added on node " + node
+                 + "; it joins at clock " + std::to_string(clock));
+    });
+  });
+  for (auto& s : st.shards)
+    self->request(s, request_timeout, join_atom::value, id, clock)
+      .then([=](uint64_t) mutable { all_in(); },
+            [=](caf::error& err) mutable {
+              *failed = std::move(err);
+              all_in();
+            });
+}
+
+void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
+                     caf::response_promise rp, int attempts_left) {
+  auto& st = self->state;
+  auto highest = std::make_shared<uint64_t>(0);
+  auto failed = std::make_shared<caf::error>();
+  // Two clocks past the furthest member any shard knows: no round at that clock can be
+  // complete yet (a worker is at most one push ahead of what every shard has seen).
+  auto all_in = countdown(st.shards.size(), [=]() mutable {
+    if (*failed)
+      return rp.deliver(*failed);
+    join_at(self, node, id, *highest + 2, rp, attempts_left);
+  });
+  for (auto& s : st.shards)
+    self->request(s, request_timeout, status_atom::value)
+      .then(
+        [=](uint64_t clock) mutable {
+          *highest = std::max(*highest, clock);
+          all_in();
+        },
+        [=](caf::error& err) mutable {
+          *failed = std::move(err);
+          all_in();
+        });
+}
+
+} // namespace
+
+void spawn_job(supervisor_self self) {
+  auto& st = self->state;
+  auto& cfg = st.in.cfg;
+  st.plan = plan_job(cfg);
+  st.rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
+                    cfg.consistency.staleness_aware);
+  st.job_json = config::to_json(cfg);
+  for (const auto& n : cfg.nodes)
+    if (!node_named(self, n.name) && cfg.nodes.size() > 0) {
+      bool used = std::any_of(cfg.shards.begin(), cfg.shards.end(),
+                              [&](auto& s) { return s.node == n.name; })
+                  || std::any_of(cfg.workers.begin(), cfg.workers.end(),
+                                 [&](auto& w) { return w.node == n.name; });
+      if (used)
+        return fail_job(self, make_error(errc::invalid_argument,
+                                         "node " + n.name + " is not connected"));
+    }
+  auto all_attached = countdown(st.nodes.size(), [=] { place_shards(self); });
+  for (auto& [name, node] : st.nodes) {
+    self->monitor(node);
+    auto node_name = name;
+    self->request(node, request_timeout, attach_atom::value, caf::actor_cast<caf::actor>(self),
+                  st.job_json)
+      .then([=](bool) { all_attached(); },
+            [=](caf::error& err) {
+              fail_job(self, make_error(errc::actor_failed,
+                                        "node " + node_name + ": " + describe(err)));
+            });
+  }
+}
+
+void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp) {
+  auto& st = self->state;
+  if (!st.started || st.ending)
+    return rp.deliver(make_error(errc::invalid_argument,
+                                 "the job is not running (starting or ending)"));
+  if (!node_named(self, node)) {
+    std::string names;
+    for (auto& [name, h] : st.nodes)
+      names += (names.empty() ? "" : ", ") + name;
+    return rp.deliver(
+      make_error(errc::invalid_argument, "no node " + node + " in this job (nodes: " + names + ")"));
+  }
+  join_new_worker(self, node, st.next_worker_id++, std::move(rp), 2);
+}
+
+} // namespace herd::actors

@@ -1,0 +1,55 @@
+// What a supervisor asks a node to spawn, and the control requests of `herd ctl`.
+// A spec carries the whole job as canonical JSON (config::to_json) so a node rebuilds exactly
+// the supervisor's view of it (model, slices, codecs) from the same text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace herd::messages {
+
+/// Spawn shard `index` of the job, holding `members` at clock 0.
+struct shard_spec {
+  std::string job_json;
+  uint32_t index = 0;
+  uint64_t horizon = 0; // optimizer steps over the job (learning-rate schedule)
+  std::vector<uint32_t> members;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
+  return f(caf::meta::type_name("herd::shard_spec"), x.job_json, x.index, x.horizon,
+           x.members);
+}
+
+/// Spawn worker `id` of the job starting at `clock`, talking to `shards` and `supervisor`.
+struct worker_spec {
+  std::string job_json;
+  uint32_t id = 0;
+  uint64_t clock = 0;
+  std::vector<caf::actor> shards;
+  caf::actor supervisor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_spec& x) {
+  return f(caf::meta::type_name("herd::worker_spec"), x.job_json, x.id, x.clock, x.shards,
+           x.supervisor);
+}
+
+/// One `herd ctl` command: its words, e.g. {"add-worker", "--node", "b"}. The answer is text
+/// (JSON for "status").
+struct ctl_request {
+  std::vector<std::string> words;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ctl_request& x) {
+  return f(caf::meta::type_name("herd::ctl_request"), x.words);
+}
+
+} // namespace herd::messages
