@@ -100,8 +100,10 @@ struct job_result {
 expected<job_inputs> load_inputs(const config::job_config& cfg);
 
 /// Refuses what the job file can say but this build cannot do yet, naming the JSON path.
+/// Without `cluster` every shard and worker must be on the first node (one process).
 caf::error check_supported(const config::job_config& cfg,
-                           const kernels::compress::codec_registry& codecs);
+                           const kernels::compress::codec_registry& codecs,
+                           bool cluster = false);
 
 /// Runs the job to the end in this process (one node, named as the job's first node); errors
 /// (a failed shard, every worker lost) come back as values.

@@ -6,7 +6,7 @@
 namespace herd::actors {
 
 caf::error check_supported(const config::job_config& cfg,
-                           const kernels::compress::codec_registry& codecs) {
+                           const kernels::compress::codec_registry& codecs, bool cluster) {
   if (auto err = check_compression(cfg, codecs))
     return err;
   auto refuse = [](const std::string& path, const std::string& what) {
@@ -19,15 +19,17 @@ caf::error check_supported(const config::job_config& cfg,
                       + "\" is not available in this build yet; use \"cpu\"");
   if (cfg.checkpoint.every != 0)
     return refuse("/checkpoint/every", "checkpoints are not written by this build yet; use 0");
+  if (cluster)
+    return {};
   for (size_t i = 0; i < cfg.shards.size(); ++i)
     if (cfg.shards[i].node != cfg.nodes.front().name)
       return refuse("/shards/" + std::to_string(i) + "/node",
-                    "jobs across nodes are not available in this build yet; use \""
+                    "jobs across nodes run on node daemons (herd run --cluster); in one process use \""
                       + cfg.nodes.front().name + "\"");
   for (size_t i = 0; i < cfg.workers.size(); ++i)
     if (cfg.workers[i].node != cfg.nodes.front().name)
       return refuse("/workers/" + std::to_string(i) + "/node",
-                    "jobs across nodes are not available in this build yet; use \""
+                    "jobs across nodes run on node daemons (herd run --cluster); in one process use \""
                       + cfg.nodes.front().name + "\"");
   return {};
 }

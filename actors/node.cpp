@@ -58,6 +58,11 @@ caf::error ensure_data(node_self self, const config::job_config& cfg) {
   return {};
 }
 
+void log(node_self self, const std::string& line) {
+  if (self->state.setup.on_log)
+    self->state.setup.on_log(line);
+}
+
 void track(node_self self, const caf::actor& a, bool shard) {
   self->monitor(a);
   self->state.spawned.emplace(a.address(), shard);
@@ -80,8 +85,10 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     st.spawned.erase(dm.source);
-    if (st.supervisor && dm.source == st.supervisor.address())
+    if (st.supervisor && dm.source == st.supervisor.address()) {
       st.supervisor = nullptr;
+      log(self, "the job's supervisor is gone (" + describe(dm.reason) + ")");
+    }
   });
   return {
     [=](attach_atom, caf::actor sup, const std::string& job_json) -> caf::result<bool> {
@@ -99,11 +106,15 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
         self->demonitor(self->state.supervisor);
       self->state.supervisor = std::move(sup);
       self->monitor(self->state.supervisor);
+      log(self, "job " + cfg.name + " attached (supervisor " + caf::to_string(
+                  self->state.supervisor.address()) + ")");
       return true;
     },
     [=](detach_atom) {
-      if (self->state.supervisor)
+      if (self->state.supervisor) {
         self->demonitor(self->state.supervisor);
+        log(self, "job detached");
+      }
       self->state.supervisor = nullptr;
     },
     [=](spawn_shard_atom, const messages::shard_spec& spec) -> caf::result<caf::actor> {
@@ -116,6 +127,7 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       auto shard = make_shard(self->system(), **plan, self->state.setup.codecs, spec.index,
                               spec.horizon, spec.members);
       track(self, shard, true);
+      log(self, "shard " + std::to_string(spec.index) + " started");
       return shard;
     },
     [=](spawn_worker_atom, messages::worker_spec& spec) -> caf::result<caf::actor> {
@@ -133,6 +145,8 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
                                 self->state.setup.train, spec.id, spec.clock,
                                 std::move(spec.shards), std::move(spec.supervisor));
       track(self, worker, false);
+      log(self, "worker " + std::to_string(spec.id) + " started at clock "
+                  + std::to_string(spec.clock));
       return worker;
     },
     [=](ctl_atom, const messages::ctl_request& req) -> caf::result<std::string> {

@@ -9,6 +9,7 @@
 //   detach                  -> forgets the supervisor (the job ended)
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,8 @@ struct node_setup {
   /// In one process the job itself (spec texts are then not parsed: the job may hold data
   /// that only exists in memory, as in tests).
   std::optional<config::job_config> job;
+  /// A line per event (job attached, shard or worker spawned, job detached); may be empty.
+  std::function<void(const std::string&)> on_log;
 };
 
 caf::actor spawn_node(caf::actor_system& sys, node_setup setup);

@@ -1,4 +1,4 @@
-// herd: the command-line entry point (run, validate, experiment).
+// herd: the command-line entry point (run, node, ctl, validate, experiment).
 #include <cstdio>
 #include <string>
 
@@ -16,6 +16,25 @@ int main(int argc, char** argv) {
   run->add_option("job", run_opts.job_file, "job JSON file")->required();
   run->add_option("--output", run_opts.output_dir, "output directory (overrides output.dir)");
   run->add_flag("--quiet", run_opts.quiet, "print only the summary");
+  run->add_option("--cluster", run_opts.cluster,
+                  "topology file: run on its node daemons (see docs/operations.md)");
+
+  herd::apps::node_options node_opts;
+  auto* node = app.add_subcommand("node", "run a node daemon of a cluster until SIGINT/SIGTERM");
+  node->add_option("--topology", node_opts.topology, "cluster topology JSON file")->required();
+  node->add_option("--name", node_opts.name, "this node's name in the topology")->required();
+  node->add_flag("--insecure", node_opts.insecure,
+                 "allow a non-loopback address without TLS (warned about)");
+
+  herd::apps::ctl_options ctl_opts;
+  auto* ctl = app.add_subcommand(
+    "ctl", "steer a running job: status, add-worker, remove-worker, set-consistency, "
+           "checkpoint, stop; no command opens a prompt");
+  ctl->add_option("--connect", ctl_opts.connect, "HOST:PORT of any node daemon");
+  ctl->add_option("--topology", ctl_opts.topology,
+                  "cluster topology (TLS files; its first node when --connect is absent)");
+  ctl->add_flag("--json", ctl_opts.json, "print status as JSON");
+  ctl->prefix_command(); // the command's own words (add-worker --node b) are not ours
 
   std::string validate_file;
   auto* validate = app.add_subcommand("validate", "check a job file and print ok or the errors");
@@ -41,10 +60,10 @@ int main(int argc, char** argv) {
     // One line naming the problem; an unknown first word is named as a command.
     std::string first = argc > 1 ? argv[1] : "";
     if (!first.empty() && first[0] != '-' && first != "run" && first != "validate"
-        && first != "experiment")
+        && first != "experiment" && first != "node" && first != "ctl")
       std::fprintf(stderr,
-                   "herd: unknown command '%s' (expected run, validate or experiment; see "
-                   "--help)\n",
+                   "herd: unknown command '%s' (expected run, node, ctl, validate or "
+                   "experiment; see --help)\n",
                    first.c_str());
     else
       std::fprintf(stderr, "herd: %s (see --help)\n", e.what());
@@ -55,6 +74,13 @@ int main(int argc, char** argv) {
     herd::kernels::compress::default_codecs());
   run_opts.codecs = codecs;
   exp_opts.codecs = codecs;
+  node_opts.codecs = codecs;
+  if (*node)
+    return herd::apps::node_command(node_opts);
+  if (*ctl) {
+    ctl_opts.words = ctl->remaining();
+    return herd::apps::ctl_command(ctl_opts);
+  }
   if (*run)
     return herd::apps::run_command(run_opts);
   if (*experiment)

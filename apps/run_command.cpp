@@ -1,12 +1,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
+#include "apps/cluster.hpp"
 #include "apps/commands.hpp"
 #include "apps/metrics_file.hpp"
 #include "apps/progress_printer.hpp"
@@ -28,18 +30,29 @@ int bad_input(const std::string& where, const caf::error& err) {
 } // namespace
 
 int run_command(const run_options& opts) {
-  auto job = config::load_job(opts.job_file);
+  std::optional<config::topology> topo;
+  if (!opts.cluster.empty()) {
+    auto t = config::load_topology(opts.cluster);
+    if (!t)
+      return bad_input(opts.cluster, t.error());
+    topo = std::move(*t);
+  }
+  auto job = config::load_job(opts.job_file, nullptr, topo ? &topo->nodes : nullptr);
   if (!job)
     return bad_input(opts.job_file, job.error());
   if (!opts.output_dir.empty())
     job->output.dir = opts.output_dir;
-  if (auto err = actors::check_supported(*job, *opts.codecs))
+  if (auto err = actors::check_supported(*job, *opts.codecs, topo.has_value()))
     return bad_input(opts.job_file, err);
   auto inputs = actors::load_inputs(*job);
   if (!inputs)
     return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",
                      inputs.error());
   inputs->codecs = opts.codecs;
+  if (topo) // node daemons may run elsewhere: the data paths they get are absolute
+    for (auto* p : {&inputs->cfg.data.train_images, &inputs->cfg.data.train_labels,
+                    &inputs->cfg.data.test_images, &inputs->cfg.data.test_labels})
+      *p = std::filesystem::absolute(*p).lexically_normal().string();
   auto out_dir = config::output_dir(*job);
   auto opened = metrics_file::open(out_dir, config::to_json(*job));
   if (!opened)
@@ -65,8 +78,25 @@ int run_command(const run_options& opts) {
   };
 
   actors::system_config cfg;
+  if (topo)
+    if (auto err = enable_cluster_network(cfg, *topo, "client"))
+      return bad_input(opts.cluster, err);
   caf::actor_system sys{cfg};
-  auto result = actors::run_job(sys, *inputs, cb);
+  expected<actors::job_result> result{caf::error{}};
+  if (topo) {
+    std::vector<std::string> names;
+    for (const auto& n : topo->nodes)
+      names.push_back(n.name);
+    printer.log("connecting to " + std::to_string(names.size()) + " node(s)");
+    auto nodes = connect_nodes(sys, *topo, names);
+    if (!nodes) {
+      std::fprintf(stderr, "herd: %s\n", describe(nodes.error()).c_str());
+      std::_Exit(exit_failed);
+    }
+    result = actors::run_job_on(sys, *inputs, std::move(*nodes), cb);
+  } else {
+    result = actors::run_job(sys, *inputs, cb);
+  }
   printer.finish_line();
   if (!result) {
     std::fprintf(stderr, "herd: job failed: %s\n", describe(result.error()).c_str());

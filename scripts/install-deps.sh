@@ -13,7 +13,10 @@ packages=(
   libcli11-dev
   gnuplot-nox
   zlib1g-dev
-  libssl-dev
+  libssl-dev openssl
+  libedit-dev
+  iperf3
+  iproute2
   dataset-fashion-mnist
 )
 
@@ -32,6 +35,5 @@ fi
 echo "install-deps: installing ${missing[*]}"
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"

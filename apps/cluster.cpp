@@ -1,0 +1,55 @@
+#include "apps/cluster.hpp"
+
+#include <future>
+
+#include <caf/actor_system_config.hpp>
+
+namespace herd::apps {
+
+actors::tls_files tls_of(const config::topology& topo, const std::string& who) {
+  if (!topo.tls.enabled())
+    return {};
+  auto t = config::tls_for(topo.tls, who);
+  return actors::tls_files{t.ca, t.certificate, t.key};
+}
+
+caf::error enable_cluster_network(caf::actor_system_config& cfg, const config::topology& topo,
+                                  const std::string& who) {
+  cfg.set("middleman.enable-automatic-connections", true);
+  return actors::enable_network(cfg, tls_of(topo, who));
+}
+
+expected<std::map<std::string, caf::actor>>
+connect_nodes(caf::actor_system& sys, const config::topology& topo,
+              const std::vector<std::string>& names) {
+  auto deadline = std::chrono::milliseconds(static_cast<int64_t>(topo.connect_timeout_s * 1000));
+  bool tls = topo.tls.enabled();
+  std::vector<std::future<caf::expected<caf::actor>>> pending;
+  for (const auto& name : names) {
+    const auto* node = topo.find(name);
+    if (node == nullptr)
+      return make_error(errc::config_invalid, "no node " + name + " in the topology");
+    pending.push_back(std::async(std::launch::async, [&sys, node, tls, deadline] {
+      return actors::connect_with_retry(sys, node->host, node->port, tls, deadline);
+    }));
+  }
+  std::map<std::string, caf::actor> out;
+  std::string unreachable;
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto h = pending[i].get();
+    if (h) {
+      out.emplace(names[i], std::move(*h));
+      continue;
+    }
+    const auto* node = topo.find(names[i]);
+    unreachable += (unreachable.empty() ? "" : "; ") + names[i] + " at " + node->host + ":"
+                   + std::to_string(node->port) + " (" + describe(h.error()) + ")";
+  }
+  if (!unreachable.empty())
+    return make_error(errc::timeout, "cannot reach node(s) within "
+                                       + std::to_string(int(topo.connect_timeout_s))
+                                       + " s: " + unreachable);
+  return out;
+}
+
+} // namespace herd::apps

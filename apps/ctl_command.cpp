@@ -1,0 +1,109 @@
+// `herd ctl --connect HOST:PORT [COMMAND...]`: steer a running job through any node daemon.
+// One command, or (no command) an interactive prompt, see ctl_repl.cpp.
+#include <cstdio>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/system_config.hpp"
+#include "apps/cluster.hpp"
+#include "apps/commands.hpp"
+#include "apps/ctl_format.hpp"
+#include "apps/ctl_session.hpp"
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
+
+namespace herd::apps {
+
+namespace {
+
+int refuse(const std::string& line) {
+  std::fprintf(stderr, "herd: %s\n", line.c_str());
+  return exit_bad_input;
+}
+
+bool split_address(const std::string& s, std::string& host, uint16_t& port) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+    return false;
+  auto digits = s.substr(colon + 1);
+  if (digits.size() > 5 || digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  auto p = std::stoul(digits);
+  if (p == 0 || p > 65535)
+    return false;
+  host = s.substr(0, colon);
+  port = static_cast<uint16_t>(p);
+  return true;
+}
+
+} // namespace
+
+ctl_reply ctl_session::send(const std::vector<std::string>& words) {
+  caf::scoped_actor self{sys};
+  ctl_reply out;
+  self->request(node, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+    .receive([&](std::string& text) { out.text = std::move(text); },
+             [&](caf::error& err) { out.error = std::move(err); });
+  // Without a job the node still answers for itself.
+  if (out.error && words.size() == 1 && words[0] == "status") {
+    self->request(node, std::chrono::seconds(10), status_atom::value)
+      .receive([&](std::string& text) {
+                 out.text = text;
+                 out.error = caf::error{};
+               },
+               [&](caf::error&) {});
+  }
+  return out;
+}
+
+int ctl_session::run(const std::vector<std::string>& words, bool json) {
+  auto r = send(words);
+  if (r.error) {
+    std::fprintf(stderr, "herd: %s\n", describe(r.error).c_str());
+    return code_of(r.error) == errc::invalid_argument ? exit_bad_input : exit_failed;
+  }
+  auto text = (!json && words.size() == 1 && words[0] == "status") ? status_table(r.text)
+                                                                     : r.text;
+  std::printf("%s%s", text.c_str(), text.empty() || text.back() != '\n' ? "\n" : "");
+  std::fflush(stdout);
+  return exit_ok;
+}
+
+int ctl_command(const ctl_options& opts) {
+  std::optional<config::topology> topo;
+  if (!opts.topology.empty()) {
+    auto t = config::load_topology(opts.topology);
+    if (!t)
+      return refuse(describe(t.error()));
+    topo = std::move(*t);
+  }
+  std::string host;
+  uint16_t port = 0;
+  if (!opts.connect.empty()) {
+    if (!split_address(opts.connect, host, port))
+      return refuse("--connect: expected HOST:PORT, got '" + opts.connect + "'");
+  } else if (topo) {
+    host = topo->nodes.front().host;
+    port = topo->nodes.front().port;
+  } else {
+    return refuse("ctl: give --connect HOST:PORT or --topology FILE");
+  }
+  actors::system_config cfg;
+  if (auto err = enable_cluster_network(cfg, topo ? *topo : config::topology{}, "client"))
+    return refuse(describe(err));
+  caf::actor_system sys{cfg};
+  auto node = actors::connect_with_retry(sys, host, port, topo && topo->tls.enabled(),
+                                         std::chrono::seconds(5));
+  if (!node) {
+    std::fprintf(stderr, "herd: cannot reach %s:%u: %s\n", host.c_str(), unsigned(port),
+                 describe(node.error()).c_str());
+    std::_Exit(exit_failed);
+  }
+  ctl_session session{sys, *node, host + ":" + std::to_string(port)};
+  auto code = opts.words.empty() ? session.repl() : session.run(opts.words, opts.json);
+  std::fflush(stdout);
+  std::_Exit(code); // no need to wait for the middleman's threads
+}
+
+} // namespace herd::apps
