@@ -13,7 +13,7 @@ packages=(
   libcli11-dev
   gnuplot-nox
   zlib1g-dev
-  libssl-dev
+  libssl-dev openssl
   dataset-fashion-mnist
 )
 
