@@ -18,6 +18,7 @@ const char* to_string(errc x) {
     case errc::payload_invalid: return "invalid payload";
     case errc::timeout: return "timeout";
     case errc::actor_failed: return "actor failed";
+    case errc::network_error: return "network error";
   }
   return "unknown error";
 }

@@ -23,6 +23,7 @@ enum class errc : uint8_t {
   payload_invalid,   // a wire payload that fails validation
   timeout,           // a remote request that did not answer in time
   actor_failed,      // a shard, worker or evaluator ended abnormally
+  network_error,     // a port that cannot be opened, a peer refused or not reachable
 };
 
 /// The error category atom under which herd errors travel in caf::error.
