@@ -65,7 +65,14 @@ std::string table(const std::vector<row>& rows) {
 
 std::string status_table(const std::string& status_json) {
   auto j = json::parse(status_json, nullptr, false);
-  if (!j.is_object() || !j.contains("workers"))
+  if (j.is_object() && j.contains("node") && !j.contains("job"))
+    j["job"] = false;
+  if (j.is_object() && j.contains("node")) // a node without a job answers for itself
+    return "node " + text(j["node"]) + ": " + (j.value("job", false) ? "a job is attached"
+                                                                    : "no job running")
+           + ", " + text(j.value("shards", json{})) + " shard(s), "
+           + text(j.value("workers", json{})) + " worker(s)\n";
+  if (!j.is_object() || !j.contains("workers") || !j["workers"].is_array())
     return status_json;
   char head[256];
   std::snprintf(head, sizeof head, "job %s: %s, clock %s (fastest %s), %s, %.1f s, %s samples\n",

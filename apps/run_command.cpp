@@ -98,9 +98,20 @@ int run_command(const run_options& opts) {
     result = actors::run_job(sys, *inputs, cb);
   }
   printer.finish_line();
+  // Across nodes, CAF keeps actors that remote nodes may still name alive, and the actor
+  // system's destructor would wait for them: once the outputs are written, the process ends.
+  auto leave = [&](int code) {
+    metrics.reset();
+    if (topo) {
+      std::fflush(stdout);
+      std::fflush(stderr);
+      std::_Exit(code);
+    }
+    return code;
+  };
   if (!result) {
     std::fprintf(stderr, "herd: job failed: %s\n", describe(result.error()).c_str());
-    return exit_failed;
+    return leave(exit_failed);
   }
   metrics->write_summary(*result);
   const auto& f = result->final_eval;
@@ -125,7 +136,7 @@ int run_command(const run_options& opts) {
                                    : 0.0);
   }
   std::printf("metrics in %s\n", metrics->path().c_str());
-  return exit_ok;
+  return leave(exit_ok);
 }
 
 } // namespace herd::apps
