@@ -8,6 +8,7 @@
 
 #include "actors/job.hpp"
 #include "actors/job_parts.hpp"
+#include "actors/remote.hpp"
 #include "config/job_parse.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
@@ -23,6 +24,7 @@ struct node_actor_state {
   std::optional<config::data_config> loaded; // what `setup.train` holds, when loaded here
   caf::actor supervisor;
   std::map<caf::actor_addr, bool> spawned; // live actors: true = shard
+  std::map<std::string, caf::actor> peers;  // "host:port" -> that node, connected directly
   static inline const char* name = "herd.node";
 };
 
@@ -63,6 +65,28 @@ void log(node_self self, const std::string& line) {
     self->state.setup.on_log(line);
 }
 
+// Connects to every other node of the job on its published port, so that the workers and
+// shards spawned here reach theirs directly (CAF would route through the supervisor's process
+// otherwise; its automatic connections are off because they bypass TLS).
+caf::error connect_peers(node_self self, const std::vector<messages::peer>& peers) {
+  auto& st = self->state;
+  for (const auto& p : peers) {
+    auto key = p.host + ":" + std::to_string(p.port);
+    // One connection per pair: a node dials only the peers named before it (two connections
+    // between the same pair made CAF 0.17 drop routes over TLS).
+    if (p.name >= st.setup.name || st.peers.count(key) > 0)
+      continue;
+    auto h = connect_with_retry(self->system(), p.host, p.port, st.setup.tls,
+                                std::chrono::seconds(20));
+    if (!h)
+      return make_error(errc::network_error, "node " + st.setup.name + " cannot reach node "
+                                               + p.name + " at " + key + ": " + describe(h.error()));
+    st.peers.emplace(key, std::move(*h));
+    log(self, "connected to node " + p.name + " at " + key);
+  }
+  return {};
+}
+
 void track(node_self self, const caf::actor& a, bool shard) {
   self->monitor(a);
   self->state.spawned.emplace(a.address(), shard);
@@ -91,10 +115,13 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
     }
   });
   return {
-    [=](attach_atom, caf::actor sup, const std::string& job_json) -> caf::result<bool> {
+    [=](attach_atom, caf::actor sup, const std::string& job_json,
+        const std::vector<messages::peer>& peers) -> caf::result<bool> {
       auto plan = plan_for(self, job_json);
       if (!plan)
         return std::move(plan.error());
+      if (auto err = connect_peers(self, peers))
+        return err;
       const auto& cfg = (*plan)->cfg;
       bool hosts_workers = false;
       for (const auto& w : cfg.workers)

@@ -1,7 +1,9 @@
 // The node actor: one per process that hosts a job's shards and workers. A daemon (`herd node`)
 // publishes it through the middleman; `herd run` spawns one in-process as node "local".
 //
-//   attach(supervisor, job json) -> loads the training set when workers will run here -> true
+//   attach(supervisor, job json, peers) -> connects to the other nodes (direct routes for
+//                           shard <-> worker traffic), loads the training set when workers
+//                           will run here -> true
 //   spawnshard(shard_spec)  -> the shard's handle (monitored: counted while it lives)
 //   spawnwork(worker_spec)  -> the worker's handle
 //   ctl(request)            -> forwarded to the attached supervisor (the answer comes from it)
@@ -34,6 +36,8 @@ struct node_setup {
   std::optional<config::job_config> job;
   /// A line per event (job attached, shard or worker spawned, job detached); may be empty.
   std::function<void(const std::string&)> on_log;
+  /// Whether connections to peer nodes use TLS (the process was set up for it).
+  bool tls = false;
 };
 
 caf::actor spawn_node(caf::actor_system& sys, node_setup setup);

@@ -184,12 +184,17 @@ void spawn_job(supervisor_self self) {
         return fail_job(self, make_error(errc::invalid_argument,
                                          "node " + n.name + " is not connected"));
     }
+  std::vector<messages::peer> peers; // for direct routes between the nodes (none in-process)
+  if (st.nodes.size() > 1)
+    for (const auto& n : cfg.nodes)
+      if (node_named(self, n.name))
+        peers.push_back(messages::peer{n.name, n.host, n.port});
   auto all_attached = countdown(st.nodes.size(), [=] { place_shards(self); });
   for (auto& [name, node] : st.nodes) {
     self->monitor(node);
     auto node_name = name;
     self->request(node, request_timeout, attach_atom::value, caf::actor_cast<caf::actor>(self),
-                  st.job_json)
+                  st.job_json, peers)
       .then([=](bool) { all_attached(); },
             [=](caf::error& err) {
               fail_job(self, make_error(errc::actor_failed,

@@ -15,7 +15,8 @@ actors::tls_files tls_of(const config::topology& topo, const std::string& who) {
 
 caf::error enable_cluster_network(caf::actor_system_config& cfg, const config::topology& topo,
                                   const std::string& who) {
-  cfg.set("middleman.enable-automatic-connections", true);
+  // No automatic connections: CAF would open a plain listener on every interface for them,
+  // around TLS. Nodes connect to each other on their published ports instead (node attach).
   return actors::enable_network(cfg, tls_of(topo, who));
 }
 

@@ -19,8 +19,7 @@ namespace herd::apps {
 /// The TLS files of `who` (a node's name, or "client" for run and ctl) per the topology.
 actors::tls_files tls_of(const config::topology& topo, const std::string& who);
 
-/// Loads the middleman (and TLS when the topology configures it) into `cfg`, with automatic
-/// connections on, so workers and shards on different nodes talk directly.
+/// Loads the middleman (and TLS when the topology configures it) into `cfg`.
 caf::error enable_cluster_network(caf::actor_system_config& cfg, const config::topology& topo,
                                   const std::string& who);
 

@@ -69,6 +69,7 @@ int node_command(const node_options& opts) {
   actors::node_setup setup;
   setup.name = opts.name;
   setup.codecs = opts.codecs;
+  setup.tls = tls;
   setup.on_log = [name = opts.name](const std::string& line) { say(name, line); };
   auto node = actors::spawn_node(sys, std::move(setup));
   auto port = actors::publish_actor(sys, node, self->port, self->host, tls);

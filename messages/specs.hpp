@@ -41,6 +41,19 @@ typename Inspector::result_type inspect(Inspector& f, worker_spec& x) {
            x.supervisor);
 }
 
+/// A node daemon's published address, for nodes to connect to each other directly (over TLS
+/// where the cluster has it) before a job's actors start talking.
+struct peer {
+  std::string name;
+  std::string host;
+  uint16_t port = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, peer& x) {
+  return f(caf::meta::type_name("herd::peer"), x.name, x.host, x.port);
+}
+
 /// One `herd ctl` command: its words, e.g. {"add-worker", "--node", "b"}. The answer is text
 /// (JSON for "status").
 struct ctl_request {
