@@ -87,6 +87,19 @@ caf::error connect_peers(node_self self, const std::vector<messages::peer>& peer
   return {};
 }
 
+// The job is over (detached, or its supervisor is gone): its shards and workers here end.
+void end_job(node_self self, const std::string& why) {
+  auto& st = self->state;
+  if (st.supervisor)
+    self->demonitor(st.supervisor);
+  st.supervisor = nullptr;
+  for (auto& [addr, is_shard] : st.spawned)
+    self->send_exit(addr, caf::exit_reason::kill);
+  log(self, why + (st.spawned.empty() ? std::string{}
+                                       : "; " + std::to_string(st.spawned.size())
+                                           + " actor(s) of the job stopped"));
+}
+
 void track(node_self self, const caf::actor& a, bool shard) {
   self->monitor(a);
   self->state.spawned.emplace(a.address(), shard);
@@ -109,10 +122,8 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     st.spawned.erase(dm.source);
-    if (st.supervisor && dm.source == st.supervisor.address()) {
-      st.supervisor = nullptr;
-      log(self, "the job's supervisor is gone (" + describe(dm.reason) + ")");
-    }
+    if (st.supervisor && dm.source == st.supervisor.address())
+      end_job(self, "the job's supervisor is gone (" + describe(dm.reason) + ")");
   });
   return {
     [=](attach_atom, caf::actor sup, const std::string& job_json,
@@ -129,8 +140,9 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       if (hosts_workers)
         if (auto err = ensure_data(self, cfg))
           return err;
-      if (self->state.supervisor)
-        self->demonitor(self->state.supervisor);
+      if (self->state.supervisor && self->state.supervisor != sup)
+        return make_error(errc::invalid_argument,
+                          "node " + self->state.setup.name + " runs another job already");
       self->state.supervisor = std::move(sup);
       self->monitor(self->state.supervisor);
       log(self, "job " + cfg.name + " attached (supervisor " + caf::to_string(
@@ -138,11 +150,8 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       return true;
     },
     [=](detach_atom) {
-      if (self->state.supervisor) {
-        self->demonitor(self->state.supervisor);
-        log(self, "job detached");
-      }
-      self->state.supervisor = nullptr;
+      if (self->state.supervisor)
+        end_job(self, "job detached");
     },
     [=](spawn_shard_atom, const messages::shard_spec& spec) -> caf::result<caf::actor> {
       auto plan = plan_for(self, spec.job_json);
