@@ -32,6 +32,7 @@ expected<job_result> run_job(caf::actor_system& sys, const job_inputs& in,
       kernels::compress::default_codecs());
   setup.train = in.train;
   setup.job = in.cfg;
+  setup.transfer = in.transfer;
   auto node = spawn_node(sys, std::move(setup));
   auto out = run_job_on(sys, in, {{in.cfg.nodes.front().name, node}}, std::move(callbacks));
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/job_parts.hpp"
 #include "config/job_config.hpp"
 #include "data/dataset.hpp"
 #include "kernels/compress/codec_registry.hpp"
@@ -28,6 +29,8 @@ struct job_inputs {
   std::shared_ptr<const data::dataset> test;
   /// Gradient codecs, assembled by main(); run_job uses default_codecs() when absent.
   std::shared_ptr<const kernels::compress::codec_registry> codecs;
+  /// How large payloads travel; in one process they are handed over whole unless told.
+  transfer_options transfer;
 };
 
 /// Emitted after every worker step (callers throttle what they print).

@@ -3,6 +3,7 @@
 // the initial values and the recipe without sending any of them.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "data/dataset.hpp"
 #include "kernels/compress/codec_registry.hpp"
 #include "model/mlp.hpp"
+#include "messages/types.hpp"
 #include "model/slices.hpp"
 
 namespace herd::actors {
@@ -33,6 +35,12 @@ job_plan plan_job(const config::job_config& cfg);
 /// Optimizer steps each shard takes over the job (for the learning-rate schedule).
 uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples);
 
+/// How large payloads cross between processes (see messages::payload_part_bytes).
+struct transfer_options {
+  uint32_t part_bytes = messages::payload_part_bytes; // 0: always whole
+  bool parts_in_process = false; // parts also within one process (to test that path)
+};
+
 /// Shard `index` with its slice of the initial parameters; `members` join at clock 0.
 caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
                       std::shared_ptr<const kernels::compress::codec_registry> codecs,
@@ -42,6 +50,7 @@ caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
 caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
                        const kernels::compress::codec_registry& codecs,
                        std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
-                       std::vector<caf::actor> shards, caf::actor supervisor);
+                       std::vector<caf::actor> shards, caf::actor supervisor,
+                       const transfer_options& transfer = {});
 
 } // namespace herd::actors

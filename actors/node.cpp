@@ -179,7 +179,8 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
         return err;
       auto worker = make_worker(self->system(), **plan, *self->state.setup.codecs,
                                 self->state.setup.train, spec.id, spec.clock,
-                                std::move(spec.shards), std::move(spec.supervisor));
+                                std::move(spec.shards), std::move(spec.supervisor),
+                                self->state.setup.transfer);
       track(self, worker, false);
       log(self, "worker " + std::to_string(spec.id) + " started at clock "
                   + std::to_string(spec.clock));

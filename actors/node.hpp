@@ -20,6 +20,7 @@
 #include <caf/fwd.hpp>
 
 #include "config/job_config.hpp"
+#include "actors/job_parts.hpp"
 #include "data/dataset.hpp"
 #include "kernels/compress/codec_registry.hpp"
 
@@ -38,6 +39,7 @@ struct node_setup {
   std::function<void(const std::string&)> on_log;
   /// Whether connections to peer nodes use TLS (the process was set up for it).
   bool tls = false;
+  transfer_options transfer;
 };
 
 caf::actor spawn_node(caf::actor_system& sys, node_setup setup);

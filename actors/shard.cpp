@@ -29,9 +29,11 @@ struct shard_actor_state {
   struct waiting_pull {
     caf::response_promise rp;
     messages::dense_format format;
+    uint32_t part_bytes = 0; // reader takes large slices in parts of this size (0: whole)
   };
   std::multimap<uint64_t, waiting_pull> waiting;
   std::vector<float> grad; // decode buffer
+  std::map<caf::actor_addr, std::vector<char>> parts_in; // leading parts of pushes, by sender
   uint64_t refused = 0;
   uint64_t waiting_max = 0;
   uint64_t rounds_max = 0;
@@ -52,6 +54,17 @@ messages::dense_format format_for(shard_self self, uint32_t reader) {
   return reader == evaluator_reader ? messages::dense_format::f32 : self->state.pull_format;
 }
 
+// Answers a pull: in parts when the reader asked for them and the slice is larger.
+void answer(shard_self self, caf::response_promise& rp, payload p, uint32_t part_bytes) {
+  auto leading = messages::split_leading_parts(p, part_bytes);
+  if (!leading.empty()) {
+    auto to = caf::actor_cast<caf::actor>(rp.source());
+    for (auto& part : leading)
+      self->send(to, part_atom::value, self->state.core->id(), std::move(part));
+  }
+  rp.deliver(std::move(p));
+}
+
 void release_ready(shard_self self) {
   auto& st = self->state;
   std::map<messages::dense_format, payload> encoded; // once per format for all released now
@@ -60,7 +73,7 @@ void release_ready(shard_self self) {
     auto it = encoded.find(w.format);
     if (it == encoded.end())
       it = encoded.emplace(w.format, slice_payload(self, w.format)).first;
-    w.rp.deliver(it->second);
+    answer(self, w.rp, it->second, w.part_bytes);
     st.waiting.erase(st.waiting.begin());
   }
 }
@@ -81,6 +94,20 @@ messages::shard_stats stats_of(shard_self self) {
   return s;
 }
 
+caf::response_promise pull(shard_self self, uint32_t reader, uint64_t clock,
+                           uint32_t part_bytes) {
+  auto rp = self->make_response_promise();
+  auto format = format_for(self, reader);
+  if (self->state.core->pull_ready(clock))
+    answer(self, rp, slice_payload(self, format), part_bytes);
+  else
+    self->state.waiting.emplace(clock,
+                                shard_actor_state::waiting_pull{rp, format, part_bytes});
+  self->state.waiting_max = std::max<uint64_t>(self->state.waiting_max,
+                                               self->state.waiting.size());
+  return rp;
+}
+
 caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
                              shard_options opts) {
   self->state.core = std::move(core);
@@ -89,20 +116,31 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
   self->state.grad.resize(self->state.core->size());
   self->set_default_handler(caf::print_and_drop);
   return {
-    [=](pull_atom, uint32_t reader, uint64_t clock) {
-      auto rp = self->make_response_promise();
-      auto format = format_for(self, reader);
-      if (self->state.core->pull_ready(clock))
-        rp.deliver(slice_payload(self, format));
-      else
-        self->state.waiting.emplace(clock, shard_actor_state::waiting_pull{rp, format});
-      self->state.waiting_max = std::max<uint64_t>(self->state.waiting_max,
-                                                   self->state.waiting.size());
-      return rp;
+    [=](pull_atom, uint32_t reader, uint64_t clock) { return pull(self, reader, clock, 0); },
+    [=](pull_atom, uint32_t reader, uint64_t clock, uint32_t part_bytes) {
+      return pull(self, reader, clock, part_bytes);
+    },
+    [=](part_atom, uint32_t, payload& p) -> caf::result<void> {
+      auto& buf = self->state.parts_in[caf::actor_cast<caf::actor_addr>(self->current_sender())];
+      // Bounded: no valid push of this slice is larger than its fp32 values and a header.
+      if (buf.size() + p.bytes.size() > 4 * self->state.core->size() + (1u << 20)) {
+        self->state.parts_in.erase(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+        ++self->state.refused;
+        return make_error(errc::payload_invalid, "payload parts larger than any push to shard "
+                                                   + std::to_string(self->state.core->id()));
+      }
+      buf.insert(buf.end(), p.bytes.begin(), p.bytes.end());
+      return caf::unit;
     },
     [=](snapshot_atom) { return slice_payload(self, messages::dense_format::f32); },
-    [=](push_atom, const payload& p) -> caf::result<uint64_t> {
+    [=](push_atom, payload& p) -> caf::result<uint64_t> {
       auto& st = self->state;
+      auto parts = st.parts_in.find(caf::actor_cast<caf::actor_addr>(self->current_sender()));
+      if (parts != st.parts_in.end()) { // the leading parts came first: the whole payload
+        parts->second.insert(parts->second.end(), p.bytes.begin(), p.bytes.end());
+        p.bytes = std::move(parts->second);
+        st.parts_in.erase(parts);
+      }
       messages::slice_expectation want{st.core->id(), st.core->offset(),
                                        static_cast<uint32_t>(st.core->size())};
       auto h = st.decoder->decode(p.bytes, want, st.grad.data());

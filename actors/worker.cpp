@@ -28,6 +28,8 @@ struct worker_actor_state {
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
   messages::step_report bytes; // wire bytes of the current step
+  std::vector<uint32_t> part_bytes;             // per shard: parts of this size (0: whole)
+  std::vector<std::vector<char>> parts_in;      // per shard: leading parts of the pulled slice
   static inline const char* name = "herd.worker";
 };
 
@@ -85,6 +87,8 @@ void compute_and_push(worker_self self) {
     payload p{st.setup.encoder->encode(h, ws.grad().data())};
     st.bytes.up_bytes += p.bytes.size();
     st.bytes.up_dense_bytes += 4 * uint64_t{h.count};
+    for (auto& part : messages::split_leading_parts(p, st.part_bytes[i]))
+      self->send(st.setup.shards[i], part_atom::value, ws.id(), std::move(part));
     self->request(st.setup.shards[i], st.setup.timeout, push_atom::value, std::move(p))
       .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
   }
@@ -126,10 +130,17 @@ void pull(worker_self self) {
   st.base_versions.resize(st.setup.shards.size());
   st.bytes = messages::step_report{};
   for (uint32_t i = 0; i < st.setup.shards.size(); ++i) {
-    self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock())
+    self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock(),
+                  st.part_bytes[i])
       .then(
-        [=](const payload& p) {
+        [=](payload& p) {
           auto& ws = *self->state.setup.state;
+          auto& parts = self->state.parts_in[i];
+          if (!parts.empty()) { // the leading parts came first: the whole payload
+            parts.insert(parts.end(), p.bytes.begin(), p.bytes.end());
+            p.bytes.swap(parts);
+            parts.clear();
+          }
           const auto& s = ws.slices()[i];
           messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
           auto h = messages::decode_slice(p.bytes, want, ws.params().data() + s.offset);
@@ -151,9 +162,21 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   self->state.rng.seed(self->state.setup.seed * 0x9e3779b97f4a7c15ull
                        + self->state.setup.state->id());
   self->set_default_handler(caf::print_and_drop);
+  // Shards in other processes get large payloads in parts; in one process they are handed
+  // over whole (no serialization to pipeline).
+  auto& st = self->state;
+  for (const auto& shard : st.setup.shards)
+    st.part_bytes.push_back(shard.node() == self->node() && !st.setup.parts_in_process
+                              ? 0
+                              : st.setup.part_bytes);
+  st.parts_in.resize(st.setup.shards.size());
   self->send(self, step_atom::value);
   return {
     [=](step_atom) { pull(self); },
+    [=](part_atom, uint32_t shard, payload& p) {
+      auto& parts = self->state.parts_in.at(shard);
+      parts.insert(parts.end(), p.bytes.begin(), p.bytes.end());
+    },
     [=](stop_atom) { self->state.stopping = true; },
   };
 }

@@ -24,6 +24,7 @@ using flush_atom = caf::atom_constant<caf::atom("flush")>;       // evaluate kep
 using remove_atom = caf::atom_constant<caf::atom("remove")>;     // remove a worker gracefully
 using start_atom = caf::atom_constant<caf::atom("start")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using part_atom = caf::atom_constant<caf::atom("part")>; // a leading part of a large payload
 // Node daemons (actors/node.hpp) and the control CLI.
 using spawn_shard_atom = caf::atom_constant<caf::atom("spawnshard")>; // supervisor -> node
 using spawn_worker_atom = caf::atom_constant<caf::atom("spawnwork")>; // supervisor -> node
