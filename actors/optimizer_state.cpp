@@ -17,6 +17,16 @@ optimizer_state::optimizer_state(const config::optimizer_config& cfg, size_t n, 
   }
 }
 
+bool optimizer_state::restore(int64_t steps, std::vector<float> momentum,
+                              std::vector<float> variance) {
+  if (steps < 0 || momentum.size() != m_.size() || variance.size() != v_.size())
+    return false;
+  steps_ = steps;
+  m_ = std::move(momentum);
+  v_ = std::move(variance);
+  return true;
+}
+
 void optimizer_state::step(float* w, const float* g, float lr_scale) {
   if (cfg_.schedule == config::lr_schedule::cosine && horizon_ > 0) {
     double t = std::min(1.0, double(steps_) / double(horizon_));

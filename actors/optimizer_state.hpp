@@ -18,6 +18,12 @@ public:
   void step(float* w, const float* g, float lr_scale = 1.0f);
 
   int64_t steps() const { return steps_; }
+  /// SGD momentum or Adam's first moment (empty when the optimizer keeps none).
+  const std::vector<float>& momentum() const { return m_; }
+  /// Adam's second moment (empty otherwise).
+  const std::vector<float>& variance() const { return v_; }
+  /// Takes the state of a checkpoint; refuses buffers of another size than this one keeps.
+  bool restore(int64_t steps, std::vector<float> momentum, std::vector<float> variance);
 
 private:
   config::optimizer_config cfg_;

@@ -173,6 +173,41 @@ uint64_t shard_state::min_clock() const {
   return lo;
 }
 
+messages::shard_snapshot shard_state::snapshot() const {
+  messages::shard_snapshot s;
+  s.shard = id_;
+  s.offset = offset_;
+  s.version = version_;
+  s.pushes = pushes_;
+  s.skipped = skipped_;
+  s.params = params_;
+  s.optimizer_steps = optimizer_.steps();
+  s.momentum = optimizer_.momentum();
+  s.variance = optimizer_.variance();
+  s.members.assign(members_.begin(), members_.end());
+  return s;
+}
+
+caf::error shard_state::restore(const messages::shard_snapshot& s) {
+  if (s.shard != id_ || s.offset != offset_ || s.params.size() != params_.size())
+    return make_error(errc::size_mismatch,
+                      "checkpoint of shard " + std::to_string(s.shard) + " at offset "
+                        + std::to_string(s.offset) + " with " + std::to_string(s.params.size())
+                        + " values does not fit shard " + std::to_string(id_) + " at offset "
+                        + std::to_string(offset_) + " with " + std::to_string(params_.size()));
+  if (!optimizer_.restore(s.optimizer_steps, s.momentum, s.variance))
+    return make_error(errc::size_mismatch, "checkpoint of shard " + std::to_string(id_)
+                                             + ": optimizer state of another optimizer or size");
+  params_ = s.params;
+  version_ = s.version;
+  pushes_ = s.pushes;
+  skipped_ = s.skipped;
+  members_.clear();
+  members_.insert(s.members.begin(), s.members.end());
+  rounds_.clear();
+  return {};
+}
+
 uint64_t shard_state::max_clock() const {
   uint64_t hi = 0;
   for (const auto& [id, clock] : members_)

@@ -25,6 +25,7 @@
 
 #include "actors/optimizer_state.hpp"
 #include "config/job_config.hpp"
+#include "messages/checkpoint_codec.hpp"
 #include "messages/errc.hpp"
 
 namespace herd::actors {
@@ -102,6 +103,12 @@ public:
 
   /// Whether a pull for `clock` may be answered now.
   bool pull_ready(uint64_t clock) const;
+
+  /// Everything needed to continue exactly from here (no BSP round may be open).
+  messages::shard_snapshot snapshot() const;
+  /// Continues from `s` (a snapshot of this shard of the same job); refuses another shard's,
+  /// another size or another optimizer's state.
+  caf::error restore(const messages::shard_snapshot& s);
 
   /// Smallest clock among members (UINT64_MAX when there are none).
   uint64_t min_clock() const;

@@ -1,0 +1,86 @@
+#include "messages/checkpoint_codec.hpp"
+
+#include <cstring>
+
+#include "messages/capnp_io.hpp"
+#include "messages/schema/checkpoint.capnp.h"
+
+namespace herd::messages {
+
+namespace {
+
+using detail::bad;
+
+void put(capnp::Data::Builder dst, const std::vector<float>& v) {
+  if (!v.empty())
+    std::memcpy(dst.begin(), v.data(), v.size() * sizeof(float));
+}
+
+// `data` as floats: empty, or exactly `count` of them (when `optional`, empty is fine).
+caf::error get(capnp::Data::Reader data, uint32_t count, bool optional, const char* what,
+               std::vector<float>& out) {
+  if (data.size() == 0 && optional)
+    return {};
+  if (data.size() != size_t{count} * sizeof(float))
+    return bad(std::string{"shard checkpoint: "} + what + " holds " + std::to_string(data.size())
+               + " bytes, expected " + std::to_string(size_t{count} * sizeof(float)));
+  out.resize(count);
+  std::memcpy(out.data(), data.begin(), data.size());
+  return {};
+}
+
+} // namespace
+
+std::vector<char> encode_shard_snapshot(const shard_snapshot& s) {
+  capnp::MallocMessageBuilder builder;
+  auto msg = builder.initRoot<wire::ShardCheckpoint>();
+  msg.setFormatVersion(wire::CHECKPOINT_VERSION);
+  msg.setShard(s.shard);
+  msg.setOffset(s.offset);
+  msg.setCount(static_cast<uint32_t>(s.params.size()));
+  msg.setVersion(s.version);
+  msg.setPushes(s.pushes);
+  msg.setSkipped(s.skipped);
+  put(msg.initParams(s.params.size() * sizeof(float)), s.params);
+  msg.setOptimizerSteps(s.optimizer_steps);
+  put(msg.initMomentum(s.momentum.size() * sizeof(float)), s.momentum);
+  put(msg.initVariance(s.variance.size() * sizeof(float)), s.variance);
+  auto members = msg.initMembers(static_cast<unsigned>(s.members.size()));
+  for (size_t i = 0; i < s.members.size(); ++i) {
+    members[static_cast<unsigned>(i)].setWorker(s.members[i].first);
+    members[static_cast<unsigned>(i)].setClock(s.members[i].second);
+  }
+  return detail::flatten(builder);
+}
+
+expected<shard_snapshot> decode_shard_snapshot(const std::vector<char>& bytes) {
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  return detail::guarded([&]() -> expected<shard_snapshot> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
+    auto msg = reader.getRoot<wire::ShardCheckpoint>();
+    if (msg.getFormatVersion() != wire::CHECKPOINT_VERSION)
+      return bad("shard checkpoint has format version " + std::to_string(msg.getFormatVersion())
+                 + ", expected " + std::to_string(wire::CHECKPOINT_VERSION));
+    shard_snapshot s;
+    s.shard = msg.getShard();
+    s.offset = msg.getOffset();
+    s.version = msg.getVersion();
+    s.pushes = msg.getPushes();
+    s.skipped = msg.getSkipped();
+    s.optimizer_steps = msg.getOptimizerSteps();
+    auto count = msg.getCount();
+    if (auto err = get(msg.getParams(), count, false, "params", s.params))
+      return err;
+    if (auto err = get(msg.getMomentum(), count, true, "momentum", s.momentum))
+      return err;
+    if (auto err = get(msg.getVariance(), count, true, "variance", s.variance))
+      return err;
+    for (auto m : msg.getMembers())
+      s.members.emplace_back(m.getWorker(), m.getClock());
+    return s;
+  });
+}
+
+} // namespace herd::messages
