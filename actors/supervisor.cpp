@@ -94,10 +94,13 @@ void spawn_job(supervisor_self self) {
   if (!st.in.codecs)
     st.in.codecs = std::make_shared<kernels::compress::codec_registry>(
       kernels::compress::default_codecs());
-  // Under DGC momentum correction the momentum lives on the workers: shards run plain SGD.
+  // Under DGC momentum correction the momentum (Nesterov or not) lives on the workers: shards
+  // run plain SGD.
   auto shard_optimizer = cfg.optimizer;
-  if (cfg.compression.momentum_correction)
+  if (cfg.compression.momentum_correction) {
     shard_optimizer.momentum = 0;
+    shard_optimizer.nesterov = false;
+  }
   shard_options opts;
   opts.codecs = st.in.codecs;
   opts.pull_format = cfg.compression.pull == config::pull_format::fp16   ? messages::dense_format::f16
@@ -134,8 +137,8 @@ void spawn_job(supervisor_self self) {
       ws.half = kernels::half_format::fp16;
     ws.timeout = request_timeout;
     ws.encoder = std::make_shared<gradient_encoder>(*st.in.codecs, cfg.compression,
-                                                    static_cast<float>(cfg.optimizer.momentum),
-                                                    st.slices, cfg.training.seed, w);
+                                                    cfg.optimizer, st.slices,
+                                                    cfg.training.seed, w);
     auto worker = spawn_worker(sys, std::move(ws));
     self->monitor(worker);
     st.worker_ids.emplace(worker.address(), w);
