@@ -60,7 +60,8 @@ compress::codec_params codec_params_of(const config::compression_config& c) {
 }
 
 gradient_encoder::gradient_encoder(const compress::codec_registry& codecs,
-                                   const config::compression_config& cfg, float momentum,
+                                   const config::compression_config& cfg,
+                                   const config::optimizer_config& opt,
                                    const std::vector<model::slice>& slices, uint64_t seed,
                                    uint32_t worker)
   : cfg_(cfg), slices_(slices), seed_(seed), worker_(worker), dense_(is_dense(cfg)) {
@@ -76,7 +77,8 @@ gradient_encoder::gradient_encoder(const compress::codec_registry& codecs,
     else
       p.plain = std::move(c);
     if (cfg.momentum_correction)
-      p.momentum = std::make_unique<compress::momentum_correction>(n, momentum);
+      p.momentum = std::make_unique<compress::momentum_correction>(
+        n, static_cast<float>(opt.momentum), opt.nesterov);
     per_slice_.push_back(std::move(p));
   }
 }

@@ -34,9 +34,10 @@ struct wire_bytes {
 
 class gradient_encoder {
 public:
-  /// `momentum`: the optimizer's momentum, used on the worker under momentum_correction.
+  /// `opt`: the job's optimizer; its momentum (and nesterov) run on the worker under
+  /// momentum_correction.
   gradient_encoder(const kernels::compress::codec_registry& codecs,
-                   const config::compression_config& cfg, float momentum,
+                   const config::compression_config& cfg, const config::optimizer_config& opt,
                    const std::vector<model::slice>& slices, uint64_t seed, uint32_t worker);
 
   /// The payload for slice h.shard of `grad` (the full gradient vector) at step h.clock.

@@ -72,6 +72,8 @@ struct shard_summary {
   uint64_t open_rounds = 0;   // BSP rounds left holding pushes
   uint64_t waiting_pulls_max = 0; // high-water marks over the job
   uint64_t open_rounds_max = 0;
+  uint64_t decoded = 0;   // gradient payloads decoded and validated (accepted or refused)
+  uint64_t decode_ns = 0; // time spent on them
 };
 
 struct job_result {
@@ -97,6 +99,16 @@ struct job_result {
   uint64_t up_dense_bytes = 0;
   uint64_t down_bytes = 0;
   uint64_t down_dense_bytes = 0;
+  // Time spent on gradient payloads over the job: encoding on the workers (summed over the
+  // workers) and decoding + validating on the shards (summed over the shards).
+  uint64_t encode_ns = 0;
+  uint64_t decode_ns = 0;
+
+  /// Per worker step, in microseconds (0 before any step). Decoding covers the step's payloads
+  /// on every shard.
+  double encode_us_per_step() const { return us_per_step(encode_ns); }
+  double decode_us_per_step() const { return us_per_step(decode_ns); }
+  double us_per_step(uint64_t ns) const { return steps ? 1e-3 * double(ns) / double(steps) : 0; }
 };
 
 /// Loads and normalises the job's training and test sets and checks the model against them.

@@ -37,10 +37,13 @@ caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
   std::vector<float> part(init.begin() + s.offset, init.begin() + s.offset + s.count);
   auto rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
                       cfg.consistency.staleness_aware);
-  // Under DGC momentum correction the momentum lives on the workers: shards run plain SGD.
+  // Under DGC momentum correction the momentum (Nesterov or not) lives on the workers: shards
+  // run plain SGD.
   auto optimizer = cfg.optimizer;
-  if (cfg.compression.momentum_correction)
+  if (cfg.compression.momentum_correction) {
     optimizer.momentum = 0;
+    optimizer.nesterov = false;
+  }
   auto core = std::make_shared<shard_state>(index, s.offset, std::move(part), optimizer, rule,
                                             horizon);
   for (auto w : members)
@@ -78,8 +81,7 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
   ws.timeout = request_timeout;
   ws.part_bytes = transfer.part_bytes;
   ws.parts_in_process = transfer.parts_in_process;
-  ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression,
-                                                  static_cast<float>(cfg.optimizer.momentum),
+  ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
                                                   plan.slices, cfg.training.seed, id);
   return spawn_worker(sys, std::move(ws));
 }

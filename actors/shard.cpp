@@ -1,5 +1,6 @@
 #include "actors/shard.hpp"
 
+#include <chrono>
 #include <map>
 #include <optional>
 
@@ -37,6 +38,8 @@ struct shard_actor_state {
   uint64_t refused = 0;
   uint64_t waiting_max = 0;
   uint64_t rounds_max = 0;
+  uint64_t decoded = 0;   // pushed payloads decoded (accepted or refused)
+  uint64_t decode_ns = 0; // time spent decoding and validating them
   static inline const char* name = "herd.shard";
 };
 
@@ -91,6 +94,8 @@ messages::shard_stats stats_of(shard_self self) {
   s.staleness_max = core.staleness().max();
   s.waiting_pulls_max = self->state.waiting_max;
   s.open_rounds_max = self->state.rounds_max;
+  s.decoded = self->state.decoded;
+  s.decode_ns = self->state.decode_ns;
   return s;
 }
 
@@ -143,7 +148,12 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       }
       messages::slice_expectation want{st.core->id(), st.core->offset(),
                                        static_cast<uint32_t>(st.core->size())};
+      auto t0 = std::chrono::steady_clock::now();
       auto h = st.decoder->decode(p.bytes, want, st.grad.data());
+      st.decode_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - t0)
+                                 .count());
+      ++st.decoded;
       if (!h) {
         ++st.refused;
         return std::move(h.error());

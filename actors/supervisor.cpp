@@ -102,7 +102,9 @@ void deliver_result(supervisor_self self) {
           result->shards[i] = shard_summary{s.version,       s.pushes,
                                             s.refused,       s.waiting_pulls,
                                             s.open_rounds,   s.waiting_pulls_max,
-                                            s.open_rounds_max};
+                                            s.open_rounds_max, s.decoded,
+                                            s.decode_ns};
+          result->decode_ns += s.decode_ns;
           staleness->merge(s.staleness_counts, s.staleness_max);
           one_done();
         },

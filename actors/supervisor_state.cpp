@@ -44,6 +44,7 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
   bytes_.up_dense_bytes += r.up_dense_bytes;
   bytes_.down_bytes += r.down_bytes;
   bytes_.down_dense_bytes += r.down_dense_bytes;
+  bytes_.encode_ns += r.encode_ns;
   loss_ema_ = have_loss_ ? 0.98 * loss_ema_ + 0.02 * r.loss : r.loss;
   have_loss_ = true;
   progress_info p;
@@ -149,6 +150,7 @@ job_result supervisor_state::result() const {
   out.up_dense_bytes = bytes_.up_dense_bytes;
   out.down_bytes = bytes_.down_bytes;
   out.down_dense_bytes = bytes_.down_dense_bytes;
+  out.encode_ns = bytes_.encode_ns;
   out.steps_per_s = out.wall_s > 0 ? double(steps_) / out.wall_s : 0;
   out.time_to_target_s = time_to_target_;
   return out;

@@ -89,7 +89,7 @@ private:
   uint64_t samples_ = 0;
   uint64_t steps_ = 0;
   uint64_t skipped_ = 0;
-  messages::step_report bytes_; // summed wire bytes
+  messages::step_report bytes_; // summed wire bytes and encode time
   uint64_t max_clock_ = 0;
   double loss_ema_ = 0;
   bool have_loss_ = false;

@@ -27,13 +27,19 @@ struct worker_actor_state {
   std::vector<uint64_t> base_versions; // each shard's version in the last pull
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
-  messages::step_report bytes; // wire bytes of the current step
+  messages::step_report bytes; // wire bytes and encode time of the current step
   std::vector<uint32_t> part_bytes;             // per shard: parts of this size (0: whole)
   std::vector<std::vector<char>> parts_in;      // per shard: leading parts of the pulled slice
   static inline const char* name = "herd.worker";
 };
 
 using worker_self = caf::stateful_actor<worker_actor_state>*;
+
+uint64_t elapsed_ns(std::chrono::steady_clock::time_point since) {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now() - since)
+                    .count());
+}
 
 void fail(worker_self self, caf::error err) {
   self->quit(std::move(err));
@@ -84,7 +90,9 @@ void compute_and_push(worker_self self) {
     h.offset = slices[i].offset;
     h.count = static_cast<uint32_t>(slices[i].count);
     h.samples = ws.last_samples();
+    auto e0 = std::chrono::steady_clock::now();
     payload p{st.setup.encoder->encode(h, ws.grad().data())};
+    st.bytes.encode_ns += elapsed_ns(e0);
     st.bytes.up_bytes += p.bytes.size();
     st.bytes.up_dense_bytes += 4 * uint64_t{h.count};
     for (auto& part : messages::split_leading_parts(p, st.part_bytes[i]))

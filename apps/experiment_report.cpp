@@ -10,20 +10,11 @@
 #include <sstream>
 #include <thread>
 
+#include "apps/experiment_stats.hpp"
+
 namespace herd::apps {
 
 namespace {
-
-std::string fmt(const char* format, double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, format, x);
-  return buf;
-}
-
-/// Seconds with two decimals below 10 s, one above.
-std::string seconds(double s) {
-  return fmt(s < 10 ? "%.2f" : "%.1f", s);
-}
 
 /// "1 shard", "2 shards".
 std::string count(size_t n, const std::string& noun) {
@@ -35,31 +26,6 @@ std::string percent(double fraction) {
   return fmt("%g%%", std::round(1000.0 * fraction) / 10.0);
 }
 
-double median(std::vector<double> xs) {
-  if (xs.empty())
-    return 0;
-  std::sort(xs.begin(), xs.end());
-  auto n = xs.size();
-  return n % 2 == 1 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
-}
-
-double mean(const std::vector<double>& xs) {
-  double sum = 0;
-  for (double x : xs)
-    sum += x;
-  return xs.empty() ? 0 : sum / double(xs.size());
-}
-
-/// Sample standard deviation; 0 for fewer than 2 values.
-double stddev(const std::vector<double>& xs) {
-  if (xs.size() < 2)
-    return 0;
-  double m = mean(xs), sq = 0;
-  for (double x : xs)
-    sq += (x - m) * (x - m);
-  return std::sqrt(sq / double(xs.size() - 1));
-}
-
 caf::error write_file(const std::string& path, const std::string& text) {
   std::ofstream out{path, std::ios::binary | std::ios::trunc};
   out << text;
@@ -69,105 +35,11 @@ caf::error write_file(const std::string& path, const std::string& text) {
   return {};
 }
 
-double per_step(uint64_t bytes, uint64_t steps) {
-  return steps == 0 ? 0 : double(bytes) / double(steps);
-}
-
-/// fp32 bytes over the bytes sent; nullopt when nothing was sent.
-std::optional<double> ratio(uint64_t dense, uint64_t sent) {
-  if (sent == 0)
-    return std::nullopt;
-  return double(dense) / double(sent);
-}
-
-/// "1.00", "12.3", "498": three significant digits or so.
-std::string ratio_text(double x) {
-  return fmt(x >= 100 ? "%.0f" : x >= 10 ? "%.1f" : "%.2f", x);
-}
-
-/// One (consistency, compression, straggler) setting aggregated over the seeds that ran.
-struct setting_stats {
-  std::string consistency;
-  std::string compression;
-  std::string straggler;
-  size_t runs = 0;   // successful runs
-  size_t failed = 0;
-  size_t missed = 0; // successful runs that never reached the target
-  std::vector<double> ttt, steps, final_acc, p50, p99;
-  std::vector<uint64_t> seeds; // of final_acc's entries
-  std::vector<double> up_kib, up_ratio, down_ratio; // KiB per step; fp32 bytes / bytes sent
-
-  /// Median time to target, only when every run reached it.
-  std::optional<double> ttt_median() const {
-    if (runs == 0 || missed > 0)
-      return std::nullopt;
-    return median(ttt);
-  }
-  std::string ttt_cell() const {
-    if (runs == 0)
-      return "-";
-    if (missed > 0)
-      return "not reached (" + std::to_string(missed) + "/" + std::to_string(runs) + ")";
-    return seconds(median(ttt));
-  }
-};
-
-/// Indexed as setting_index: consistency, then compression, then straggler.
-std::vector<setting_stats> aggregate(const experiment_config& exp,
-                                     const std::vector<run_record>& runs) {
-  std::vector<setting_stats> out;
-  for (const auto& c : exp.consistency)
-    for (const auto& k : exp.compression)
-      for (const auto& s : exp.stragglers) {
-        setting_stats st;
-        st.consistency = c.label();
-        st.compression = k.name;
-        st.straggler = s.name;
-        out.push_back(std::move(st));
-      }
-  for (const auto& r : runs) {
-    auto& st = out[setting_index(exp, r.spec)];
-    if (!r.result) {
-      ++st.failed;
-      continue;
-    }
-    const auto& res = *r.result;
-    ++st.runs;
-    if (res.time_to_target_s)
-      st.ttt.push_back(*res.time_to_target_s);
-    else
-      ++st.missed;
-    st.steps.push_back(res.steps_per_s);
-    st.final_acc.push_back(res.final_eval.accuracy);
-    st.seeds.push_back(r.spec.seed);
-    st.up_kib.push_back(per_step(res.up_bytes, res.steps) / 1024.0);
-    if (auto x = ratio(res.up_dense_bytes, res.up_bytes))
-      st.up_ratio.push_back(*x);
-    if (auto x = ratio(res.down_dense_bytes, res.down_bytes))
-      st.down_ratio.push_back(*x);
-    st.p50.push_back(double(res.staleness_p50));
-    st.p99.push_back(double(res.staleness_p99));
-  }
-  return out;
-}
-
 std::string machine() {
   char host[256] = "unknown";
   gethostname(host, sizeof host - 1);
   return std::string{host} + ", " + std::to_string(std::thread::hardware_concurrency())
          + " hardware threads";
-}
-
-/// The dense reference among the compression settings: the first with codec "none" and fp32
-/// pulls, else the first with codec "none"; nullopt when there is none.
-std::optional<size_t> dense_setting(const experiment_config& exp) {
-  std::optional<size_t> out;
-  for (size_t k = exp.compression.size(); k-- > 0;) {
-    const auto& c = exp.compression[k].section;
-    if (c.codec == "none" && (!out || c.pull == config::pull_format::fp32))
-      out = k;
-  }
-  return out;
 }
 
 /// Final accuracy minus the dense setting's, seed by seed, in points: "-0.12 ± 0.05".
@@ -244,7 +116,8 @@ caf::error write_results_csv(const std::string& path, const experiment_config& e
   std::ostringstream csv;
   csv << "consistency,staleness,straggler,seed,final_accuracy,time_to_target_s,steps_per_s,"
          "samples_per_s,staleness_p50,staleness_p99,staleness_max,train_s,wall_s,compression,"
-         "up_bytes_per_step,down_bytes_per_step,up_ratio,down_ratio\n";
+         "up_bytes_per_step,down_bytes_per_step,up_ratio,down_ratio,encode_us_per_step,"
+         "decode_us_per_step\n";
   for (const auto& r : runs) {
     if (!r.result)
       continue;
@@ -264,7 +137,9 @@ caf::error write_results_csv(const std::string& path, const experiment_config& e
         << fmt("%.1f", per_step(res.down_bytes, res.steps)) << ",";
     auto up = ratio(res.up_dense_bytes, res.up_bytes);
     auto down = ratio(res.down_dense_bytes, res.down_bytes);
-    csv << (up ? fmt("%.3f", *up) : "") << "," << (down ? fmt("%.3f", *down) : "") << "\n";
+    csv << (up ? fmt("%.3f", *up) : "") << "," << (down ? fmt("%.3f", *down) : "") << ","
+        << fmt("%.1f", res.encode_us_per_step()) << "," << fmt("%.1f", res.decode_us_per_step())
+        << "\n";
   }
   return write_file(path, csv.str());
 }
@@ -315,7 +190,8 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
   if (dense)
     head.push_back("accuracy vs dense (points)");
   if (comp)
-    for (const char* h : {"uplink KiB/step", "compression ratio (up / down)"})
+    for (const char* h : {"uplink KiB/step", "compression ratio (up / down)", "encode µs/step",
+                          "decode µs/step"})
       head.push_back(h);
   for (const char* h : {"staleness p50", "staleness p99"})
     head.push_back(h);
@@ -348,7 +224,9 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
          << " | ";
     }
     if (comp)
-      md << fmt("%.1f", median(st.up_kib)) << " | " << ratios_cell(st) << " | ";
+      md << fmt("%.1f", median(st.up_kib)) << " | " << ratios_cell(st) << " | "
+         << fmt("%.1f", median(st.encode_us)) << " | " << fmt("%.1f", median(st.decode_us))
+         << " | ";
     md << fmt("%g", median(st.p50)) << " | " << fmt("%g", median(st.p99)) << " |\n";
   }
   md << "\nTime to target is training wall-clock time until the first evaluation at or above "
@@ -357,7 +235,10 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
   if (comp)
     md << "\nUplink KiB/step: gradient bytes pushed per worker step, as sent (median over "
           "seeds). Compression ratio: the same values' size as fp32 divided by the bytes sent, "
-          "for pushes (up) and parameter pulls (down).";
+          "for pushes (up) and parameter pulls (down). Encode and decode µs/step: time spent "
+          "encoding a worker step's gradient (on the worker) and decoding and validating it (on "
+          "the shards, all slices together), per worker step (median over seeds); wall-clock "
+          "time on shared cores, so it includes waiting for a core when the machine is busy.";
   if (dense)
     md << " Accuracy vs dense: final accuracy minus that of `"
        << exp.compression[ref].name

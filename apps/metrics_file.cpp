@@ -60,6 +60,10 @@ void metrics_file::write_summary(const actors::job_result& r) {
                                   {"max", r.staleness_max}}},
                    {"wire_bytes", {{"up", r.up_bytes}, {"up_dense", r.up_dense_bytes},
                                    {"down", r.down_bytes}, {"down_dense", r.down_dense_bytes}}},
+                   {"codec_time", {{"encode_s", 1e-9 * double(r.encode_ns)},
+                                   {"decode_s", 1e-9 * double(r.decode_ns)},
+                                   {"encode_us_per_step", r.encode_us_per_step()},
+                                   {"decode_us_per_step", r.decode_us_per_step()}}},
                    {"time_to_target_s", r.time_to_target_s ? nlohmann::json(*r.time_to_target_s)
                                                            : nlohmann::json(nullptr)}};
   std::ofstream out(fs::path(dir_) / "summary.json", std::ios::trunc);

@@ -134,6 +134,9 @@ int run_command(const run_options& opts) {
                 per_step(result->down_bytes), per_step(result->down_dense_bytes),
                 result->down_bytes ? double(result->down_dense_bytes) / double(result->down_bytes)
                                    : 0.0);
+    std::printf("gradient codec per worker step: encode %.1f us (workers), decode and validate "
+                "%.1f us (shards)\n",
+                result->encode_us_per_step(), result->decode_us_per_step());
   }
   std::printf("metrics in %s\n", metrics->path().c_str());
   return leave(exit_ok);

@@ -76,7 +76,7 @@ std::vector<config> configs() {
     {"qsgd", "s1_bucket_512", with([](codec_params& p) { p.levels = 1; })},
     {"qsgd", "s127_bucket_512",
      with([](codec_params& p) { p.levels = 127; })},
-    {"sign", "mean_abs", {}},
+    {"sign", "mean_abs_bucket_512", with([](codec_params& p) { p.bucket = 512; })},
     {"topk", "exact_density_0.01", with([](codec_params& p) {
        p.density = 0.01;
      })},
@@ -118,7 +118,7 @@ long check_decode(const std::string& codec, const encoded& e,
     else if (codec == "qsgd")
       ok = err <= e.scales[i / e.bucket] / e.levels * (1 + 1e-5);
     else if (codec == "sign")
-      ok = std::fabs(y) == e.scales[0] && (x < 0) == (y < 0);
+      ok = std::fabs(y) == e.scales[i / e.bucket] && (x < 0) == (y < 0);
     else if (codec == "topk")
       ok = y == 0 || y == x;
     else if (codec == "randk")

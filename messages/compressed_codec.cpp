@@ -130,7 +130,8 @@ std::vector<char> encode_gradient(const gradient_header& h, const encoded& e) {
     }
     case codec_kind::sign: {
       auto s = enc.initSign();
-      s.setScale(e.scales.empty() ? 0.0f : e.scales.front());
+      s.setBucket(e.bucket);
+      put_scales(s.initScales(static_cast<unsigned>(e.scales.size())), e.scales);
       put_data(s.initBits(e.data.size()), e.data);
       break;
     }
@@ -188,7 +189,8 @@ expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
         break;
       case wire::Gradient::Encoding::SIGN:
         out.kind = codec_kind::sign;
-        out.scales = {enc.getSign().getScale()};
+        out.bucket = enc.getSign().getBucket();
+        get_scales(enc.getSign().getScales(), out.scales);
         get_data(enc.getSign().getBits(), out.data);
         break;
       default:

@@ -69,12 +69,14 @@ struct step_report {
   uint64_t down_bytes = 0;       // parameter payloads pulled for this step
   uint64_t down_dense_bytes = 0; // the same parameters as fp32 values
   bool skipped = false;          // fp16 overflow: the step pushed nothing
+  uint64_t encode_ns = 0;        // time spent encoding this step's gradient payloads
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_report& x) {
   return f(caf::meta::type_name("herd::step_report"), x.worker, x.clock, x.samples, x.loss,
-           x.up_bytes, x.up_dense_bytes, x.down_bytes, x.down_dense_bytes, x.skipped);
+           x.up_bytes, x.up_dense_bytes, x.down_bytes, x.down_dense_bytes, x.skipped,
+           x.encode_ns);
 }
 
 /// A shard's counters, gathered by the supervisor.
@@ -89,13 +91,15 @@ struct shard_stats {
   uint64_t staleness_max = 0;
   uint64_t waiting_pulls_max = 0; // high-water marks over the job
   uint64_t open_rounds_max = 0;
+  uint64_t decoded = 0;   // gradient payloads decoded and validated (accepted or refused)
+  uint64_t decode_ns = 0; // time spent on them
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_stats& x) {
   return f(caf::meta::type_name("herd::shard_stats"), x.shard, x.version, x.pushes, x.refused,
            x.waiting_pulls, x.open_rounds, x.staleness_counts, x.staleness_max,
-           x.waiting_pulls_max, x.open_rounds_max);
+           x.waiting_pulls_max, x.open_rounds_max, x.decoded, x.decode_ns);
 }
 
 /// A consistency rule as it travels: model "bsp" | "ssp" | "asp", staleness bound, awareness.

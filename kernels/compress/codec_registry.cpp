@@ -54,7 +54,7 @@ codec_registry default_codecs() {
     return std::make_unique<qsgd_codec>(p);
   });
   r.add("sign",
-        [](const codec_params&) { return std::make_unique<sign_codec>(); });
+        [](const codec_params& p) { return std::make_unique<sign_codec>(p); });
   return r;
 }
 

@@ -8,15 +8,23 @@
 
 namespace herd::kernels::compress {
 
-momentum_correction::momentum_correction(uint32_t n, float momentum)
-  : n_(n), momentum_(momentum), u_(n, 0.0f), v_(n, 0.0f) {
+momentum_correction::momentum_correction(uint32_t n, float momentum,
+                                         bool nesterov)
+  : n_(n), momentum_(momentum), nesterov_(nesterov), u_(n, 0.0f), v_(n, 0.0f) {
 }
 
 const float* momentum_correction::apply(const float* g) {
   const float m = momentum_;
-  for (uint32_t i = 0; i < n_; ++i) {
-    u_[i] = m * u_[i] + g[i];
-    v_[i] += u_[i];
+  if (nesterov_) {
+    for (uint32_t i = 0; i < n_; ++i) {
+      u_[i] = m * u_[i] + g[i];
+      v_[i] += g[i] + m * u_[i];
+    }
+  } else {
+    for (uint32_t i = 0; i < n_; ++i) {
+      u_[i] = m * u_[i] + g[i];
+      v_[i] += u_[i];
+    }
   }
   return v_.data();
 }

@@ -4,6 +4,8 @@
 // (Lin et al., 2018), for top-k on the worker. The worker keeps the momentum
 // and the shard applies plain SGD to what arrives:
 //   u = m*u + g;  v += u;  out = topk.encode(v);  clear_sent(out)
+// With Nesterov momentum v += g + m*u instead (DGC's Nesterov variant; the
+// same step as the optimizer's nesterov SGD, w -= lr (g + m u)).
 // clear_sent zeroes u and v where values were sent (momentum factor
 // masking), so v is the accumulated, not yet sent, momentum: it replaces
 // error_feedback (do not use both). One object per worker per slice.
@@ -17,9 +19,10 @@ namespace herd::kernels::compress {
 
 class momentum_correction {
 public:
-  momentum_correction(uint32_t n, float momentum);
+  momentum_correction(uint32_t n, float momentum, bool nesterov = false);
 
-  // u = m*u + g; v += u. Returns v (n elements), valid until the next call.
+  // u = m*u + g; v += u (Nesterov: v += g + m*u). Returns v (n elements),
+  // valid until the next call.
   const float* apply(const float* g);
 
   // Zeroes u and v at the positions e sent: topk's indices, randk's derived
@@ -35,6 +38,7 @@ public:
 private:
   uint32_t n_;
   float momentum_;
+  bool nesterov_;
   std::vector<float> u_;
   std::vector<float> v_;
   std::vector<uint32_t> idx_; // scratch for randk

@@ -42,7 +42,7 @@ struct Gradient {
     topk @13 :Sparse;      # the k largest magnitudes
     randk @14 :Seeded;     # k positions drawn from seed, values scaled by count/k
     qsgd @15 :Quantized;   # sign + level bit codes, one L2 norm per bucket
-    sign @16 :Signs;       # one bit per element and one scale
+    sign @16 :Signs;       # one bit per element, one mean |g| scale per bucket
   }
 }
 
@@ -65,6 +65,8 @@ struct Seeded {
 }
 
 struct Signs {
-  scale @0 :Float32;
+  scale @0 :Float32;       # unused (the single scale before buckets); written as 0
   bits @1 :Data;           # bit i%8 of byte i/8 set where the gradient is negative
+  bucket @2 :UInt32;       # elements per scale
+  scales @3 :List(Float32);# one per bucket
 }

@@ -1,5 +1,5 @@
 // Compression in a running job: gradients pushed compressed, parameters pulled in half
-// precision, bytes on the wire counted, and the model still trains.
+// precision, bytes on the wire counted, encode and decode timed, and the model still trains.
 #include <catch2/catch.hpp>
 
 #include <limits>
@@ -53,6 +53,18 @@ TEST_CASE("compressed job: top-k with error feedback trains on a fraction of the
   auto r = train(c);
   CHECK(r.up_bytes * 5 < r.up_dense_bytes);
   CHECK(r.final_eval.accuracy > 0.7);
+  // Encoding on the workers and decoding on the shards are timed, every payload once.
+  CHECK(r.encode_ns > 0);
+  CHECK(r.decode_ns > 0);
+  CHECK(r.encode_us_per_step() > 0);
+  CHECK(r.decode_us_per_step() > 0);
+  uint64_t decode_ns = 0;
+  for (const auto& s : r.shards) {
+    CHECK(s.decoded == s.pushes + s.refused);
+    CHECK(s.decoded == r.steps);
+    decode_ns += s.decode_ns;
+  }
+  CHECK(decode_ns == r.decode_ns);
 }
 
 TEST_CASE("compressed job: top-k with momentum correction and warm-up trains",

@@ -35,6 +35,8 @@ auto registry() {
   return std::make_shared<compress::codec_registry>(compress::default_codecs());
 }
 
+const config::optimizer_config no_momentum{config::optimizer_kind::sgd, 0.05, 0.0};
+
 } // namespace
 
 TEST_CASE("gradient codec: every codec's payload decodes on the shard side", "[actors]") {
@@ -49,7 +51,7 @@ TEST_CASE("gradient codec: every codec's payload decodes on the shard side", "[a
     config::job_config job;
     job.compression = cfg;
     REQUIRE_FALSE(actors::check_compression(job, *codecs));
-    actors::gradient_encoder enc{*codecs, cfg, 0.9f, slices, 7, 1};
+    actors::gradient_encoder enc{*codecs, cfg, config::optimizer_config{}, slices, 7, 1};
     actors::gradient_decoder dec{codecs};
     for (uint32_t i = 0; i < 2; ++i) {
       auto bytes = enc.encode(header(i, slices[i], 3), g.data());
@@ -95,7 +97,7 @@ TEST_CASE("gradient codec: top-k with error feedback sends about density x n and
   cfg.codec = "topk";
   cfg.density = 0.01;
   cfg.error_feedback = true;
-  actors::gradient_encoder enc{*codecs, cfg, 0.0f, slices, 1, 0};
+  actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1, 0};
   actors::gradient_decoder dec{codecs};
   std::vector<double> sent(10000, 0.0), total(10000, 0.0);
   size_t bytes = 0;
@@ -127,11 +129,39 @@ TEST_CASE("gradient codec: a gradient holding NaN is refused whatever the codec"
     INFO("codec " << name);
     config::compression_config cfg;
     cfg.codec = name;
-    actors::gradient_encoder enc{*codecs, cfg, 0.0f, slices, 1, 0};
+    actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1, 0};
     actors::gradient_decoder dec{codecs};
     std::vector<float> out(1000);
     auto h = dec.decode(enc.encode(header(0, slices[0], 0), g.data()), {0, 0, 1000}, out.data());
     REQUIRE_FALSE(h);
     CHECK(code_of(h.error()) == errc::payload_invalid);
+  }
+}
+
+TEST_CASE("gradient codec: momentum correction follows the optimizer's momentum and Nesterov",
+          "[actors]") {
+  auto codecs = registry();
+  auto slices = model::partition(1000, 1);
+  config::compression_config cfg;
+  cfg.codec = "topk";
+  cfg.density = 1.0; // sends everything: the decoded payload is the accumulated momentum
+  cfg.momentum_correction = true;
+  auto g = random_gradient(1000, 3);
+  for (bool nesterov : {false, true}) {
+    INFO("nesterov " << nesterov);
+    config::optimizer_config opt;
+    opt.momentum = 0.9;
+    opt.nesterov = nesterov;
+    actors::gradient_encoder enc{*codecs, cfg, opt, slices, 1, 0};
+    actors::gradient_decoder dec{codecs};
+    std::vector<float> out(1000);
+    for (uint64_t step = 0; step < 2; ++step) {
+      REQUIRE(dec.decode(enc.encode(header(0, slices[0], step), g.data()), {0, 0, 1000},
+                         out.data()));
+      // Everything sent at each step clears u and v, so each step starts afresh:
+      // plain v = u = g; Nesterov v = g + 0.9 u = 1.9 g.
+      for (size_t i = 0; i < g.size(); i += 37)
+        CHECK(out[i] == Approx((nesterov ? 1.9f : 1.0f) * g[i]).epsilon(1e-5));
+    }
   }
 }

@@ -73,3 +73,26 @@ TEST_CASE("supervisor_state: evaluations follow the slowest worker's clock", "[a
   CHECK(*r.time_to_target_s == 1.5);
   CHECK(r.samples == 120);
 }
+
+TEST_CASE("supervisor_state: step reports' bytes and encode times add up in the result",
+          "[actors]") {
+  auto cfg = job(0);
+  actors::supervisor_state st{cfg, 1000};
+  st.add_worker(0);
+  st.add_worker(1);
+  for (uint32_t w = 0; w < 2; ++w)
+    for (uint64_t c = 1; c <= 3; ++c) {
+      messages::step_report r{w, c, 10, 1.0f};
+      r.up_bytes = 100 + w;
+      r.up_dense_bytes = 400;
+      r.encode_ns = 2000 + 1000 * w;
+      st.on_report(r);
+    }
+  auto r = st.result();
+  CHECK(r.steps == 6);
+  CHECK(r.up_bytes == 3 * 100 + 3 * 101);
+  CHECK(r.up_dense_bytes == 6 * 400);
+  CHECK(r.encode_ns == 3 * 2000 + 3 * 3000);
+  CHECK(r.encode_us_per_step() == Approx(2.5));
+  CHECK(r.decode_ns == 0); // the shards' part comes with their stats at the end of the job
+}

@@ -31,7 +31,7 @@ const std::vector<std::string> result_columns = {
   "final_accuracy", "time_to_target_s", "steps_per_s", "samples_per_s",
   "staleness_p50", "staleness_p99", "staleness_max", "train_s",
   "wall_s",        "compression",   "up_bytes_per_step", "down_bytes_per_step",
-  "up_ratio",      "down_ratio"};
+  "up_ratio",      "down_ratio",    "encode_us_per_step", "decode_us_per_step"};
 
 /// The cells of one Markdown table row "| a | b |": {"a", "b"}.
 std::vector<std::string> table_cells(const std::string& row) {
@@ -230,6 +230,11 @@ TEST_CASE("herd experiment: the tiny compression example compares top-k with den
   // Pulls are fp32 parameters in both settings.
   CHECK(topk[15] == dense[15]);
   CHECK_THAT(std::stod(topk[17]), Catch::Matchers::WithinAbs(1.0, 0.01));
+  // Encode and decode time per worker step, measured for both settings.
+  for (const auto* row : {&dense, &topk}) {
+    CHECK(std::stod((*row)[18]) > 0);
+    CHECK(std::stod((*row)[19]) > 0);
+  }
 
   // summary.md: a compression column, bytes and ratios, and top-k's accuracy against dense.
   auto summary = read_text((out / "summary.md").string());
@@ -240,11 +245,18 @@ TEST_CASE("herd experiment: the tiny compression example compares top-k with den
   auto col = size_t(vs_dense - head.begin());
   CHECK(head[1] == "compression");
   CHECK(std::find(head.begin(), head.end(), "uplink KiB/step") != head.end());
+  auto enc = std::find(head.begin(), head.end(), "encode µs/step");
+  REQUIRE(enc != head.end());
+  REQUIRE(enc + 1 != head.end());
+  CHECK(*(enc + 1) == "decode µs/step");
   auto dense_row = table_cells(table_row(summary, "| bsp | none | none |"));
   auto topk_row = table_cells(table_row(summary, "| bsp | topk5%+ef | none |"));
   REQUIRE(dense_row.size() == head.size());
   REQUIRE(topk_row.size() == head.size());
   CHECK(dense_row[col] == "reference");
+  auto enc_col = size_t(enc - head.begin());
+  CHECK(std::stod(topk_row[enc_col]) > 0);
+  CHECK(std::stod(topk_row[enc_col + 1]) > 0);
   // One seed: the difference itself, with no spread.
   auto diff = 100.0 * (std::stod(topk[4]) - std::stod(dense[4]));
   CHECK_THAT(topk_row[col], StartsWith(diff >= 0 ? "+" : "-"));
@@ -363,7 +375,7 @@ TEST_CASE("herd experiment: --dry-run checks the full example and lists its 27 r
   CHECK_FALSE(fs::exists(out));
 }
 
-TEST_CASE("herd experiment: --dry-run checks the compression example and lists its 28 runs",
+TEST_CASE("herd experiment: --dry-run checks the compression example and lists its 42 runs",
           "[apps][integration]") {
   temp_dir dir;
   auto out = dir.file("out");
@@ -372,13 +384,13 @@ TEST_CASE("herd experiment: --dry-run checks the compression example and lists i
   INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE(r.code == exit_ok);
   auto lines = lines_of(r.out);
-  REQUIRE(lines.size() == 29);
-  CHECK_THAT(lines[0], StartsWith("run 1/28: bsp none none seed 1"));
-  CHECK_THAT(lines[6], StartsWith("run 7/28: bsp bf16/pull-bf16 none seed 1"));
-  CHECK_THAT(lines[8], StartsWith("run 9/28: bsp topk0.1%+ef none seed 1"));
-  CHECK_THAT(lines[8], Contains("bsp-topk0.1pct-ef-none-seed1"));
-  CHECK_THAT(lines[10], StartsWith("run 11/28: bsp sign+ef none seed 1"));
-  CHECK_THAT(lines[27], StartsWith("run 28/28: asp qsgd4 none seed 2"));
-  CHECK_THAT(lines[28], StartsWith("ok: 28 runs"));
+  REQUIRE(lines.size() == 43);
+  CHECK_THAT(lines[0], StartsWith("run 1/42: bsp none none seed 1"));
+  CHECK_THAT(lines[9], StartsWith("run 10/42: bsp bf16/pull-bf16 none seed 1"));
+  CHECK_THAT(lines[12], StartsWith("run 13/42: bsp topk0.1%+ef none seed 1"));
+  CHECK_THAT(lines[12], Contains("bsp-topk0.1pct-ef-none-seed1"));
+  CHECK_THAT(lines[15], StartsWith("run 16/42: bsp sign+ef none seed 1"));
+  CHECK_THAT(lines[41], StartsWith("run 42/42: asp qsgd4 none seed 3"));
+  CHECK_THAT(lines[42], StartsWith("ok: 42 runs"));
   CHECK_FALSE(fs::exists(out));
 }

@@ -98,6 +98,12 @@ TEST_CASE("herd run: examples/tiny.json trains past 70% test accuracy and writes
   auto s = check_summary(out, evals);
   CHECK(s["final"]["test_accuracy"].get<double>() > 0.70);
   CHECK(s["samples"].get<uint64_t>() == 2000); // one epoch of train_limit 2000
+  // The summary line and summary.json time the gradient payloads (dense fp32 too).
+  CHECK_THAT(r.out, Contains("gradient codec per worker step: encode "));
+  CHECK(s["codec_time"]["encode_us_per_step"].get<double>() > 0);
+  CHECK(s["codec_time"]["decode_us_per_step"].get<double>() > 0);
+  CHECK(s["codec_time"]["encode_s"].get<double>() > 0);
+  CHECK(s["codec_time"]["decode_s"].get<double>() > 0);
 
   // job.json is the canonical job: it validates, and running it again would do the same job.
   auto job_path = (out / "job.json").string();

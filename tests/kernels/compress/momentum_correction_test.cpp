@@ -51,6 +51,40 @@ TEST_CASE("momentum_correction: accumulates momentum and clears what was sent",
   }
 }
 
+TEST_CASE("momentum_correction: Nesterov accumulates g + m u and clears what was sent",
+          "[kernels]") {
+  const auto seed = test_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  for (uint32_t n : sizes) {
+    INFO("n=" << n);
+    const float m = 0.9f;
+    momentum_correction mc(n, m, true);
+    codec_params p;
+    p.density = 0.05;
+    topk_codec topk(p);
+    // Reference in double: u = m u + g; v += g + m u; zero both where sent.
+    std::vector<double> u(n, 0), v(n, 0);
+    encoded e;
+    for (int t = 0; t < 5; ++t) {
+      auto g = random_floats(rng, n);
+      const float* acc = mc.apply(g.data());
+      for (uint32_t i = 0; i < n; ++i) {
+        u[i] = m * u[i] + g[i];
+        v[i] += g[i] + m * u[i];
+      }
+      check_close(acc, v.data(), n, 1e-5, 1e-5);
+      topk.encode(acc, n, uint64_t(t), e);
+      REQUIRE(!topk.validate(e, n));
+      mc.clear_sent(e);
+      for (uint32_t i : e.indices)
+        u[i] = v[i] = 0;
+      check_close(mc.velocity(), u.data(), n, 1e-5, 1e-5);
+      check_close(mc.accumulated(), v.data(), n, 1e-5, 1e-5);
+    }
+  }
+}
+
 TEST_CASE(
   "momentum_correction: randk positions are derived and dense clears all",
   "[kernels]") {

@@ -92,7 +92,7 @@ TEST_CASE(
   CHECK(bytes("bf16") == 32 + 200000);
   CHECK(bytes("int8") == 32 + 100000 + 4 * buckets);
   CHECK(bytes("qsgd") == 32 + 50000 + 4 * buckets); // 4 bits per code
-  CHECK(bytes("sign") == 32 + 12500 + 4);
+  CHECK(bytes("sign") == 32 + 12500 + 4 * buckets);
   CHECK(bytes("topk") == 32 + 1000 * (4 + 4));
   CHECK(bytes("randk") == 32 + 1000 * 4); // the indices stay home
   encoded e;

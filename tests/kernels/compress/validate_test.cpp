@@ -46,7 +46,7 @@ const std::vector<std::string> no_indices = {"dense_f32", "fp16", "bf16",
 const std::vector<std::string> no_scales = {"dense_f32", "fp16", "bf16",
                                             "topk", "randk"};
 const std::vector<std::string> scaled = {"int8", "qsgd", "sign"};
-const std::vector<std::string> bucketed = {"int8", "qsgd"};
+const std::vector<std::string> bucketed = {"int8", "qsgd", "sign"};
 
 std::vector<mutation> mutations() {
   const float nan = std::numeric_limits<float>::quiet_NaN();
