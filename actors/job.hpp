@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/checkpoint_store.hpp"
 #include "actors/job_parts.hpp"
 #include "config/job_config.hpp"
 #include "data/dataset.hpp"
@@ -31,6 +32,8 @@ struct job_inputs {
   std::shared_ptr<const kernels::compress::codec_registry> codecs;
   /// How large payloads travel; in one process they are handed over whole unless told.
   transfer_options transfer;
+  /// Continue from this checkpoint (herd run --resume).
+  std::shared_ptr<const checkpoint> resume;
 };
 
 /// Emitted after every worker step (callers throttle what they print).

@@ -17,8 +17,6 @@ caf::error check_supported(const config::job_config& cfg,
       return refuse("/workers/" + std::to_string(i) + "/device",
                     "\"" + cfg.workers[i].device
                       + "\" is not available in this build yet; use \"cpu\"");
-  if (cfg.checkpoint.every != 0)
-    return refuse("/checkpoint/every", "checkpoints are not written by this build yet; use 0");
   if (cluster)
     return {};
   for (size_t i = 0; i < cfg.shards.size(); ++i)

@@ -27,9 +27,11 @@ uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples) 
   return cfg.consistency.model == config::consistency_model::bsp ? steps : steps * workers;
 }
 
-caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
-                      std::shared_ptr<const kernels::compress::codec_registry> codecs,
-                      uint32_t index, uint64_t horizon, const std::vector<uint32_t>& members) {
+expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
+                                std::shared_ptr<const kernels::compress::codec_registry> codecs,
+                                uint32_t index, uint64_t horizon,
+                                const std::vector<uint32_t>& members,
+                                const std::vector<char>& snapshot) {
   const auto& cfg = plan.cfg;
   std::vector<float> init(plan.net->param_count());
   plan.net->init(init.data(), cfg.model.init_seed);
@@ -46,8 +48,16 @@ caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
   }
   auto core = std::make_shared<shard_state>(index, s.offset, std::move(part), optimizer, rule,
                                             horizon);
-  for (auto w : members)
-    core->join(w, 0);
+  if (snapshot.empty()) {
+    for (auto w : members)
+      core->join(w, 0);
+  } else {
+    auto s = messages::decode_shard_snapshot(snapshot);
+    if (!s)
+      return std::move(s.error());
+    if (auto err = core->restore(*s))
+      return err;
+  }
   shard_options opts;
   opts.codecs = std::move(codecs);
   switch (cfg.compression.pull) {
@@ -62,12 +72,15 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
                        const kernels::compress::codec_registry& codecs,
                        std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
                        std::vector<caf::actor> shards, caf::actor supervisor,
-                       const transfer_options& transfer) {
+                       const transfer_options& transfer, const messages::worker_place& start) {
   const auto& cfg = plan.cfg;
   worker_setup ws;
   ws.state = std::make_shared<worker_state>(id, plan.net, std::move(train), plan.slices,
                                             cfg.training.batch_size);
   ws.state->set_clock(clock);
+  if (start.has_chunk)
+    ws.state->set_chunk(messages::data_chunk{start.chunk_id, start.epoch, start.indices},
+                        static_cast<size_t>(start.pos));
   ws.shards = std::move(shards);
   ws.supervisor = std::move(supervisor);
   ws.max_steps = static_cast<uint64_t>(cfg.training.max_steps);

@@ -15,6 +15,8 @@
 #include "data/dataset.hpp"
 #include "kernels/compress/codec_registry.hpp"
 #include "model/mlp.hpp"
+#include "messages/errc.hpp"
+#include "messages/specs.hpp"
 #include "messages/types.hpp"
 #include "model/slices.hpp"
 
@@ -41,16 +43,20 @@ struct transfer_options {
   bool parts_in_process = false; // parts also within one process (to test that path)
 };
 
-/// Shard `index` with its slice of the initial parameters; `members` join at clock 0.
-caf::actor make_shard(caf::actor_system& sys, const job_plan& plan,
-                      std::shared_ptr<const kernels::compress::codec_registry> codecs,
-                      uint32_t index, uint64_t horizon, const std::vector<uint32_t>& members);
+/// Shard `index` with its slice of the initial parameters; `members` join at clock 0. With a
+/// `snapshot` (ShardCheckpoint bytes) the shard continues from it instead.
+expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
+                                std::shared_ptr<const kernels::compress::codec_registry> codecs,
+                                uint32_t index, uint64_t horizon,
+                                const std::vector<uint32_t>& members,
+                                const std::vector<char>& snapshot = {});
 
 /// Worker `id`, starting at `clock` (0, or the clock it joins a running job at).
 caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
                        const kernels::compress::codec_registry& codecs,
                        std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
                        std::vector<caf::actor> shards, caf::actor supervisor,
-                       const transfer_options& transfer = {});
+                       const transfer_options& transfer = {},
+                       const messages::worker_place& start = {});
 
 } // namespace herd::actors

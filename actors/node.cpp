@@ -161,10 +161,13 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
         return make_error(errc::invalid_argument,
                           "no shard " + std::to_string(spec.index) + " in this job");
       auto shard = make_shard(self->system(), **plan, self->state.setup.codecs, spec.index,
-                              spec.horizon, spec.members);
-      track(self, shard, true);
-      log(self, "shard " + std::to_string(spec.index) + " started");
-      return shard;
+                              spec.horizon, spec.members, spec.snapshot);
+      if (!shard)
+        return std::move(shard.error());
+      track(self, *shard, true);
+      log(self, "shard " + std::to_string(spec.index)
+                  + (spec.snapshot.empty() ? " started" : " started from its checkpoint"));
+      return *shard;
     },
     [=](spawn_worker_atom, messages::worker_spec& spec) -> caf::result<caf::actor> {
       auto plan = plan_for(self, spec.job_json);
@@ -180,7 +183,7 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       auto worker = make_worker(self->system(), **plan, *self->state.setup.codecs,
                                 self->state.setup.train, spec.id, spec.clock,
                                 std::move(spec.shards), std::move(spec.supervisor),
-                                self->state.setup.transfer);
+                                self->state.setup.transfer, spec.start);
       track(self, worker, false);
       log(self, "worker " + std::to_string(spec.id) + " started at clock "
                   + std::to_string(spec.clock));

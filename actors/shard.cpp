@@ -197,6 +197,10 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       return self->state.core->version();
     },
     [=](stats_atom) { return stats_of(self); },
+    // Every member holds at one clock (no round open): the state to continue from.
+    [=](checkpoint_atom) {
+      return payload{messages::encode_shard_snapshot(self->state.core->snapshot())};
+    },
   };
 }
 

@@ -169,6 +169,8 @@ void maybe_finish(supervisor_self self) {
   auto clock = st.core->min_clock();
   log(self, "training finished at clock " + std::to_string(clock) + "; final evaluation");
   // Every pull is ready now that all workers have left.
+  if (st.in.cfg.checkpoint.every > 0) // the last checkpoint holds the final state
+    return save_checkpoint(self, [=] { request_eval(self, clock, true); });
   request_eval(self, clock, true);
 }
 
@@ -182,6 +184,7 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
       return;
     auto back = st.core->worker_lost(id);
     st.workers.erase(id);
+    checkpoint_worker_gone(self, id);
     for (auto& s : st.shards) // a request: the shard answers with its version
       self->request(s, request_timeout, leave_atom::value, id)
         .then([](uint64_t) {}, [=](caf::error& err) { fail_job(self, std::move(err)); });
@@ -237,6 +240,7 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
                                       st.in.cfg.consistency.staleness_aware));
       if (st.core->eval_due())
         request_eval(self, p.clock, false);
+      maybe_periodic_checkpoint(self);
     },
     [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk) {
       auto& st = self->state;
@@ -244,6 +248,7 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       // A worker removed mid-chunk hands the rest of its data back.
       auto back = st.core->worker_lost(worker);
       st.workers.erase(worker);
+      checkpoint_worker_gone(self, worker);
       if (back > 0)
         log(self, "worker " + std::to_string(worker) + " left at clock " + std::to_string(clock)
                     + "; " + std::to_string(back) + " chunk(s) returned to the dispenser");
@@ -267,6 +272,7 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       set_consistency(self, *rule);
       return true;
     },
+    [=](held_atom, const messages::worker_place& at) { checkpoint_held(self, at); },
     [=](ctl_atom, const messages::ctl_request& req) {
       auto rp = self->make_response_promise();
       handle_ctl(self, req, rp);

@@ -4,7 +4,9 @@
 // supervisor_ctl.cpp: the `herd ctl` commands.
 #pragma once
 
+#include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,11 @@ struct supervisor_actor_state {
   std::map<uint32_t, std::string> worker_nodes; // every worker ever placed, by id
   uint32_t next_worker_id = 0;
   consistency_rule rule; // the one in force
+  // Checkpoints (supervisor_checkpoint.cpp): workers hold at ckpt_clock, then shards are saved.
+  std::optional<uint64_t> ckpt_clock;
+  std::map<uint32_t, messages::worker_place> ckpt_held;
+  std::vector<caf::response_promise> ckpt_waiters;
+  uint64_t next_ckpt = 0; // clock of the next periodic checkpoint (0: none)
   caf::actor evaluator;
   caf::response_promise done;
   bool started = false; // every shard and worker of the job's file is placed
@@ -53,6 +60,20 @@ void spawn_job(supervisor_self self);
 
 /// Places a new worker on `node` while the job runs; answers `rp` with a line for ctl.
 void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp);
+
+/// Starts a coordinated checkpoint (or joins the one under way); `rp`, when given, gets a line
+/// naming the written directory, or the error.
+/// Workers hold at the later of `at_least` and two clocks past the furthest reported.
+void start_checkpoint(supervisor_self self, std::optional<caf::response_promise> rp,
+                      uint64_t at_least = 0);
+/// A worker holds at the checkpoint's clock.
+void checkpoint_held(supervisor_self self, const messages::worker_place& at);
+/// A worker finished or failed: a checkpoint under way no longer waits for it.
+void checkpoint_worker_gone(supervisor_self self, uint32_t id);
+/// After a step report: starts a periodic checkpoint when one is due.
+void maybe_periodic_checkpoint(supervisor_self self);
+/// Saves the shards now (every worker gone or holding), then runs `then`.
+void save_checkpoint(supervisor_self self, std::function<void()> then);
 
 /// One `herd ctl` command (words as typed); answers `rp` with text, JSON for "status".
 void handle_ctl(supervisor_self self, const messages::ctl_request& req,

@@ -167,8 +167,13 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     return rp.deliver("stopping: " + std::to_string(st.workers.size())
                       + " worker(s) finish their step, then the final evaluation");
   }
-  if (cmd == "checkpoint")
-    return rp.deliver(usage("checkpoint: checkpoints are not written by this build yet"));
+  if (cmd == "checkpoint") {
+    if (w.size() != 1)
+      return rp.deliver(usage("checkpoint takes no arguments"));
+    if (!self->state.started || self->state.ending)
+      return rp.deliver(usage("the job is not running (starting or ending)"));
+    return start_checkpoint(self, std::move(rp));
+  }
   return rp.deliver(usage("unknown command '" + cmd
                           + "' (status, add-worker, remove-worker, set-consistency, "
                             "checkpoint, stop)"));

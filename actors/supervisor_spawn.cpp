@@ -29,11 +29,11 @@ caf::actor node_named(supervisor_self self, const std::string& name) {
 
 // Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
-                  std::function<void()> placed) {
+                  std::function<void()> placed, messages::worker_place start = {}) {
   auto& st = self->state;
   st.worker_nodes[id] = node;
   messages::worker_spec spec{st.job_json, id, clock, st.shards,
-                             caf::actor_cast<caf::actor>(self)};
+                             caf::actor_cast<caf::actor>(self), std::move(start)};
   self->request(node_named(self, node), request_timeout, spawn_worker_atom::value, spec)
     .then(
       [=](caf::actor& w) {
@@ -71,6 +71,28 @@ void place_workers(supervisor_self self) {
     if (st.cb.on_start)
       st.cb.on_start(caf::actor_cast<caf::actor>(self));
   });
+  if (cfg.checkpoint.every > 0) {
+    auto every = static_cast<uint64_t>(cfg.checkpoint.every);
+    st.next_ckpt = (st.core->max_clock() / every + 1) * every;
+  }
+  if (st.in.resume) { // the workers of the checkpoint, where they stood
+    const auto& c = *st.in.resume;
+    set_consistency(self, st.rule); // the rule in force when it was taken
+    st.next_worker_id = c.next_worker_id;
+    if (c.workers.empty())
+      return fail_job(self, make_error(errc::invalid_argument,
+                                       "the checkpoint at clock " + std::to_string(c.clock)
+                                         + " was taken after training ended: nothing to resume"));
+    auto resumed = countdown(c.workers.size(), all_placed);
+    for (const auto& w : c.workers) {
+      auto node = node_named(self, w.node) ? w.node : cfg.workers.front().node;
+      messages::worker_place at{w.worker, w.clock, w.has_chunk, w.chunk.id, w.chunk.epoch,
+                                w.chunk.indices, w.pos};
+      st.core->add_worker(w.worker, w.clock);
+      place_worker(self, node, w.worker, w.clock, resumed, at);
+    }
+    return;
+  }
   st.next_worker_id = static_cast<uint32_t>(cfg.workers.size());
   for (uint32_t w = 0; w < cfg.workers.size(); ++w) {
     st.core->add_worker(w);
@@ -89,7 +111,9 @@ void place_shards(supervisor_self self) {
   auto all_placed = countdown(cfg.shards.size(), [=] { place_workers(self); });
   for (uint32_t i = 0; i < cfg.shards.size(); ++i) {
     const auto& node = cfg.shards[i].node;
-    messages::shard_spec spec{st.job_json, i, horizon, members};
+    messages::shard_spec spec{st.job_json, i, horizon, members, {}};
+    if (st.in.resume)
+      spec.snapshot = st.in.resume->shards.at(i);
     self->request(node_named(self, node), request_timeout, spawn_shard_atom::value, spec)
       .then(
         [=](caf::actor& shard) {
@@ -173,6 +197,19 @@ void spawn_job(supervisor_self self) {
   st.plan = plan_job(cfg);
   st.rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
                     cfg.consistency.staleness_aware);
+  if (st.in.resume) {
+    const auto& c = *st.in.resume;
+    if (c.shards.size() != cfg.shards.size())
+      return fail_job(self, make_error(errc::config_invalid,
+                                       "the checkpoint has " + std::to_string(c.shards.size())
+                                         + " shard(s), the job " + std::to_string(cfg.shards.size())));
+    auto rule = rule_from(c.rule);
+    if (!rule)
+      return fail_job(self, rule.error());
+    st.rule = *rule;
+    st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped);
+    log(self, "resuming from the checkpoint at clock " + std::to_string(c.clock));
+  }
   st.job_json = config::to_json(cfg);
   for (const auto& n : cfg.nodes)
     if (!node_named(self, n.name) && cfg.nodes.size() > 0) {
@@ -205,6 +242,9 @@ void spawn_job(supervisor_self self) {
 
 void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp) {
   auto& st = self->state;
+  if (st.ckpt_clock)
+    return rp.deliver(make_error(errc::invalid_argument,
+                                 "a checkpoint is being taken; add the worker after it"));
   if (!st.started || st.ending)
     return rp.deliver(make_error(errc::invalid_argument,
                                  "the job is not running (starting or ending)"));

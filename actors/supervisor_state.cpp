@@ -135,6 +135,23 @@ std::optional<config::consistency_switch> supervisor_state::switch_due() {
   return all[next_switch_++];
 }
 
+void supervisor_state::restore(uint64_t clock, const data::dispenser_position& data,
+                               uint64_t samples, uint64_t steps, uint64_t skipped) {
+  dispenser_.restore(data);
+  samples_ = samples;
+  steps_ = steps;
+  skipped_ = skipped;
+  max_clock_ = clock;
+  if (cfg_.training.eval_every > 0) {
+    auto every = static_cast<uint64_t>(cfg_.training.eval_every);
+    next_eval_ = (clock / every + 1) * every;
+  }
+  // The rule in force at `clock` comes with the checkpoint: earlier switches are done.
+  const auto& all = cfg_.consistency.switches;
+  while (next_switch_ < all.size() && uint64_t(all[next_switch_].at_clock) <= clock)
+    ++next_switch_;
+}
+
 job_result supervisor_state::result() const {
   job_result out;
   if (!evals_.empty())

@@ -68,6 +68,14 @@ public:
   };
   std::vector<worker_view> workers() const;
 
+  /// For checkpoints: where the data stands, and the counters.
+  data::dispenser_position data_position() const { return dispenser_.position(); }
+  uint64_t steps() const { return steps_; }
+  uint64_t skipped() const { return skipped_; }
+  /// Continues from a checkpoint taken at `clock` (workers are added by the caller).
+  void restore(uint64_t clock, const data::dispenser_position& data, uint64_t samples,
+               uint64_t steps, uint64_t skipped);
+
   /// The job's result so far (final_eval is the last evaluation recorded).
   job_result result() const;
 

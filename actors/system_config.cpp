@@ -23,6 +23,7 @@ system_config::system_config() {
   add_message_type<messages::worker_spec>("herd::worker_spec");
   add_message_type<messages::ctl_request>("herd::ctl_request");
   add_message_type<messages::peer>("herd::peer");
+  add_message_type<messages::worker_place>("herd::worker_place");
   add_message_type<std::vector<messages::peer>>("std::vector<herd::peer>");
   add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   add_message_type<std::vector<uint32_t>>("std::vector<uint32_t>");

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <limits>
+#include <optional>
 #include <random>
 #include <thread>
 
@@ -11,6 +12,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
+#include "messages/specs.hpp"
 #include "messages/types.hpp"
 
 namespace herd::actors {
@@ -27,6 +29,10 @@ struct worker_actor_state {
   std::vector<uint64_t> base_versions; // each shard's version in the last pull
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
+  std::optional<uint64_t> hold_at; // checkpoint: hold before the step of this clock
+  bool holding = false;            // holding at hold_at; `held` is sent once pushes are in
+  bool held_sent = false;
+  size_t pushes_pending = 0;       // push / skip requests not yet answered
   messages::step_report bytes; // wire bytes and encode time of the current step
   std::vector<uint32_t> part_bytes;             // per shard: parts of this size (0: whole)
   std::vector<std::vector<char>> parts_in;      // per shard: leading parts of the pulled slice
@@ -65,6 +71,32 @@ void finish(worker_self self) {
         [=](caf::error& err) { fail(self, std::move(err)); });
 }
 
+// Holding for a checkpoint: once every push is answered the shards hold all of this worker's
+// steps, and the supervisor learns where the worker stands.
+void maybe_report_held(worker_self self) {
+  auto& st = self->state;
+  if (!st.holding || st.held_sent || st.pushes_pending > 0)
+    return;
+  st.held_sent = true;
+  auto& ws = *st.setup.state;
+  messages::worker_place at;
+  at.worker = ws.id();
+  at.clock = ws.clock();
+  at.has_chunk = ws.chunk_open() && ws.has_batch();
+  if (at.has_chunk) {
+    at.chunk_id = ws.chunk().id;
+    at.epoch = ws.chunk().epoch;
+    at.indices = ws.chunk().indices;
+    at.pos = ws.position();
+  }
+  self->send(st.setup.supervisor, held_atom::value, at);
+}
+
+void push_answered(worker_self self) {
+  --self->state.pushes_pending;
+  maybe_report_held(self);
+}
+
 void compute_and_push(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
@@ -78,9 +110,12 @@ void compute_and_push(worker_self self) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(spent * (lag.factor - 1.0)));
   }
   const auto& slices = ws.slices();
-  for (uint32_t i = 0; i < slices.size() && step.skipped; ++i) // overflowed: nothing to push
+  for (uint32_t i = 0; i < slices.size() && step.skipped; ++i) { // overflowed: nothing to push
+    ++st.pushes_pending;
     self->request(st.setup.shards[i], st.setup.timeout, skip_atom::value, ws.id(), ws.clock())
-      .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
+      .then([=](uint64_t) { push_answered(self); },
+            [=](caf::error& err) { fail(self, std::move(err)); });
+  }
   for (uint32_t i = 0; i < slices.size() && !step.skipped; ++i) {
     messages::gradient_header h;
     h.worker = ws.id();
@@ -97,8 +132,10 @@ void compute_and_push(worker_self self) {
     st.bytes.up_dense_bytes += 4 * uint64_t{h.count};
     for (auto& part : messages::split_leading_parts(p, st.part_bytes[i]))
       self->send(st.setup.shards[i], part_atom::value, ws.id(), std::move(part));
+    ++st.pushes_pending;
     self->request(st.setup.shards[i], st.setup.timeout, push_atom::value, std::move(p))
-      .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
+      .then([=](uint64_t) { push_answered(self); },
+            [=](caf::error& err) { fail(self, std::move(err)); });
   }
   ws.advance();
   auto report = st.bytes;
@@ -134,6 +171,10 @@ void pull(worker_self self) {
   auto& ws = *st.setup.state;
   if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
     return finish(self);
+  if (st.hold_at && ws.clock() >= *st.hold_at) {
+    st.holding = true;
+    return maybe_report_held(self);
+  }
   st.awaiting = st.setup.shards.size();
   st.base_versions.resize(st.setup.shards.size());
   st.bytes = messages::step_report{};
@@ -186,6 +227,16 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
       parts.insert(parts.end(), p.bytes.begin(), p.bytes.end());
     },
     [=](stop_atom) { self->state.stopping = true; },
+    [=](hold_atom, uint64_t clock) { self->state.hold_at = clock; },
+    [=](resume_atom) {
+      auto& st = self->state;
+      bool was_holding = st.holding;
+      st.hold_at.reset();
+      st.holding = false;
+      st.held_sent = false;
+      if (was_holding)
+        pull(self);
+    },
   };
 }
 

@@ -23,9 +23,9 @@ bool worker_state::take_finished_chunk(uint64_t& id) {
   return true;
 }
 
-void worker_state::set_chunk(messages::data_chunk c) {
+void worker_state::set_chunk(messages::data_chunk c, size_t pos) {
   chunk_ = std::move(c);
-  pos_ = 0;
+  pos_ = std::min(pos, chunk_.indices.size());
   chunk_open_ = true;
 }
 

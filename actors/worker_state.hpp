@@ -35,8 +35,12 @@ public:
   bool has_batch() const { return pos_ < chunk_.indices.size(); }
   /// Id of the chunk just used up, if any (to report it done), and forgets it.
   bool take_finished_chunk(uint64_t& id);
-  /// Starts working through `c`.
-  void set_chunk(messages::data_chunk c);
+  /// Starts working through `c` (from batch position `pos`, when resuming).
+  void set_chunk(messages::data_chunk c, size_t pos = 0);
+  /// The chunk being worked through and the position in it (for checkpoints).
+  bool chunk_open() const { return chunk_open_; }
+  const messages::data_chunk& chunk() const { return chunk_; }
+  size_t position() const { return pos_; }
 
   struct step_result {
     float loss = 0;

@@ -17,6 +17,7 @@ constexpr int exit_bad_input = 2;
 struct run_options {
   std::string job_file;
   std::string cluster;    // topology file: run on its node daemons instead of in this process
+  std::string resume;     // checkpoint directory: continue from its newest whole checkpoint
   std::string output_dir; // overrides output.dir when set
   bool quiet = false;     // no progress lines, summary only
   std::shared_ptr<const kernels::compress::codec_registry> codecs; // assembled by main()

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   run->add_option("job", run_opts.job_file, "job JSON file")->required();
   run->add_option("--output", run_opts.output_dir, "output directory (overrides output.dir)");
   run->add_flag("--quiet", run_opts.quiet, "print only the summary");
+  run->add_option("--resume", run_opts.resume,
+                  "checkpoint directory: continue from its newest whole checkpoint");
   run->add_option("--cluster", run_opts.cluster,
                   "topology file: run on its node daemons (see docs/operations.md)");
 

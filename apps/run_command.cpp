@@ -49,6 +49,24 @@ int run_command(const run_options& opts) {
     return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",
                      inputs.error());
   inputs->codecs = opts.codecs;
+  if (!opts.resume.empty()) {
+    std::vector<std::string> notes;
+    auto c = actors::load_latest_checkpoint(opts.resume, &notes);
+    for (const auto& n : notes)
+      std::fprintf(stderr, "herd: %s\n", n.c_str());
+    if (!c)
+      return bad_input("", c.error());
+    auto saved = config::parse_job(c->job_json);
+    if (!saved || saved->model.layers != job->model.layers
+        || saved->shards.size() != job->shards.size()
+        || saved->optimizer.type != job->optimizer.type)
+      return bad_input(opts.resume, make_error(errc::config_invalid,
+                                               "the checkpoint is of another model, shard "
+                                               "count or optimizer than " + opts.job_file));
+    std::fprintf(stderr, "herd: resuming from the checkpoint at clock %llu in %s\n",
+                 (unsigned long long) c->clock, opts.resume.c_str());
+    inputs->resume = std::make_shared<const actors::checkpoint>(std::move(*c));
+  }
   if (topo) // node daemons may run elsewhere: the data paths they get are absolute
     for (auto* p : {&inputs->cfg.data.train_images, &inputs->cfg.data.train_labels,
                     &inputs->cfg.data.test_images, &inputs->cfg.data.test_labels})

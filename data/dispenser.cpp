@@ -69,6 +69,32 @@ size_t dispenser::reclaim(uint64_t worker) {
   return back.size();
 }
 
+dispenser_position dispenser::position() const {
+  dispenser_position p;
+  p.epoch = epoch_;
+  p.pos = pos_;
+  p.next_id = next_id_;
+  p.samples_done = samples_done_;
+  p.waiting.assign(waiting_.begin(), waiting_.end());
+  for (const auto& [id, h] : outstanding_)
+    p.outstanding.emplace_back(h.worker, h.c);
+  return p;
+}
+
+void dispenser::restore(const dispenser_position& p) {
+  epoch_ = p.epoch;
+  pos_ = static_cast<size_t>(p.pos);
+  next_id_ = p.next_id;
+  samples_done_ = p.samples_done;
+  perm_.clear();
+  if (pos_ > 0)
+    perm_ = epoch_permutation(samples_, seed_, epoch_);
+  waiting_.assign(p.waiting.begin(), p.waiting.end());
+  outstanding_.clear();
+  for (const auto& [worker, c] : p.outstanding)
+    outstanding_.emplace(c.id, held{worker, c});
+}
+
 bool dispenser::finished() const {
   return !epochs_left() && waiting_.empty() && outstanding_.empty();
 }

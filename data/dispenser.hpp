@@ -18,6 +18,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 namespace herd::data {
@@ -26,6 +27,16 @@ struct chunk {
   uint64_t id = 0; // unique across epochs; the first chunk is 1, so 0 never names a chunk
   uint32_t epoch = 0;
   std::vector<uint32_t> indices;
+};
+
+/// Where a dispenser stands, for checkpoints: restoring it continues the same sequence.
+struct dispenser_position {
+  uint32_t epoch = 0;
+  uint64_t pos = 0;
+  uint64_t next_id = 1;
+  uint64_t samples_done = 0;
+  std::vector<chunk> waiting;
+  std::vector<std::pair<uint64_t, chunk>> outstanding; // worker, chunk
 };
 
 class dispenser {
@@ -59,6 +70,10 @@ public:
   uint64_t samples_done() const {
     return samples_done_;
   }
+
+  dispenser_position position() const;
+  /// Continues from `p` (taken from a dispenser over the same samples, chunk size and seed).
+  void restore(const dispenser_position& p);
 
   /// Chunks handed out and not yet done or reclaimed.
   size_t outstanding() const {

@@ -18,12 +18,32 @@ struct shard_spec {
   uint32_t index = 0;
   uint64_t horizon = 0; // optimizer steps over the job (learning-rate schedule)
   std::vector<uint32_t> members;
+  std::vector<char> snapshot; // resuming: the shard's checkpoint (ShardCheckpoint bytes)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
   return f(caf::meta::type_name("herd::shard_spec"), x.job_json, x.index, x.horizon,
-           x.members);
+           x.members, x.snapshot);
+}
+
+/// Where a worker stands at a clock boundary: its clock and the data chunk it is working
+/// through (from batch position `pos`). Sent when it holds for a checkpoint; given back when
+/// a job resumes from one.
+struct worker_place {
+  uint32_t worker = 0;
+  uint64_t clock = 0;
+  bool has_chunk = false;
+  uint64_t chunk_id = 0;
+  uint32_t epoch = 0;
+  std::vector<uint32_t> indices;
+  uint64_t pos = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_place& x) {
+  return f(caf::meta::type_name("herd::worker_place"), x.worker, x.clock, x.has_chunk,
+           x.chunk_id, x.epoch, x.indices, x.pos);
 }
 
 /// Spawn worker `id` of the job starting at `clock`, talking to `shards` and `supervisor`.
@@ -33,12 +53,13 @@ struct worker_spec {
   uint64_t clock = 0;
   std::vector<caf::actor> shards;
   caf::actor supervisor;
+  worker_place start; // resuming: the chunk to continue (start.has_chunk)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_spec& x) {
   return f(caf::meta::type_name("herd::worker_spec"), x.job_json, x.id, x.clock, x.shards,
-           x.supervisor);
+           x.supervisor, x.start);
 }
 
 /// A node daemon's published address, for nodes to connect to each other directly (over TLS

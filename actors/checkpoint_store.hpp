@@ -1,0 +1,48 @@
+// Checkpoint files: one directory per checkpoint, `ckpt-<clock>/`, holding one Cap'n Proto file
+// per shard (schema/checkpoint.capnp) and `manifest.json` with the job, the clock, the
+// consistency rule, the data position, every worker's place, and a CRC-32 of every file (and
+// of the manifest itself). Written into `ckpt-<clock>.tmp/`, each file fsynced, then renamed,
+// so a checkpoint is whole or absent; the newest `keep` are kept.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "data/dispenser.hpp"
+#include "messages/errc.hpp"
+#include "messages/types.hpp"
+
+namespace herd::actors {
+
+struct worker_position {
+  uint32_t worker = 0;
+  std::string node;
+  uint64_t clock = 0;       // the step it takes next
+  bool has_chunk = false;   // working through `chunk` from batch position `pos`
+  data::chunk chunk;
+  uint64_t pos = 0;
+};
+
+struct checkpoint {
+  uint64_t clock = 0;              // every worker's next step (a clock boundary)
+  std::string job_json;            // the job as it ran
+  messages::consistency_msg rule;  // in force at `clock`
+  data::dispenser_position data;
+  std::vector<worker_position> workers;
+  uint64_t samples = 0;
+  uint64_t steps = 0;
+  uint64_t skipped = 0;
+  uint32_t next_worker_id = 0;
+  std::vector<std::vector<char>> shards; // ShardCheckpoint bytes, by shard index
+};
+
+/// Writes `c` under `dir` and removes all but the newest `keep`; returns the new directory.
+expected<std::string> write_checkpoint(const std::string& dir, const checkpoint& c, int keep);
+
+/// The newest checkpoint under `dir` whose files all match their checksums. Each newer one
+/// that does not (truncated, flipped bytes, missing files) is skipped with a line in `notes`.
+expected<checkpoint> load_latest_checkpoint(const std::string& dir,
+                                            std::vector<std::string>* notes = nullptr);
+
+} // namespace herd::actors

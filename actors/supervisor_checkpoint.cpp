@@ -1,0 +1,143 @@
+// Coordinated checkpoints. Every active worker is told to hold before the step of clock C (two
+// past the furthest clock reported, so every worker can reach it); a holding worker reports
+// once its pushes are answered, with the chunk it is working through. When all hold, every
+// shard has applied every step below C and none beyond: the shards' states, the data position
+// and the workers' places are written (checkpoint_store), then the workers go on.
+#include <caf/event_based_actor.hpp>
+
+#include "actors/consistency.hpp"
+#include "actors/supervisor_actor.hpp"
+#include "config/job_parse.hpp"
+#include "messages/atoms.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+void finish_checkpoint(supervisor_self self, const std::string& line, caf::error err) {
+  auto& st = self->state;
+  for (auto& rp : st.ckpt_waiters) {
+    if (err)
+      rp.deliver(err);
+    else
+      rp.deliver(line);
+  }
+  st.ckpt_waiters.clear();
+  for (auto& [id, at] : st.ckpt_held) {
+    auto it = st.workers.find(id);
+    if (it != st.workers.end())
+      self->send(it->second, resume_atom::value);
+  }
+  st.ckpt_held.clear();
+  st.ckpt_clock.reset();
+}
+
+void maybe_complete(supervisor_self self) {
+  auto& st = self->state;
+  if (!st.ckpt_clock)
+    return;
+  for (auto& [id, w] : st.workers)
+    if (st.ckpt_held.count(id) == 0)
+      return;
+  save_checkpoint(self, [] {});
+}
+
+} // namespace
+
+void save_checkpoint(supervisor_self self, std::function<void()> then) {
+  auto& st = self->state;
+  auto snaps = std::make_shared<std::vector<std::vector<char>>>(st.shards.size());
+  auto left = std::make_shared<size_t>(st.shards.size());
+  auto failed = std::make_shared<caf::error>();
+  auto all_in = [=] {
+    auto& st = self->state;
+    if (*failed) {
+      log(self, "checkpoint failed: " + describe(*failed));
+      finish_checkpoint(self, "", *failed);
+      return then();
+    }
+    checkpoint c;
+    // The boundary the holding workers reached; with none holding (all finished), the end.
+    c.clock = st.ckpt_held.empty() ? st.core->max_clock() : UINT64_MAX;
+    for (auto& [id, at] : st.ckpt_held)
+      c.clock = std::min(c.clock, at.clock);
+    c.job_json = st.job_json;
+    c.rule = to_message(st.rule);
+    c.data = st.core->data_position();
+    for (auto& [id, at] : st.ckpt_held) {
+      worker_position p{id, st.worker_nodes[id], at.clock, at.has_chunk, {}, at.pos};
+      if (at.has_chunk)
+        p.chunk = data::chunk{at.chunk_id, at.epoch, at.indices};
+      c.workers.push_back(std::move(p));
+    }
+    c.samples = st.core->samples();
+    c.steps = st.core->steps();
+    c.skipped = st.core->skipped();
+    c.next_worker_id = st.next_worker_id;
+    c.shards = std::move(*snaps);
+    auto dir = config::checkpoint_dir(st.in.cfg);
+    auto written = write_checkpoint(dir, c, st.in.cfg.checkpoint.keep);
+    if (!written) {
+      log(self, "checkpoint failed: " + describe(written.error()));
+      finish_checkpoint(self, "", written.error());
+    } else {
+      auto line = "checkpoint at clock " + std::to_string(c.clock) + " written to " + *written;
+      log(self, line);
+      finish_checkpoint(self, line, {});
+    }
+    then();
+  };
+  for (size_t i = 0; i < st.shards.size(); ++i)
+    self->request(st.shards[i], request_timeout, checkpoint_atom::value)
+      .then(
+        [=](messages::payload& p) {
+          (*snaps)[i] = std::move(p.bytes);
+          if (--*left == 0)
+            all_in();
+        },
+        [=](caf::error& err) {
+          *failed = err;
+          if (--*left == 0)
+            all_in();
+        });
+}
+
+void start_checkpoint(supervisor_self self, std::optional<caf::response_promise> rp,
+                      uint64_t at_least) {
+  auto& st = self->state;
+  if (rp)
+    st.ckpt_waiters.push_back(std::move(*rp));
+  if (st.ckpt_clock)
+    return; // one under way: this request is answered with it
+  st.ckpt_clock = std::max(st.core->max_clock() + 2, at_least);
+  for (auto& [id, w] : st.workers)
+    self->send(w, hold_atom::value, *st.ckpt_clock);
+  maybe_complete(self);
+}
+
+void checkpoint_held(supervisor_self self, const messages::worker_place& at) {
+  auto& st = self->state;
+  if (!st.ckpt_clock)
+    return;
+  st.ckpt_held[at.worker] = at;
+  maybe_complete(self);
+}
+
+void checkpoint_worker_gone(supervisor_self self, uint32_t id) {
+  auto& st = self->state;
+  st.ckpt_held.erase(id);
+  maybe_complete(self);
+}
+
+void maybe_periodic_checkpoint(supervisor_self self) {
+  auto& st = self->state;
+  // Started two clocks ahead, so the workers hold exactly at the multiple of `every`.
+  if (st.next_ckpt == 0 || st.ending || st.ckpt_clock || st.core->max_clock() + 2 < st.next_ckpt)
+    return;
+  auto at = st.next_ckpt;
+  auto every = static_cast<uint64_t>(st.in.cfg.checkpoint.every);
+  st.next_ckpt = (std::max(at, st.core->max_clock() + 2) / every + 1) * every;
+  start_checkpoint(self, std::nullopt, at);
+}
+
+} // namespace herd::actors

@@ -1,0 +1,179 @@
+// Checkpoints: the files (checksums, fallback to the previous whole one, keep K) and resuming:
+// a job resumed from a checkpoint ends with bit-identical parameters to one that never stopped.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/checkpoint_store.hpp"
+#include "actors/job.hpp"
+#include "actors/system_config.hpp"
+#include "config/job_parse.hpp"
+#include "messages/checkpoint_codec.hpp"
+#include "tests/actors/synthetic_data.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace herd;
+namespace fs = std::filesystem;
+
+namespace {
+
+actors::checkpoint sample_checkpoint(uint64_t clock) {
+  actors::checkpoint c;
+  c.clock = clock;
+  c.job_json = "{\"name\": \"x\"}";
+  c.rule = {"ssp", 2, false};
+  c.data.epoch = 1;
+  c.data.pos = 96;
+  c.data.next_id = 7;
+  c.data.samples_done = 160;
+  c.data.waiting.push_back(data::chunk{5, 0, {3, 1, 2}});
+  c.data.outstanding.emplace_back(0, data::chunk{6, 1, {9, 8}});
+  c.workers.push_back(actors::worker_position{0, "local", clock, true, {6, 1, {9, 8}}, 1});
+  c.samples = 1234;
+  c.steps = 56;
+  c.skipped = 1;
+  c.next_worker_id = 3;
+  messages::shard_snapshot s;
+  s.shard = 0;
+  s.params = {1.0f, -2.0f, 3.5f};
+  s.momentum = {0.1f, 0.2f, 0.3f};
+  s.members = {{0, clock}};
+  c.shards.push_back(messages::encode_shard_snapshot(s));
+  return c;
+}
+
+std::string newest(const std::string& dir) {
+  std::vector<std::string> all;
+  for (const auto& e : fs::directory_iterator(dir))
+    all.push_back(e.path().string());
+  std::sort(all.begin(), all.end());
+  return all.back();
+}
+
+actors::job_inputs single_worker_job(const std::string& ckpt_dir) {
+  actors::job_inputs in;
+  auto& cfg = in.cfg;
+  cfg.model.layers = {20, 16, 12, 4};
+  cfg.optimizer.type = config::optimizer_kind::adam;
+  cfg.optimizer.lr = 0.01;
+  cfg.optimizer.schedule = config::lr_schedule::cosine;
+  cfg.training.batch_size = 8;
+  cfg.training.chunk_batches = 3; // checkpoints fall inside chunks
+  cfg.training.epochs = 3;
+  cfg.training.max_steps = 40;
+  cfg.training.eval_every = 0;
+  cfg.checkpoint.every = 10;
+  cfg.checkpoint.keep = 10;
+  cfg.checkpoint.dir = ckpt_dir;
+  cfg.shards.assign(2, config::shard_config{"local"});
+  cfg.workers.assign(1, config::worker_config{"local", "cpu", {}});
+  in.train = std::make_shared<data::dataset>(test::synthetic_dataset(256, 20, 4, 1));
+  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(64, 20, 4, 2));
+  return in;
+}
+
+actors::job_result run(const actors::job_inputs& in) {
+  actors::system_config cfg;
+  caf::actor_system sys{cfg};
+  auto r = actors::run_job(sys, in);
+  REQUIRE(r);
+  return *r;
+}
+
+} // namespace
+
+TEST_CASE("checkpoint: files round-trip and the newest whole one is found", "[actors]") {
+  test::temp_dir dir;
+  auto a = sample_checkpoint(10);
+  REQUIRE(actors::write_checkpoint(dir.path().string(), a, 3));
+  REQUIRE(actors::write_checkpoint(dir.path().string(), sample_checkpoint(20), 3));
+  std::vector<std::string> notes;
+  auto got = actors::load_latest_checkpoint(dir.path().string(), &notes);
+  REQUIRE(got);
+  CHECK(notes.empty());
+  CHECK(got->clock == 20);
+  CHECK(got->rule.model == "ssp");
+  CHECK(got->data.waiting.size() == 1);
+  CHECK(got->data.outstanding.at(0).second.indices == std::vector<uint32_t>{9, 8});
+  CHECK(got->workers.at(0).pos == 1);
+  CHECK(got->next_worker_id == 3);
+  auto s = messages::decode_shard_snapshot(got->shards.at(0));
+  REQUIRE(s);
+  CHECK(s->params == std::vector<float>{1.0f, -2.0f, 3.5f});
+  CHECK(s->members.at(0).second == 20);
+}
+
+TEST_CASE("checkpoint: a damaged newest checkpoint falls back to the previous, saying why",
+          "[actors]") {
+  test::temp_dir dir;
+  REQUIRE(actors::write_checkpoint(dir.path().string(), sample_checkpoint(10), 3));
+  REQUIRE(actors::write_checkpoint(dir.path().string(), sample_checkpoint(20), 3));
+  auto damaged = newest(dir.path().string());
+  SECTION("a flipped byte in a shard file") {
+    std::fstream f{damaged + "/shard-0.capnp", std::ios::in | std::ios::out | std::ios::binary};
+    f.seekp(40);
+    f.put('\x5a');
+  }
+  SECTION("a truncated manifest") {
+    fs::resize_file(damaged + "/manifest.json", 30);
+  }
+  SECTION("a missing shard file") {
+    fs::remove(damaged + "/shard-0.capnp");
+  }
+  std::vector<std::string> notes;
+  auto got = actors::load_latest_checkpoint(dir.path().string(), &notes);
+  REQUIRE(got);
+  CHECK(got->clock == 10);
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].find("ckpt-000000000020 skipped") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: only the newest `keep` remain; none whole is an error", "[actors]") {
+  test::temp_dir dir;
+  for (uint64_t c : {10, 20, 30, 40})
+    REQUIRE(actors::write_checkpoint(dir.path().string(), sample_checkpoint(c), 2));
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    (void) e;
+    ++n;
+  }
+  CHECK(n == 2);
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    fs::remove(e.path() / "manifest.json");
+  auto got = actors::load_latest_checkpoint(dir.path().string());
+  REQUIRE_FALSE(got);
+  CHECK(describe(got.error()).find("no whole checkpoint") != std::string::npos);
+}
+
+TEST_CASE("checkpoint: resuming gives bit-identical parameters to a run that never stopped",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto full_dir = dir.file("full");
+  auto straight = run(single_worker_job(full_dir));
+  // The checkpoints at 10, 20, 30 and the one at the end (40).
+  REQUIRE(fs::exists(full_dir + "/ckpt-000000000020/manifest.json"));
+  REQUIRE(fs::exists(full_dir + "/ckpt-000000000040/manifest.json"));
+  auto from = dir.file("from");
+  fs::create_directories(from);
+  fs::copy(full_dir + "/ckpt-000000000020", from + "/ckpt-000000000020");
+  auto c = actors::load_latest_checkpoint(from);
+  REQUIRE(c);
+  CHECK(c->clock == 20);
+  REQUIRE(c->workers.size() == 1);
+  CHECK(c->workers[0].has_chunk); // 20 is not a multiple of 3 batches: mid-chunk
+  auto in = single_worker_job(dir.file("resumed"));
+  in.resume = std::make_shared<const actors::checkpoint>(*c);
+  auto resumed = run(in);
+  CHECK(resumed.clock == straight.clock);
+  CHECK(resumed.samples == straight.samples);
+  REQUIRE(resumed.params.size() == straight.params.size());
+  CHECK(resumed.params == straight.params);
+  // A guard that the comparison can fail: resuming from clock 10 with a different lr differs.
+  auto other = single_worker_job(dir.file("other"));
+  other.cfg.optimizer.lr = 0.02;
+  other.resume = in.resume;
+  CHECK(run(other).params != straight.params);
+}
