@@ -151,6 +151,10 @@ TEST_CASE("cluster: 3 daemons train Fashion-MNIST; ctl adds a worker and removes
   CHECK(code == 0);
   CHECK(added.find("worker 2 added on node a") != std::string::npos);
   drive_prompt(c.address(0));
+  auto saved = c.ctl(1, {"checkpoint"}, &code);
+  CHECK(code == 0);
+  CHECK(saved.find("checkpoint at clock") != std::string::npos);
+  CHECK(saved.find(c.dir.file("out") + "/checkpoints/ckpt-") != std::string::npos);
   auto removed = c.ctl(0, {"remove-worker", "0"}, &code);
   CHECK(code == 0);
   CHECK(removed.find("worker 0 finishes its step") != std::string::npos);
