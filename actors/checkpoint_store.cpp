@@ -115,6 +115,7 @@ json manifest_of(const checkpoint& c, const std::vector<std::pair<std::string, u
   for (const auto& [name, crc] : files)
     shards.push_back({{"file", name}, {"crc32", crc}});
   m["shards"] = shards;
+  m["evaluation"] = {{"accuracy", c.accuracy}, {"loss", c.loss}};
   return m;
 }
 
@@ -151,6 +152,10 @@ checkpoint checkpoint_of(const json& m) {
   c.steps = n.at("steps").get<uint64_t>();
   c.skipped = n.at("skipped").get<uint64_t>();
   c.next_worker_id = n.at("next_worker_id").get<uint32_t>();
+  if (m.contains("evaluation")) {
+    c.accuracy = m["evaluation"].at("accuracy").get<double>();
+    c.loss = m["evaluation"].at("loss").get<double>();
+  }
   return c;
 }
 

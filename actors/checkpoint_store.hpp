@@ -35,6 +35,9 @@ struct checkpoint {
   uint64_t skipped = 0;
   uint32_t next_worker_id = 0;
   std::vector<std::vector<char>> shards; // ShardCheckpoint bytes, by shard index
+  // The test set measured on these parameters when the checkpoint was taken (-1: not measured).
+  double accuracy = -1;
+  double loss = 0;
 };
 
 /// Writes `c` under `dir` and removes all but the newest `keep`; returns the new directory.

@@ -10,6 +10,7 @@
 #include "actors/job_parts.hpp"
 #include "actors/remote.hpp"
 #include "config/job_parse.hpp"
+#include "kernels/cpu/blas_threads.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
 
@@ -140,6 +141,8 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       if (hosts_workers)
         if (auto err = ensure_data(self, cfg))
           return err;
+      if (!self->state.setup.job) // a daemon: the job's BLAS threads (herd run sets its own)
+        kernels::set_blas_threads(cfg.training.blas_threads);
       if (self->state.supervisor && self->state.supervisor != sup)
         return make_error(errc::invalid_argument,
                           "node " + self->state.setup.name + " runs another job already");

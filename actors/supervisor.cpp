@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include <cstdio>
 #include <limits>
 
 #include <caf/actor_system.hpp>
@@ -161,18 +162,33 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
 
 void maybe_finish(supervisor_self self) {
   auto& st = self->state;
-  // One evaluation at a time: a periodic one in flight calls back here when it ends.
-  if (st.ending || !st.core->all_finished() || st.core->eval_in_flight())
+  // One evaluation at a time: a periodic one in flight calls back here when it ends. A worker
+  // being restarted is not finished.
+  if (st.ending || !st.core->all_finished() || st.core->eval_in_flight()
+      || !st.restarting.empty())
     return;
   st.ending = true;
   st.train_s = st.core->elapsed_s();
   auto clock = st.core->min_clock();
   log(self, "training finished at clock " + std::to_string(clock) + "; final evaluation");
   // Every pull is ready now that all workers have left.
-  if (st.in.cfg.checkpoint.every > 0) // the last checkpoint holds the final state
+  if (st.in.cfg.checkpoint.every > 0 && !st.ckpt_clock
+      && st.last_ckpt != st.core->max_clock()) // the last checkpoint holds the final state
     return save_checkpoint(self, [=] { request_eval(self, clock, true); });
   request_eval(self, clock, true);
 }
+
+} // namespace
+
+void maybe_finish_after_loss(supervisor_self self, uint32_t id) {
+  auto& st = self->state;
+  if (st.core->all_finished() && st.restarting.empty())
+    return fail_job(self, make_error(errc::actor_failed,
+                                     "every worker failed; last: worker " + std::to_string(id)));
+  maybe_finish(self);
+}
+
+namespace {
 
 void on_down(supervisor_self self, const caf::down_msg& dm) {
   auto& st = self->state;
@@ -190,17 +206,25 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
         .then([](uint64_t) {}, [=](caf::error& err) { fail_job(self, std::move(err)); });
     log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
                 + std::to_string(back) + " chunk(s) returned to the dispenser");
-    if (st.core->all_finished())
-      return fail_job(self, make_error(errc::actor_failed,
-                                       "every worker failed; last: worker " + std::to_string(id)
-                                         + ": " + describe(dm.reason)));
-    return maybe_finish(self);
+    const auto& sup = st.in.cfg.supervisor;
+    if (sup.restart != config::restart_policy::never && st.restarts[id] < sup.max_restarts
+        && !st.ending) {
+      auto n = ++st.restarts[id];
+      st.restarting.insert(id);
+      st.failed_at_s[id] = st.core->elapsed_s();
+      // Backoff: 100 ms, doubling per restart of the same worker.
+      auto delay = std::chrono::milliseconds(100 << std::min(n - 1, 6));
+      self->delayed_send(self, delay, restart_atom::value, id);
+      return;
+    }
+    return maybe_finish_after_loss(self, id);
   }
   if (st.ending && !st.done.pending())
     return;
   for (auto& [name, node] : st.nodes)
     if (dm.source == node.address()) {
-      // Its shards and workers report their own loss; the node itself is only logged.
+      // Its shards and workers report their own loss; the node is not used again.
+      st.dead_nodes.insert(name);
       log(self, "node " + name + " lost (" + describe(dm.reason) + ")");
       return;
     }
@@ -233,6 +257,13 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
     [=](progress_atom, const messages::step_report& r) {
       auto& st = self->state;
       auto p = st.core->on_report(r);
+      if (auto f = st.failed_at_s.find(r.worker); f != st.failed_at_s.end()) {
+        char line[160];
+        std::snprintf(line, sizeof line, "worker %u recovered: stepping again %.2f s after it "
+                                         "failed", r.worker, st.core->elapsed_s() - f->second);
+        log(self, line);
+        st.failed_at_s.erase(f);
+      }
       if (st.cb.on_progress)
         st.cb.on_progress(p);
       while (auto sw = st.core->switch_due())
@@ -273,6 +304,7 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       return true;
     },
     [=](held_atom, const messages::worker_place& at) { checkpoint_held(self, at); },
+    [=](restart_atom, uint32_t id) { restart_worker(self, id); },
     [=](ctl_atom, const messages::ctl_request& req) {
       auto rp = self->make_response_promise();
       handle_ctl(self, req, rp);

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/job.hpp"
+#include "actors/evaluator_state.hpp"
 #include "actors/job_parts.hpp"
 #include "actors/shard_state.hpp"
 #include "actors/supervisor_state.hpp"
@@ -41,6 +43,12 @@ struct supervisor_actor_state {
   std::map<uint32_t, messages::worker_place> ckpt_held;
   std::vector<caf::response_promise> ckpt_waiters;
   uint64_t next_ckpt = 0; // clock of the next periodic checkpoint (0: none)
+  std::optional<uint64_t> last_ckpt; // clock of the last checkpoint written
+  // Restarts (supervisor.restart / max_restarts): failed workers come back under their id.
+  std::map<uint32_t, int> restarts;           // restarts so far, by worker
+  std::set<uint32_t> restarting;              // failed, a restart under way
+  std::map<uint32_t, double> failed_at_s;     // when it failed (job time), until it reports
+  std::set<std::string> dead_nodes;
   caf::actor evaluator;
   caf::response_promise done;
   bool started = false; // every shard and worker of the job's file is placed
@@ -61,6 +69,11 @@ void spawn_job(supervisor_self self);
 /// Places a new worker on `node` while the job runs; answers `rp` with a line for ctl.
 void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp);
 
+/// Places failed worker `id` again (same id, joined at a fresh clock), on its node if alive.
+void restart_worker(supervisor_self self, uint32_t id);
+/// After a worker is lost for good: ends the job if no worker is left, else maybe finishes.
+void maybe_finish_after_loss(supervisor_self self, uint32_t id);
+
 /// Starts a coordinated checkpoint (or joins the one under way); `rp`, when given, gets a line
 /// naming the written directory, or the error.
 /// Workers hold at the later of `at_least` and two clocks past the furthest reported.
@@ -72,6 +85,9 @@ void checkpoint_held(supervisor_self self, const messages::worker_place& at);
 void checkpoint_worker_gone(supervisor_self self, uint32_t id);
 /// After a step report: starts a periodic checkpoint when one is due.
 void maybe_periodic_checkpoint(supervisor_self self);
+/// Test loss and accuracy of the parameters in `shards` (ShardCheckpoint bytes, by index).
+expected<accuracy> evaluate_snapshots(supervisor_self self,
+                                      const std::vector<std::vector<char>>& shards);
 /// Saves the shards now (every worker gone or holding), then runs `then`.
 void save_checkpoint(supervisor_self self, std::function<void()> then);
 

@@ -5,7 +5,10 @@
 // and the workers' places are written (checkpoint_store), then the workers go on.
 #include <caf/event_based_actor.hpp>
 
+#include <cstdio>
+
 #include "actors/consistency.hpp"
+#include "actors/evaluator_state.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "config/job_parse.hpp"
 #include "messages/atoms.hpp"
@@ -44,6 +47,25 @@ void maybe_complete(supervisor_self self) {
 
 } // namespace
 
+expected<accuracy> evaluate_snapshots(supervisor_self self,
+                                      const std::vector<std::vector<char>>& shards) {
+  auto& st = self->state;
+  evaluator_state eval{st.plan.net, st.in.test};
+  auto& params = eval.params();
+  params.resize(st.plan.net->param_count());
+  for (size_t i = 0; i < shards.size(); ++i) {
+    auto s = messages::decode_shard_snapshot(shards[i]);
+    if (!s)
+      return std::move(s.error());
+    const auto& slice = st.plan.slices.at(i);
+    if (s->offset != slice.offset || s->params.size() != slice.count)
+      return make_error(errc::size_mismatch, "checkpoint of shard " + std::to_string(i)
+                                               + " does not fit the job's slice");
+    std::copy(s->params.begin(), s->params.end(), params.begin() + slice.offset);
+  }
+  return eval.evaluate(params.data());
+}
+
 void save_checkpoint(supervisor_self self, std::function<void()> then) {
   auto& st = self->state;
   auto snaps = std::make_shared<std::vector<std::vector<char>>>(st.shards.size());
@@ -75,14 +97,24 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
     c.skipped = st.core->skipped();
     c.next_worker_id = st.next_worker_id;
     c.shards = std::move(*snaps);
+    // Measured here, on exactly the saved parameters: a resumed job checks itself against it.
+    if (auto acc = evaluate_snapshots(self, c.shards)) {
+      c.accuracy = acc->accuracy;
+      c.loss = acc->loss;
+    }
     auto dir = config::checkpoint_dir(st.in.cfg);
     auto written = write_checkpoint(dir, c, st.in.cfg.checkpoint.keep);
     if (!written) {
       log(self, "checkpoint failed: " + describe(written.error()));
       finish_checkpoint(self, "", written.error());
     } else {
-      auto line = "checkpoint at clock " + std::to_string(c.clock) + " written to " + *written;
+      char acc[64] = "";
+      if (c.accuracy >= 0)
+        std::snprintf(acc, sizeof acc, " (test accuracy %.2f%%)", 100.0 * c.accuracy);
+      auto line = "checkpoint at clock " + std::to_string(c.clock) + " written to " + *written
+                  + acc;
       log(self, line);
+      st.last_ckpt = c.clock;
       finish_checkpoint(self, line, {});
     }
     then();

@@ -1,5 +1,6 @@
 // Placing the job's shards and workers on its nodes, and workers added while it runs.
 #include <algorithm>
+#include <cstdio>
 
 #include <caf/event_based_actor.hpp>
 
@@ -131,11 +132,13 @@ void place_shards(supervisor_self self) {
 
 // Joins worker `id` to every shard at `clock`, then places it. Under BSP a shard refuses a
 // clock whose round it applied meanwhile: the worker leaves those it joined and tries again.
+using join_reply = std::function<void(expected<std::string>)>;
+
 void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
-                     caf::response_promise rp, int attempts_left);
+                     join_reply rp, int attempts_left);
 
 void join_at(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
-             caf::response_promise rp, int attempts_left) {
+             join_reply rp, int attempts_left) {
   auto& st = self->state;
   auto failed = std::make_shared<caf::error>();
   auto all_in = countdown(st.shards.size(), [=]() mutable {
@@ -145,14 +148,11 @@ void join_at(supervisor_self self, const std::string& node, uint32_t id, uint64_
         self->send(s, leave_atom::value, id);
       if (attempts_left > 0)
         return join_new_worker(self, node, id, rp, attempts_left - 1);
-      return rp.deliver(*failed);
+      return rp(*failed);
     }
     st.core->add_worker(id, clock);
     place_worker(self, node, id, clock, [=]() mutable {
-      log(self, "worker " + std::to_string(id) + " added on node " + node + " at clock "
-                  + std::to_string(clock));
-      rp.deliver("worker " + std::to_string(id) + " added on node " + node
-                 + "; it joins at clock " + std::to_string(clock));
+      rp("on node " + node + "; it joins at clock " + std::to_string(clock));
     });
   });
   for (auto& s : st.shards)
@@ -165,7 +165,7 @@ void join_at(supervisor_self self, const std::string& node, uint32_t id, uint64_
 }
 
 void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
-                     caf::response_promise rp, int attempts_left) {
+                     join_reply rp, int attempts_left) {
   auto& st = self->state;
   auto highest = std::make_shared<uint64_t>(0);
   auto failed = std::make_shared<caf::error>();
@@ -173,7 +173,7 @@ void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
   // complete yet (a worker is at most one push ahead of what every shard has seen).
   auto all_in = countdown(st.shards.size(), [=]() mutable {
     if (*failed)
-      return rp.deliver(*failed);
+      return rp(*failed);
     join_at(self, node, id, *highest + 2, rp, attempts_left);
   });
   for (auto& s : st.shards)
@@ -208,7 +208,21 @@ void spawn_job(supervisor_self self) {
       return fail_job(self, rule.error());
     st.rule = *rule;
     st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped);
-    log(self, "resuming from the checkpoint at clock " + std::to_string(c.clock));
+    // The restored parameters, measured before anything trains on them: they must score what
+    // the checkpoint recorded when it was taken.
+    auto acc = evaluate_snapshots(self, c.shards);
+    if (!acc)
+      return fail_job(self, acc.error());
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "resuming from the checkpoint at clock %llu: test accuracy %.2f%% (recorded "
+                  "when it was taken: %.2f%%)",
+                  (unsigned long long) c.clock, 100.0 * acc->accuracy, 100.0 * c.accuracy);
+    log(self, line);
+    messages::eval_report r{c.clock, c.samples, 0.0, acc->loss, acc->accuracy, 0.0};
+    auto e = st.core->eval_done(r);
+    if (st.cb.on_eval)
+      st.cb.on_eval(e);
   }
   st.job_json = config::to_json(cfg);
   for (const auto& n : cfg.nodes)
@@ -255,7 +269,49 @@ void add_worker(supervisor_self self, const std::string& node, caf::response_pro
     return rp.deliver(
       make_error(errc::invalid_argument, "no node " + node + " in this job (nodes: " + names + ")"));
   }
-  join_new_worker(self, node, st.next_worker_id++, std::move(rp), 2);
+  auto id = st.next_worker_id++;
+  join_new_worker(self, node, id,
+                  [=](expected<std::string> r) mutable {
+                    if (!r)
+                      return rp.deliver(r.error());
+                    log(self, "worker " + std::to_string(id) + " added " + *r);
+                    rp.deliver("worker " + std::to_string(id) + " added " + *r);
+                  },
+                  2);
+}
+
+void restart_worker(supervisor_self self, uint32_t id) {
+  auto& st = self->state;
+  if (st.ending)
+    return;
+  // Its own node if it is still there, else the first live node.
+  auto node = st.worker_nodes[id];
+  if (st.dead_nodes.count(node) > 0 || !node_named(self, node)) {
+    node.clear();
+    for (auto& [name, h] : st.nodes)
+      if (st.dead_nodes.count(name) == 0) {
+        node = name;
+        break;
+      }
+  }
+  if (node.empty()) {
+    st.restarting.erase(id);
+    return fail_job(self, make_error(errc::actor_failed,
+                                     "no live node to restart worker " + std::to_string(id)));
+  }
+  join_new_worker(self, node, id,
+                  [=](expected<std::string> r) {
+                    auto& st = self->state;
+                    st.restarting.erase(id);
+                    if (!r) {
+                      log(self, "restarting worker " + std::to_string(id)
+                                  + " failed: " + describe(r.error()));
+                      return maybe_finish_after_loss(self, id);
+                    }
+                    log(self, "worker " + std::to_string(id) + " restarted (restart "
+                                + std::to_string(st.restarts[id]) + ") " + *r);
+                  },
+                  2);
 }
 
 } // namespace herd::actors

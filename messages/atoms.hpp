@@ -36,6 +36,7 @@ using status_atom = caf::atom_constant<caf::atom("status")>;  // anyone -> node
 using hold_atom = caf::atom_constant<caf::atom("hold")>;          // supervisor -> worker
 using held_atom = caf::atom_constant<caf::atom("held")>;          // worker -> supervisor
 using resume_atom = caf::atom_constant<caf::atom("resume")>;      // supervisor -> worker
+using restart_atom = caf::atom_constant<caf::atom("restart")>;    // supervisor -> itself
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>; // supervisor -> shard
 
 } // namespace herd
