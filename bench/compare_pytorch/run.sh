@@ -77,6 +77,10 @@ install_packages() {
 }
 install_packages
 
+# Only an earlier output of this script is emptied, never some other directory.
+if [[ -d $out && -n $(ls -A "$out") && ! -f $out/machine.txt ]]; then
+  die "--output $out is not empty and not an earlier compare_pytorch output: choose another"
+fi
 rm -rf "$out"
 mkdir -p "$out/logs" "$out/runs" "$out/jobs"
 rows=$out/rows.jsonl
