@@ -190,8 +190,17 @@ void maybe_finish_after_loss(supervisor_self self, uint32_t id) {
 
 namespace {
 
+// The current message comes from an actor of the job before a roll-back.
+bool is_retired(supervisor_self self) {
+  auto& retired = self->state.retired;
+  return !retired.empty()
+         && retired.count(caf::actor_cast<caf::actor_addr>(self->current_sender())) > 0;
+}
+
 void on_down(supervisor_self self, const caf::down_msg& dm) {
   auto& st = self->state;
+  if (st.retired.erase(dm.source) > 0)
+    return; // an actor of the job before it rolled back
   auto it = st.worker_ids.find(dm.source);
   if (it != st.worker_ids.end()) {
     auto id = it->second;
@@ -203,7 +212,11 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
     checkpoint_worker_gone(self, id);
     for (auto& s : st.shards) // a request: the shard answers with its version
       self->request(s, request_timeout, leave_atom::value, id)
-        .then([](uint64_t) {}, [=](caf::error& err) { fail_job(self, std::move(err)); });
+        .then([](uint64_t) {},
+              [=](caf::error& err) { // the shard may have gone with the same node
+                log(self, "worker " + std::to_string(id) + " could not leave a shard: "
+                            + describe(err));
+              });
     log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
                 + std::to_string(back) + " chunk(s) returned to the dispenser");
     const auto& sup = st.in.cfg.supervisor;
@@ -228,6 +241,9 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
       log(self, "node " + name + " lost (" + describe(dm.reason) + ")");
       return;
     }
+  for (uint32_t i = 0; i < st.shards.size(); ++i)
+    if (st.shards[i] && dm.source == st.shards[i].address() && st.started)
+      return roll_back(self, i, dm.reason);
   fail_job(self, make_error(errc::actor_failed, "a shard or the evaluator ("
                                                   + caf::to_string(dm.source) + ") ended: "
                                                   + describe(dm.reason)));
@@ -251,11 +267,16 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       spawn_job(self);
       return self->state.done;
     },
-    [=](chunk_atom, uint32_t worker, uint64_t finished_chunk) {
+    [=](chunk_atom, uint32_t worker,
+        uint64_t finished_chunk) -> caf::result<messages::data_chunk> {
+      if (is_retired(self))
+        return make_error(errc::actor_failed, "this worker belongs to a rolled-back job");
       return self->state.core->next_chunk(worker, finished_chunk);
     },
     [=](progress_atom, const messages::step_report& r) {
       auto& st = self->state;
+      if (is_retired(self))
+        return;
       auto p = st.core->on_report(r);
       if (auto f = st.failed_at_s.find(r.worker); f != st.failed_at_s.end()) {
         char line[160];
@@ -275,6 +296,8 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
     },
     [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk) {
       auto& st = self->state;
+      if (is_retired(self))
+        return;
       st.core->chunk_done(worker, finished_chunk);
       // A worker removed mid-chunk hands the rest of its data back.
       auto back = st.core->worker_lost(worker);
@@ -303,7 +326,10 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       set_consistency(self, *rule);
       return true;
     },
-    [=](held_atom, const messages::worker_place& at) { checkpoint_held(self, at); },
+    [=](held_atom, const messages::worker_place& at) {
+      if (!is_retired(self))
+        checkpoint_held(self, at);
+    },
     [=](restart_atom, uint32_t id) { restart_worker(self, id); },
     [=](ctl_atom, const messages::ctl_request& req) {
       auto rp = self->make_response_promise();

@@ -49,6 +49,10 @@ struct supervisor_actor_state {
   std::set<uint32_t> restarting;              // failed, a restart under way
   std::map<uint32_t, double> failed_at_s;     // when it failed (job time), until it reports
   std::set<std::string> dead_nodes;
+  // Rolling back after a lost shard: the old actors' down messages are ignored.
+  std::set<caf::actor_addr> retired;
+  std::optional<double> recovery_started_s;
+  bool on_start_called = false;
   caf::actor evaluator;
   caf::response_promise done;
   bool started = false; // every shard and worker of the job's file is placed
@@ -69,6 +73,10 @@ void spawn_job(supervisor_self self);
 /// Places a new worker on `node` while the job runs; answers `rp` with a line for ctl.
 void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp);
 
+/// A shard was lost: every shard, worker and the evaluator restart from the newest checkpoint
+/// (lost shards on live nodes); the clocks since are lost and reported. No checkpoint: the job
+/// fails.
+void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason);
 /// Places failed worker `id` again (same id, joined at a fresh clock), on its node if alive.
 void restart_worker(supervisor_self self, uint32_t id);
 /// After a worker is lost for good: ends the job if no worker is left, else maybe finishes.

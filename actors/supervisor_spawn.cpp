@@ -28,6 +28,17 @@ caf::actor node_named(supervisor_self self, const std::string& name) {
   return it == self->state.nodes.end() ? caf::actor{} : it->second;
 }
 
+// `preferred` when it is connected and alive, else the first live node ("" when none).
+std::string live_node(supervisor_self self, const std::string& preferred) {
+  auto& st = self->state;
+  if (node_named(self, preferred) && st.dead_nodes.count(preferred) == 0)
+    return preferred;
+  for (auto& [name, h] : st.nodes)
+    if (st.dead_nodes.count(name) == 0)
+      return name;
+  return {};
+}
+
 // Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
                   std::function<void()> placed, messages::worker_place start = {}) {
@@ -59,19 +70,28 @@ void place_workers(supervisor_self self) {
                      st.plan.slices, request_timeout};
   st.evaluator = spawn_evaluator(self->system(), std::move(es));
   self->monitor(st.evaluator);
-  st.core->start_clock();
-  auto all_placed = countdown(cfg.workers.size(), [=] {
+  if (!st.on_start_called) // a roll-back keeps the job's clock running
+    st.core->start_clock();
+  auto started = [=] {
     auto& st = self->state;
     st.started = true;
+    if (st.recovery_started_s) {
+      char line[120];
+      std::snprintf(line, sizeof line, "recovered: every shard and worker runs again %.2f s "
+                                       "after the loss", st.core->elapsed_s() - *st.recovery_started_s);
+      log(self, line);
+      st.recovery_started_s.reset();
+    }
     log(self, "job started: " + std::to_string(st.shards.size()) + " shard(s), "
                 + std::to_string(st.in.cfg.workers.size()) + " worker(s) on "
                 + std::to_string(st.nodes.size()) + " node(s), "
                 + std::to_string(st.plan.net->param_count()) + " parameters, "
                 + rule_name(rule_of(st.in.cfg.consistency.model, st.in.cfg.consistency.staleness,
                                     st.in.cfg.consistency.staleness_aware)));
-    if (st.cb.on_start)
+    if (st.cb.on_start && !st.on_start_called)
       st.cb.on_start(caf::actor_cast<caf::actor>(self));
-  });
+    st.on_start_called = true;
+  };
   if (cfg.checkpoint.every > 0) {
     auto every = static_cast<uint64_t>(cfg.checkpoint.every);
     st.next_ckpt = (st.core->max_clock() / every + 1) * every;
@@ -84,9 +104,9 @@ void place_workers(supervisor_self self) {
       return fail_job(self, make_error(errc::invalid_argument,
                                        "the checkpoint at clock " + std::to_string(c.clock)
                                          + " was taken after training ended: nothing to resume"));
-    auto resumed = countdown(c.workers.size(), all_placed);
+    auto resumed = countdown(c.workers.size(), started);
     for (const auto& w : c.workers) {
-      auto node = node_named(self, w.node) ? w.node : cfg.workers.front().node;
+      auto node = live_node(self, w.node);
       messages::worker_place at{w.worker, w.clock, w.has_chunk, w.chunk.id, w.chunk.epoch,
                                 w.chunk.indices, w.pos};
       st.core->add_worker(w.worker, w.clock);
@@ -95,6 +115,7 @@ void place_workers(supervisor_self self) {
     return;
   }
   st.next_worker_id = static_cast<uint32_t>(cfg.workers.size());
+  auto all_placed = countdown(cfg.workers.size(), started);
   for (uint32_t w = 0; w < cfg.workers.size(); ++w) {
     st.core->add_worker(w);
     place_worker(self, cfg.workers[w].node, w, 0, all_placed);
@@ -189,6 +210,45 @@ void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
         });
 }
 
+// Takes the job's state from st.in.resume (shards and workers are placed from it next);
+// false when the checkpoint does not fit (the job has failed then).
+bool begin_resume(supervisor_self self) {
+  auto& st = self->state;
+  auto& cfg = st.in.cfg;
+  const auto& c = *st.in.resume;
+  if (c.shards.size() != cfg.shards.size()) {
+    fail_job(self, make_error(errc::config_invalid,
+                              "the checkpoint has " + std::to_string(c.shards.size())
+                                + " shard(s), the job " + std::to_string(cfg.shards.size())));
+    return false;
+  }
+  auto rule = rule_from(c.rule);
+  if (!rule) {
+    fail_job(self, rule.error());
+    return false;
+  }
+  st.rule = *rule;
+  st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped);
+  // The restored parameters, measured before anything trains on them: they must score what
+  // the checkpoint recorded when it was taken.
+  auto acc = evaluate_snapshots(self, c.shards);
+  if (!acc) {
+    fail_job(self, acc.error());
+    return false;
+  }
+  char line[160];
+  std::snprintf(line, sizeof line,
+                "resuming from the checkpoint at clock %llu: test accuracy %.2f%% (recorded "
+                "when it was taken: %.2f%%)",
+                (unsigned long long) c.clock, 100.0 * acc->accuracy, 100.0 * c.accuracy);
+  log(self, line);
+  messages::eval_report r{c.clock, c.samples, 0.0, acc->loss, acc->accuracy, 0.0};
+  auto e = st.core->eval_done(r);
+  if (st.cb.on_eval)
+    st.cb.on_eval(e);
+  return true;
+}
+
 } // namespace
 
 void spawn_job(supervisor_self self) {
@@ -197,33 +257,8 @@ void spawn_job(supervisor_self self) {
   st.plan = plan_job(cfg);
   st.rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
                     cfg.consistency.staleness_aware);
-  if (st.in.resume) {
-    const auto& c = *st.in.resume;
-    if (c.shards.size() != cfg.shards.size())
-      return fail_job(self, make_error(errc::config_invalid,
-                                       "the checkpoint has " + std::to_string(c.shards.size())
-                                         + " shard(s), the job " + std::to_string(cfg.shards.size())));
-    auto rule = rule_from(c.rule);
-    if (!rule)
-      return fail_job(self, rule.error());
-    st.rule = *rule;
-    st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped);
-    // The restored parameters, measured before anything trains on them: they must score what
-    // the checkpoint recorded when it was taken.
-    auto acc = evaluate_snapshots(self, c.shards);
-    if (!acc)
-      return fail_job(self, acc.error());
-    char line[160];
-    std::snprintf(line, sizeof line,
-                  "resuming from the checkpoint at clock %llu: test accuracy %.2f%% (recorded "
-                  "when it was taken: %.2f%%)",
-                  (unsigned long long) c.clock, 100.0 * acc->accuracy, 100.0 * c.accuracy);
-    log(self, line);
-    messages::eval_report r{c.clock, c.samples, 0.0, acc->loss, acc->accuracy, 0.0};
-    auto e = st.core->eval_done(r);
-    if (st.cb.on_eval)
-      st.cb.on_eval(e);
-  }
+  if (st.in.resume && !begin_resume(self))
+    return;
   st.job_json = config::to_json(cfg);
   for (const auto& n : cfg.nodes)
     if (!node_named(self, n.name) && cfg.nodes.size() > 0) {
@@ -280,20 +315,68 @@ void add_worker(supervisor_self self, const std::string& node, caf::response_pro
                   2);
 }
 
+void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason) {
+  auto& st = self->state;
+  auto c = load_latest_checkpoint(config::checkpoint_dir(st.in.cfg));
+  if (!c)
+    return fail_job(self, make_error(errc::actor_failed,
+                                     "shard " + std::to_string(lost_shard) + " lost ("
+                                       + describe(reason) + ") and no checkpoint to recover "
+                                       "from: " + describe(c.error())));
+  auto& cfg = st.in.cfg;
+  st.dead_nodes.insert(cfg.shards[lost_shard].node);
+  auto lost = st.core->max_clock() > c->clock ? st.core->max_clock() - c->clock : 0;
+  log(self, "shard " + std::to_string(lost_shard) + " lost with node "
+              + cfg.shards[lost_shard].node + " (" + describe(reason)
+              + "); rolling the job back to the checkpoint at clock " + std::to_string(c->clock)
+              + ": " + std::to_string(lost) + " clock(s) lost");
+  // The old actors end; their down messages are expected and ignored.
+  auto retire = [&](const caf::actor& a) {
+    if (!a)
+      return;
+    st.retired.insert(a.address());
+    self->send_exit(a, caf::exit_reason::kill);
+  };
+  for (auto& s : st.shards)
+    retire(s);
+  retire(st.evaluator);
+  for (auto& [id, w] : st.workers)
+    retire(w);
+  for (auto& [addr, id] : st.worker_ids)
+    st.retired.insert(addr);
+  st.shards.clear();
+  st.evaluator = nullptr;
+  st.workers.clear();
+  st.worker_ids.clear();
+  st.restarting.clear();
+  st.failed_at_s.clear();
+  for (auto& rp : st.ckpt_waiters)
+    rp.deliver(make_error(errc::actor_failed, "a shard was lost during the checkpoint"));
+  st.ckpt_waiters.clear();
+  st.ckpt_held.clear();
+  st.ckpt_clock.reset();
+  st.core->reset_workers();
+  st.started = false;
+  // Shards of dead nodes move to live ones; the nodes rebuild them from the checkpoint.
+  for (auto& s : cfg.shards)
+    if (st.dead_nodes.count(s.node) > 0) {
+      auto to = live_node(self, s.node);
+      if (to.empty())
+        return fail_job(self, make_error(errc::actor_failed, "no live node for the shards"));
+      s.node = to;
+    }
+  st.recovery_started_s = st.core->elapsed_s();
+  st.in.resume = std::make_shared<const checkpoint>(std::move(*c));
+  if (begin_resume(self))
+    place_shards(self);
+}
+
 void restart_worker(supervisor_self self, uint32_t id) {
   auto& st = self->state;
-  if (st.ending)
+  if (st.ending || st.restarting.count(id) == 0) // ended, or rolled back meanwhile
     return;
   // Its own node if it is still there, else the first live node.
-  auto node = st.worker_nodes[id];
-  if (st.dead_nodes.count(node) > 0 || !node_named(self, node)) {
-    node.clear();
-    for (auto& [name, h] : st.nodes)
-      if (st.dead_nodes.count(name) == 0) {
-        node = name;
-        break;
-      }
-  }
+  auto node = live_node(self, st.worker_nodes[id]);
   if (node.empty()) {
     st.restarting.erase(id);
     return fail_job(self, make_error(errc::actor_failed,

@@ -24,6 +24,8 @@ public:
   messages::data_chunk next_chunk(uint32_t worker, uint64_t finished_chunk);
 
   void add_worker(uint32_t id, uint64_t clock = 0);
+  /// Forgets every worker (the job rolls back to a checkpoint and places them again).
+  void reset_workers() { workers_.clear(); }
   /// A worker's step; returns the progress after it.
   progress_info on_report(const messages::step_report& r);
   void worker_finished(uint32_t id);

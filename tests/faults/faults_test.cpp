@@ -105,3 +105,20 @@ TEST_CASE("faults: the supervisor's process killed; the job resumes from its las
   CHECK(m[2] == m[3]); // the restored parameters score what the saved ones did
   CHECK(final_accuracy(out) >= 88.0);
 }
+
+TEST_CASE("faults: the daemon holding a shard killed; the job rolls back to its checkpoint",
+          "[faults][slow]") {
+  three_daemons c; // shard 1 and worker 0 on b
+  auto job = c.job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
+  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("checkpoint at clock 400 written", 120s));
+  c.daemons[1]->kill(SIGKILL);
+  REQUIRE(run.wait(300s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(std::regex_search(
+    out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
+  CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
+  CHECK(final_accuracy(out) >= 87.5);
+}
