@@ -79,6 +79,10 @@ caf::error connect_peers(node_self self, const std::vector<messages::peer>& peer
       continue;
     auto h = connect_with_retry(self->system(), p.host, p.port, st.setup.tls,
                                 std::chrono::seconds(20));
+    if (h)
+      if (auto err = handshake(self->system(), *h))
+        return make_error(errc::invalid_argument, "node " + p.name + " at " + key
+                                                    + " refused: " + describe(err));
     if (!h)
       return make_error(errc::network_error, "node " + st.setup.name + " cannot reach node "
                                                + p.name + " at " + key + ": " + describe(h.error()));
@@ -201,6 +205,14 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       return rp;
     },
     [=](status_atom) { return status_json(self); },
+    [=](hello_atom, uint32_t version) -> caf::result<uint32_t> {
+      if (version != messages::protocol_version)
+        return make_error(errc::invalid_argument,
+                          "node " + self->state.setup.name + " speaks herd protocol "
+                            + std::to_string(messages::protocol_version) + ", the peer "
+                            + std::to_string(version));
+      return messages::protocol_version;
+    },
   };
 }
 

@@ -22,6 +22,9 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/type_id.hpp>
 
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
+
 #include "messages/errc.hpp"
 
 namespace herd::actors {
@@ -228,6 +231,27 @@ caf::expected<caf::actor> connect_with_retry(caf::actor_system& sys, const std::
     std::this_thread::sleep_for(std::min<clock::duration>(backoff, end - clock::now()));
     backoff = std::min(backoff * 2, max_backoff);
   }
+}
+
+caf::error handshake(caf::actor_system& sys, const caf::actor& node,
+                     std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::error out;
+  self->request(node, timeout, hello_atom::value, messages::protocol_version)
+    .receive(
+      [&](uint32_t theirs) {
+        if (theirs != messages::protocol_version)
+          out = make_error(errc::invalid_argument,
+                           "the peer speaks herd protocol " + std::to_string(theirs)
+                             + ", this is " + std::to_string(messages::protocol_version));
+      },
+      [&](caf::error& err) {
+        out = code_of(err) == errc::invalid_argument
+                ? err
+                : make_error(errc::network_error,
+                             "no protocol handshake from the peer: " + describe(err));
+      });
+  return out;
 }
 
 } // namespace herd::actors

@@ -57,4 +57,9 @@ caf::expected<caf::actor> connect_with_retry(caf::actor_system& sys, const std::
                                              uint16_t port, bool tls,
                                              std::chrono::milliseconds deadline);
 
+/// The handshake with a node just connected: both sides must speak the same herd protocol
+/// (messages::protocol_version). The error names both versions, or the silence.
+caf::error handshake(caf::actor_system& sys, const caf::actor& node,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
 } // namespace herd::actors

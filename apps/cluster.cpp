@@ -38,11 +38,15 @@ connect_nodes(caf::actor_system& sys, const config::topology& topo,
   std::string unreachable;
   for (size_t i = 0; i < names.size(); ++i) {
     auto h = pending[i].get();
+    const auto* node = topo.find(names[i]);
     if (h) {
+      if (auto err = actors::handshake(sys, *h))
+        return make_error(errc::invalid_argument, "node " + names[i] + " at " + node->host + ":"
+                                                    + std::to_string(node->port)
+                                                    + " refused: " + describe(err));
       out.emplace(names[i], std::move(*h));
       continue;
     }
-    const auto* node = topo.find(names[i]);
     unreachable += (unreachable.empty() ? "" : "; ") + names[i] + " at " + node->host + ":"
                    + std::to_string(node->port) + " (" + describe(h.error()) + ")";
   }

@@ -100,6 +100,11 @@ int ctl_command(const ctl_options& opts) {
                  describe(node.error()).c_str());
     std::_Exit(exit_failed);
   }
+  if (auto err = actors::handshake(sys, *node)) {
+    std::fprintf(stderr, "herd: %s:%u refused: %s\n", host.c_str(), unsigned(port),
+                 describe(err).c_str());
+    std::_Exit(exit_failed);
+  }
   ctl_session session{sys, *node, host + ":" + std::to_string(port)};
   auto code = opts.words.empty() ? session.repl() : session.run(opts.words, opts.json);
   std::fflush(stdout);

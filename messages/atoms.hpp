@@ -32,6 +32,7 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;  // supervisor -> n
 using detach_atom = caf::atom_constant<caf::atom("detach")>;  // supervisor -> node: job ended
 using ctl_atom = caf::atom_constant<caf::atom("ctl")>;        // ctl -> node -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;  // anyone -> node
+using hello_atom = caf::atom_constant<caf::atom("hello")>;    // anyone -> node: protocol check
 // Coordinated checkpoints: every worker holds at one clock, the shards are saved, they resume.
 using hold_atom = caf::atom_constant<caf::atom("hold")>;          // supervisor -> worker
 using held_atom = caf::atom_constant<caf::atom("held")>;          // worker -> supervisor

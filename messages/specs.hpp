@@ -12,6 +12,10 @@
 
 namespace herd::messages {
 
+/// herd's protocol between processes: the message types and their fields. Bumped on any
+/// incompatible change; a node refuses a peer of another version at the handshake (hello).
+constexpr uint32_t protocol_version = 1;
+
 /// Spawn shard `index` of the job, holding `members` at clock 0.
 struct shard_spec {
   std::string job_json;

@@ -3,6 +3,9 @@
 // checkpoint on the same, still running, daemons.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+
+#include <random>
 #include <regex>
 
 #include <nlohmann/json.hpp>
@@ -121,4 +124,58 @@ TEST_CASE("faults: the daemon holding a shard killed; the job rolls back to its 
     out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
   CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
   CHECK(final_accuracy(out) >= 87.5);
+}
+
+namespace {
+
+// A TCP connection to 127.0.0.1:`port` (-1 when it cannot be made).
+int connect_tcp(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+} // namespace
+
+TEST_CASE("faults: random bytes and a half-open connection to a daemon's port change nothing",
+          "[faults][slow]") {
+  three_daemons c;
+  herd_process run{{"run", c.job({}), "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("step 200 ", 90s));
+  auto topo = json::parse(herd::test::file_text(c.topology));
+  uint16_t port = topo["nodes"][0]["port"]; // node a: shard 0
+  int idle = connect_tcp(port);             // opened, never speaks
+  REQUIRE(idle >= 0);
+  int noisy = connect_tcp(port);
+  REQUIRE(noisy >= 0);
+  std::mt19937 rng{7};
+  std::vector<char> junk(1 << 20);
+  for (auto& b : junk)
+    b = static_cast<char>(rng());
+  size_t sent = 0;
+  while (sent < junk.size()) {
+    auto n = ::send(noisy, junk.data() + sent, junk.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0)
+      break; // the daemon closed it: that is the point
+    sent += static_cast<size_t>(n);
+  }
+  ::close(noisy);
+  REQUIRE(run.wait(300s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(final_accuracy(out) >= 88.0);
+  ::close(idle);
+  // The daemon itself still answers.
+  herd_process ctl{{"ctl", "--connect", "127.0.0.1:" + std::to_string(port), "status"},
+                   c.dir.file("ctl.log")};
+  CHECK(ctl.wait(30s) == 0);
+  CHECK(ctl.output().find("node a: no job running") != std::string::npos);
 }
