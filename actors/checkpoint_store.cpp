@@ -110,7 +110,9 @@ json manifest_of(const checkpoint& c, const std::vector<std::pair<std::string, u
   m["counters"] = {{"samples", c.samples},
                    {"steps", c.steps},
                    {"skipped", c.skipped},
-                   {"next_worker_id", c.next_worker_id}};
+                   {"next_worker_id", c.next_worker_id},
+                   {"wire", {c.wire.up_bytes, c.wire.up_dense_bytes, c.wire.down_bytes,
+                             c.wire.down_dense_bytes, c.wire.encode_ns}}};
   json shards = json::array();
   for (const auto& [name, crc] : files)
     shards.push_back({{"file", name}, {"crc32", crc}});
@@ -152,6 +154,16 @@ checkpoint checkpoint_of(const json& m) {
   c.steps = n.at("steps").get<uint64_t>();
   c.skipped = n.at("skipped").get<uint64_t>();
   c.next_worker_id = n.at("next_worker_id").get<uint32_t>();
+  if (n.contains("wire")) {
+    auto w = n.at("wire").get<std::vector<uint64_t>>();
+    if (w.size() == 5) {
+      c.wire.up_bytes = w[0];
+      c.wire.up_dense_bytes = w[1];
+      c.wire.down_bytes = w[2];
+      c.wire.down_dense_bytes = w[3];
+      c.wire.encode_ns = w[4];
+    }
+  }
   if (m.contains("evaluation")) {
     c.accuracy = m["evaluation"].at("accuracy").get<double>();
     c.loss = m["evaluation"].at("loss").get<double>();

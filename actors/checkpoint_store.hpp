@@ -34,6 +34,7 @@ struct checkpoint {
   uint64_t steps = 0;
   uint64_t skipped = 0;
   uint32_t next_worker_id = 0;
+  messages::step_report wire; // bytes up/down (sent and fp32) and encode time, summed
   std::vector<std::vector<char>> shards; // ShardCheckpoint bytes, by shard index
   // The test set measured on these parameters when the checkpoint was taken (-1: not measured).
   double accuracy = -1;

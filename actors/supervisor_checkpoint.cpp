@@ -95,6 +95,7 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
     c.samples = st.core->samples();
     c.steps = st.core->steps();
     c.skipped = st.core->skipped();
+    c.wire = st.core->wire();
     c.next_worker_id = st.next_worker_id;
     c.shards = std::move(*snaps);
     // Measured here, on exactly the saved parameters: a resumed job checks itself against it.

@@ -228,7 +228,7 @@ bool begin_resume(supervisor_self self) {
     return false;
   }
   st.rule = *rule;
-  st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped);
+  st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped, c.wire);
   // The restored parameters, measured before anything trains on them: they must score what
   // the checkpoint recorded when it was taken.
   auto acc = evaluate_snapshots(self, c.shards);

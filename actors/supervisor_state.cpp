@@ -136,8 +136,10 @@ std::optional<config::consistency_switch> supervisor_state::switch_due() {
 }
 
 void supervisor_state::restore(uint64_t clock, const data::dispenser_position& data,
-                               uint64_t samples, uint64_t steps, uint64_t skipped) {
+                               uint64_t samples, uint64_t steps, uint64_t skipped,
+                               const messages::step_report& wire) {
   dispenser_.restore(data);
+  bytes_ = wire;
   samples_ = samples;
   steps_ = steps;
   skipped_ = skipped;

@@ -76,7 +76,9 @@ public:
   uint64_t skipped() const { return skipped_; }
   /// Continues from a checkpoint taken at `clock` (workers are added by the caller).
   void restore(uint64_t clock, const data::dispenser_position& data, uint64_t samples,
-               uint64_t steps, uint64_t skipped);
+               uint64_t steps, uint64_t skipped, const messages::step_report& wire = {});
+  /// Wire bytes and encode time summed over the job.
+  const messages::step_report& wire() const { return bytes_; }
 
   /// The job's result so far (final_eval is the last evaluation recorded).
   job_result result() const;
