@@ -72,7 +72,8 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
                        const kernels::compress::codec_registry& codecs,
                        std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
                        std::vector<caf::actor> shards, caf::actor supervisor,
-                       const transfer_options& transfer, const messages::worker_place& start) {
+                       const transfer_options& transfer, const messages::worker_place& start,
+                       uint32_t incarnation) {
   const auto& cfg = plan.cfg;
   worker_setup ws;
   ws.state = std::make_shared<worker_state>(id, plan.net, std::move(train), plan.slices,
@@ -92,6 +93,7 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
   else if (cfg.precision.compute == config::compute_precision::fp16)
     ws.half = kernels::half_format::fp16;
   ws.timeout = request_timeout;
+  ws.incarnation = incarnation;
   ws.part_bytes = transfer.part_bytes;
   ws.parts_in_process = transfer.parts_in_process;
   ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,

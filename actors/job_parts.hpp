@@ -57,6 +57,6 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
                        std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
                        std::vector<caf::actor> shards, caf::actor supervisor,
                        const transfer_options& transfer = {},
-                       const messages::worker_place& start = {});
+                       const messages::worker_place& start = {}, uint32_t incarnation = 0);
 
 } // namespace herd::actors

@@ -190,7 +190,7 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       auto worker = make_worker(self->system(), **plan, *self->state.setup.codecs,
                                 self->state.setup.train, spec.id, spec.clock,
                                 std::move(spec.shards), std::move(spec.supervisor),
-                                self->state.setup.transfer, spec.start);
+                                self->state.setup.transfer, spec.start, spec.incarnation);
       track(self, worker, false);
       log(self, "worker " + std::to_string(spec.id) + " started at clock "
                   + std::to_string(spec.clock));

@@ -45,7 +45,8 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
   auto& st = self->state;
   st.worker_nodes[id] = node;
   messages::worker_spec spec{st.job_json, id, clock, st.shards,
-                             caf::actor_cast<caf::actor>(self), std::move(start)};
+                             caf::actor_cast<caf::actor>(self), std::move(start),
+                             static_cast<uint32_t>(st.restarts[id])};
   self->request(node_named(self, node), request_timeout, spawn_worker_atom::value, spec)
     .then(
       [=](caf::actor& w) {

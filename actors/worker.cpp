@@ -119,6 +119,7 @@ void compute_and_push(worker_self self) {
   for (uint32_t i = 0; i < slices.size() && !step.skipped; ++i) {
     messages::gradient_header h;
     h.worker = ws.id();
+    h.incarnation = st.setup.incarnation;
     h.clock = ws.clock();
     h.base_version = st.base_versions[i];
     h.shard = i;

@@ -35,6 +35,7 @@ struct worker_setup {
   uint64_t seed = 0;                  // for the straggler's coin
   std::optional<kernels::half_format> half; // bf16/fp16 compute (fp32 when empty)
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  uint32_t incarnation = 0; // bumped per restart of this worker id
   /// Payloads to and from shards in other processes travel in parts of this size (0: whole).
   uint32_t part_bytes = 0;
   /// Also in parts for shards in this process (tests of the parts path).

@@ -58,12 +58,13 @@ struct worker_spec {
   std::vector<caf::actor> shards;
   caf::actor supervisor;
   worker_place start; // resuming: the chunk to continue (start.has_chunk)
+  uint32_t incarnation = 0; // restarts of this worker id so far; carried in every push
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_spec& x) {
   return f(caf::meta::type_name("herd::worker_spec"), x.job_json, x.id, x.clock, x.shards,
-           x.supervisor, x.start);
+           x.supervisor, x.start, x.incarnation);
 }
 
 /// A node daemon's published address, for nodes to connect to each other directly (over TLS
