@@ -13,6 +13,7 @@
 // The config/ reader, so experiment files get the same rules and messages as job files
 // (unknown keys, strict types, JSON pointers). It includes nlohmann; keep it out of headers.
 #include "config/json_reader.hpp"
+#include "config/node_reader.hpp"
 
 namespace herd::config {
 
@@ -24,19 +25,8 @@ using config::detail::child_path;
 using config::detail::json;
 using config::detail::object_reader;
 
-const std::string name_rule = "a name of letters, digits, '_', '.' or '-'";
-
-bool valid_name(std::string_view s) {
-  if (s.empty())
-    return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '_' || c == '.' || c == '-';
-    if (!ok)
-      return false;
-  }
-  return true;
-}
+using config::detail::name_rule;
+using config::detail::valid_name;
 
 /// "0", "1", ...: decimal, no sign, no leading zeros.
 std::optional<size_t> worker_index(const std::string& key) {
