@@ -131,7 +131,7 @@ TEST_CASE("checkpoint: a damaged newest checkpoint falls back to the previous, s
   CHECK(notes[0].find("ckpt-000000000020 skipped") != std::string::npos);
 }
 
-TEST_CASE("checkpoint: only the newest `keep` remain; none whole is an error", "[actors]") {
+TEST_CASE("checkpoint: only the newest `keep` remain, none whole is an error", "[actors]") {
   test::temp_dir dir;
   for (uint64_t c : {10, 20, 30, 40})
     REQUIRE(actors::write_checkpoint(dir.path().string(), sample_checkpoint(c), 2));

@@ -103,7 +103,7 @@ TEST_CASE("compressed job: scaled sign and QSGD train", "[actors][integration]")
   }
 }
 
-TEST_CASE("mixed precision job: bf16 and fp16 compute train; fp16 overflow skips steps",
+TEST_CASE("mixed precision job: bf16 and fp16 compute train, fp16 overflow skips steps",
           "[actors][integration]") {
   for (auto p : {config::compute_precision::bf16, config::compute_precision::fp16}) {
     INFO("precision " << config::to_string(p));

@@ -141,7 +141,7 @@ TEST_CASE("shard_state: staleness-aware steps divide the learning rate by the st
   CHECK(st.params()[0] == Approx(-3.0 - 1.0 / 3.0));
 }
 
-TEST_CASE("shard_state: leaving BSP applies the open round; entering it waits for all",
+TEST_CASE("shard_state: leaving BSP applies the open round, entering it waits for all",
           "[actors]") {
   auto st = make_shard(consistency_model::bsp);
   std::vector<float> g{1, 1, 1};

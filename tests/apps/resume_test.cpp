@@ -50,7 +50,7 @@ TEST_CASE("herd run --resume: a damaged newest checkpoint falls back to the prev
   CHECK_THAT(resumed.out, Contains("after 40 steps"));
 }
 
-TEST_CASE("herd run --resume: a checkpoint of another model is refused; nothing is written",
+TEST_CASE("herd run --resume: a checkpoint of another model is refused, nothing is written",
           "[apps][integration]") {
   temp_dir scratch;
   auto job = scratch.file("job.json");

@@ -130,7 +130,7 @@ double final_accuracy(const std::string& out) {
 
 } // namespace
 
-TEST_CASE("cluster: 3 daemons train Fashion-MNIST; ctl adds a worker and removes another",
+TEST_CASE("cluster: 3 daemons train Fashion-MNIST, ctl adds a worker and removes another",
           "[integration][slow]") {
   cluster c;
   c.start();

@@ -34,7 +34,7 @@ TEST_CASE("config: switches must move forward in clock", "[config]") {
         == 0);
 }
 
-TEST_CASE("config: a worker's straggler has a factor >= 1 and a probability in (0, 1]",
+TEST_CASE("config: a worker's straggler has a factor >= 1 and a probability above 0 and at most 1",
           "[config]") {
   auto job = parsed(job_with(R"("workers": [{"straggler": {"factor": 3}},
       {"straggler": {"factor": 2.5, "probability": 0.1}}, {}])"));
@@ -47,7 +47,7 @@ TEST_CASE("config: a worker's straggler has a factor >= 1 and a probability in (
         == "/workers/0/straggler/probability: expected a number in (0, 1], got 0");
 }
 
-TEST_CASE("config: evaluation is live or deferred; schedule is constant or cosine", "[config]") {
+TEST_CASE("config: evaluation is live or deferred, schedule is constant or cosine", "[config]") {
   CHECK(parsed(job_with(R"("training": {"evaluation": "deferred"})")).training.evaluation
         == eval_mode::deferred);
   CHECK(parsed(job_with("")).training.evaluation == eval_mode::live);

@@ -51,7 +51,7 @@ std::pair<double, double> naive_stats(const std::vector<float>& v) {
 
 } // namespace
 
-TEST_CASE("dataset: pixels are scaled to [0 1] and labels kept in order", "[data]") {
+TEST_CASE("dataset: pixels are scaled to 0..1 and labels kept in order", "[data]") {
   temp_dir dir;
   write_small(dir, 8, 8);
   auto d = load_dataset(dir.file("img.gz"), dir.file("lab.gz"));

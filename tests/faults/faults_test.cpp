@@ -7,6 +7,7 @@
 
 #include <random>
 #include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -55,6 +56,15 @@ struct three_daemons {
   }
 };
 
+// Prints the log lines matching `pattern` (recovery times, clocks lost) into the test output.
+void report(const std::string& out, const std::string& pattern) {
+  std::regex re{pattern};
+  std::istringstream in{out};
+  for (std::string line; std::getline(in, line);)
+    if (std::regex_search(line, re))
+      WARN(line);
+}
+
 double final_accuracy(const std::string& out) {
   std::smatch m;
   return std::regex_search(out, m, std::regex{R"(final test accuracy ([0-9.]+)%)"})
@@ -64,7 +74,7 @@ double final_accuracy(const std::string& out) {
 
 } // namespace
 
-TEST_CASE("faults: a worker's daemon killed mid-training; the worker restarts elsewhere",
+TEST_CASE("faults: a worker's daemon killed mid-training, the worker restarts elsewhere",
           "[faults][slow]") {
   three_daemons c; // shards on a and b, workers 0 on b and 1 on c
   herd_process run{{"run", c.job({}), "--cluster", c.topology, "--output", c.dir.file("out")},
@@ -78,9 +88,10 @@ TEST_CASE("faults: a worker's daemon killed mid-training; the worker restarts el
   CHECK(std::regex_search(out, std::regex{R"(worker 1 restarted \(restart 1\) on node [ab])"}));
   CHECK(std::regex_search(out, std::regex{R"(worker 1 recovered: stepping again [0-9.]+ s)"}));
   CHECK(final_accuracy(out) >= 87.5);
+  report(out, "restarted|recovered|final test accuracy");
 }
 
-TEST_CASE("faults: the supervisor's process killed; the job resumes from its last checkpoint",
+TEST_CASE("faults: the supervisor's process killed, the job resumes from its last checkpoint",
           "[faults][slow]") {
   three_daemons c;
   auto job = c.job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
@@ -107,9 +118,10 @@ TEST_CASE("faults: the supervisor's process killed; the job resumes from its las
   CHECK(std::stoi(m[1]) >= 400);
   CHECK(m[2] == m[3]); // the restored parameters score what the saved ones did
   CHECK(final_accuracy(out) >= 88.0);
+  report(out, "resuming from|final test accuracy");
 }
 
-TEST_CASE("faults: the daemon holding a shard killed; the job rolls back to its checkpoint",
+TEST_CASE("faults: the daemon holding a shard killed, the job rolls back to its checkpoint",
           "[faults][slow]") {
   three_daemons c; // shard 1 and worker 0 on b
   auto job = c.job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
@@ -124,6 +136,7 @@ TEST_CASE("faults: the daemon holding a shard killed; the job rolls back to its 
     out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
   CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
   CHECK(final_accuracy(out) >= 87.5);
+  report(out, "rolling|recovered|final test accuracy");
 }
 
 namespace {
