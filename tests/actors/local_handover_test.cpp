@@ -65,7 +65,8 @@ TEST_CASE("local_handover: shared buffers in one process train exactly as payloa
   CHECK(b.clock == 12);
   REQUIRE(a.params.size() == b.params.size());
   CHECK(a.params == b.params); // bit-identical
-  CHECK(a.down_bytes > 0);
+  CHECK(a.down_bytes == a.down_dense_bytes); // handed over: fp32 values, no payload headers
+  CHECK(b.down_bytes > b.down_dense_bytes);   // payloads
   for (const auto& s : a.shards) {
     CHECK(s.refused == 0);
     CHECK(s.pushes == 2 * 12);
