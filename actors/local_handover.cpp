@@ -10,8 +10,8 @@ namespace herd::actors {
 caf::error check_local_gradient(const local_gradient& g, const messages::slice_expectation& want) {
   const auto& h = g.header;
   auto bad = [&](const std::string& why) {
-    return make_error(errc::payload_invalid,
-                      "local gradient from worker " + std::to_string(h.worker) + " refused: " + why);
+    return make_error(errc::payload_invalid, "local gradient from worker "
+                                               + std::to_string(h.worker) + " refused: " + why);
   };
   if (h.shard != want.shard || h.offset != want.offset || h.count != want.count)
     return bad("it is for shard " + std::to_string(h.shard) + " at " + std::to_string(h.offset)
