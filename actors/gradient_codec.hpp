@@ -42,6 +42,8 @@ public:
 
   /// The payload for slice h.shard of `grad` (the full gradient vector) at step h.clock.
   std::vector<char> encode(const messages::gradient_header& h, const float* grad);
+  /// Whether gradients go out as plain fp32 values (codec "none").
+  bool dense() const { return dense_; }
 
 private:
   struct per_slice {

@@ -96,6 +96,8 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
   ws.incarnation = incarnation;
   ws.part_bytes = transfer.part_bytes;
   ws.parts_in_process = transfer.parts_in_process;
+  ws.local_handover = !transfer.payloads_in_process && !transfer.parts_in_process
+                      && cfg.compression.pull == config::pull_format::fp32;
   ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
                                                   plan.slices, cfg.training.seed, id);
   return spawn_worker(sys, std::move(ws));

@@ -41,6 +41,7 @@ uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples);
 struct transfer_options {
   uint32_t part_bytes = messages::payload_part_bytes; // 0: always whole
   bool parts_in_process = false; // parts also within one process (to test that path)
+  bool payloads_in_process = false; // no local handover: payloads within one process too
 };
 
 /// Shard `index` with its slice of the initial parameters; `members` join at clock 0. With a

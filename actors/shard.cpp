@@ -1,5 +1,6 @@
 #include "actors/shard.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -11,6 +12,7 @@
 #include "actors/consistency.hpp"
 #include "actors/evaluator.hpp"
 #include "actors/gradient_codec.hpp"
+#include "actors/local_handover.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/types.hpp"
@@ -31,9 +33,12 @@ struct shard_actor_state {
     caf::response_promise rp;
     messages::dense_format format;
     uint32_t part_bytes = 0; // reader takes large slices in parts of this size (0: whole)
+    bool local = false;      // reader is in this process: answer with a local_slice
   };
   std::multimap<uint64_t, waiting_pull> waiting;
   std::vector<float> grad; // decode buffer
+  std::shared_ptr<std::vector<float>> snap; // fp32 slice for local readers, at snap_version
+  uint64_t snap_version = 0;
   std::map<caf::actor_addr, std::vector<char>> parts_in; // leading parts of pushes, by sender
   uint64_t refused = 0;
   uint64_t waiting_max = 0;
@@ -50,6 +55,19 @@ payload slice_payload(shard_self self, messages::dense_format format) {
   messages::slice_header h{core.id(), core.offset(), static_cast<uint32_t>(core.size()),
                            core.version()};
   return payload{messages::encode_slice(h, core.params().data(), format)};
+}
+
+// The slice for readers in this process: one copy per version, shared by all of them, never
+// written while anyone holds it.
+local_slice local_snapshot(shard_self self) {
+  auto& st = self->state;
+  const auto& core = *st.core;
+  if (!st.snap || st.snap_version != core.version() || st.snap->size() != core.size()) {
+    auto buf = reusable_buffer(st.snap, core.size());
+    std::copy(core.params().begin(), core.params().end(), buf->begin());
+    st.snap_version = core.version();
+  }
+  return local_slice{st.snap, st.snap_version};
 }
 
 // Workers get the configured pull format; the evaluator and snapshots always get fp32.
@@ -73,6 +91,11 @@ void release_ready(shard_self self) {
   std::map<messages::dense_format, payload> encoded; // once per format for all released now
   while (!st.waiting.empty() && st.core->pull_ready(st.waiting.begin()->first)) {
     auto& w = st.waiting.begin()->second;
+    if (w.local) {
+      w.rp.deliver(local_snapshot(self));
+      st.waiting.erase(st.waiting.begin());
+      continue;
+    }
     auto it = encoded.find(w.format);
     if (it == encoded.end())
       it = encoded.emplace(w.format, slice_payload(self, w.format)).first;
@@ -100,14 +123,16 @@ messages::shard_stats stats_of(shard_self self) {
 }
 
 caf::response_promise pull(shard_self self, uint32_t reader, uint64_t clock,
-                           uint32_t part_bytes) {
+                           uint32_t part_bytes, bool local = false) {
   auto rp = self->make_response_promise();
   auto format = format_for(self, reader);
-  if (self->state.core->pull_ready(clock))
+  if (self->state.core->pull_ready(clock) && local)
+    rp.deliver(local_snapshot(self));
+  else if (self->state.core->pull_ready(clock))
     answer(self, rp, slice_payload(self, format), part_bytes);
   else
     self->state.waiting.emplace(clock,
-                                shard_actor_state::waiting_pull{rp, format, part_bytes});
+                                shard_actor_state::waiting_pull{rp, format, part_bytes, local});
   self->state.waiting_max = std::max<uint64_t>(self->state.waiting_max,
                                                self->state.waiting.size());
   return rp;
@@ -124,6 +149,16 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
     [=](pull_atom, uint32_t reader, uint64_t clock) { return pull(self, reader, clock, 0); },
     [=](pull_atom, uint32_t reader, uint64_t clock, uint32_t part_bytes) {
       return pull(self, reader, clock, part_bytes);
+    },
+    // A reader in this process (fp32 pulls only): the slice as a shared snapshot.
+    [=](pull_atom, uint32_t reader, uint64_t clock, local_atom) {
+      if (format_for(self, reader) != messages::dense_format::f32) {
+        auto rp = self->make_response_promise();
+        rp.deliver(make_error(errc::invalid_argument,
+                              "local pulls carry fp32 values; this shard pulls in another format"));
+        return rp;
+      }
+      return pull(self, reader, clock, 0, true);
     },
     [=](part_atom, uint32_t, payload& p) -> caf::result<void> {
       auto& buf = self->state.parts_in[caf::actor_cast<caf::actor_addr>(self->current_sender())];
@@ -160,6 +195,28 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       }
       if (auto err = st.core->push(h->worker, h->clock, h->base_version, st.grad.data(),
                                    h->samples)) {
+        ++st.refused;
+        return err;
+      }
+      st.rounds_max = std::max<uint64_t>(st.rounds_max, st.core->open_rounds());
+      release_ready(self);
+      return st.core->version();
+    },
+    // A dense fp32 gradient from a worker in this process: the payload path's checks, no decode.
+    [=](push_atom, const local_gradient& g) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      messages::slice_expectation want{st.core->id(), st.core->offset(),
+                                       static_cast<uint32_t>(st.core->size())};
+      auto t0 = std::chrono::steady_clock::now();
+      auto err = check_local_gradient(g, want);
+      st.decode_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - t0)
+                                 .count());
+      ++st.decoded;
+      const auto& h = g.header;
+      if (!err)
+        err = st.core->push(h.worker, h.clock, h.base_version, g.values->data(), h.samples);
+      if (err) {
         ++st.refused;
         return err;
       }

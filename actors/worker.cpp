@@ -10,6 +10,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/local_handover.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/specs.hpp"
@@ -36,6 +37,8 @@ struct worker_actor_state {
   messages::step_report bytes; // wire bytes and encode time of the current step
   std::vector<uint32_t> part_bytes;             // per shard: parts of this size (0: whole)
   std::vector<std::vector<char>> parts_in;      // per shard: leading parts of the pulled slice
+  std::vector<bool> local;                      // per shard: in this process (local_handover)
+  std::vector<std::shared_ptr<std::vector<float>>> grad_out; // per shard: local push buffers
   static inline const char* name = "herd.worker";
 };
 
@@ -97,6 +100,24 @@ void push_answered(worker_self self) {
   maybe_report_held(self);
 }
 
+// A dense fp32 gradient to a shard in this process: copied once into a buffer the shard reads.
+// The bytes reported are the fp32 values handed over.
+void push_local(worker_self self, const messages::gradient_header& h) {
+  auto& st = self->state;
+  auto e0 = std::chrono::steady_clock::now();
+  auto buf = reusable_buffer(st.grad_out[h.shard], h.count);
+  const float* g = st.setup.state->grad().data() + h.offset;
+  std::copy(g, g + h.count, buf->begin());
+  st.bytes.encode_ns += elapsed_ns(e0);
+  st.bytes.up_bytes += 4 * uint64_t{h.count};
+  st.bytes.up_dense_bytes += 4 * uint64_t{h.count};
+  ++st.pushes_pending;
+  self->request(st.setup.shards[h.shard], st.setup.timeout, push_atom::value,
+                local_gradient{h, std::move(buf)})
+    .then([=](uint64_t) { push_answered(self); },
+          [=](caf::error& err) { fail(self, std::move(err)); });
+}
+
 void compute_and_push(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
@@ -126,6 +147,10 @@ void compute_and_push(worker_self self) {
     h.offset = slices[i].offset;
     h.count = static_cast<uint32_t>(slices[i].count);
     h.samples = ws.last_samples();
+    if (st.local[i] && st.setup.encoder->dense()) {
+      push_local(self, h);
+      continue;
+    }
     auto e0 = std::chrono::steady_clock::now();
     payload p{st.setup.encoder->encode(h, ws.grad().data())};
     st.bytes.encode_ns += elapsed_ns(e0);
@@ -167,6 +192,16 @@ void next_batch(worker_self self) {
       [=](caf::error& err) { fail(self, std::move(err)); });
 }
 
+// A pulled slice arrived (from a payload or a local snapshot): the rest once all are in.
+void slice_pulled(worker_self self, uint32_t shard, uint64_t version, uint64_t bytes) {
+  auto& st = self->state;
+  st.base_versions[shard] = version;
+  st.bytes.down_bytes += bytes;
+  st.bytes.down_dense_bytes += 4 * uint64_t{st.setup.state->slices()[shard].count};
+  if (--st.awaiting == 0)
+    next_batch(self);
+}
+
 void pull(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
@@ -180,6 +215,23 @@ void pull(worker_self self) {
   st.base_versions.resize(st.setup.shards.size());
   st.bytes = messages::step_report{};
   for (uint32_t i = 0; i < st.setup.shards.size(); ++i) {
+    if (st.local[i]) {
+      self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock(),
+                    local_atom::value)
+        .then(
+          [=](const local_slice& l) {
+            const auto& s = self->state.setup.state->slices()[i];
+            if (!l.values || l.values->size() != s.count)
+              return fail(self, make_error(errc::size_mismatch,
+                                           "local slice of shard " + std::to_string(i)
+                                             + " has the wrong size"));
+            std::copy(l.values->begin(), l.values->end(),
+                      self->state.setup.state->params().begin() + ptrdiff_t(s.offset));
+            slice_pulled(self, i, l.version, 4 * uint64_t{s.count});
+          },
+          [=](caf::error& err) { fail(self, std::move(err)); });
+      continue;
+    }
     self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock(),
                   st.part_bytes[i])
       .then(
@@ -196,11 +248,7 @@ void pull(worker_self self) {
           auto h = messages::decode_slice(p.bytes, want, ws.params().data() + s.offset);
           if (!h)
             return fail(self, std::move(h.error()));
-          self->state.base_versions[i] = h->version;
-          self->state.bytes.down_bytes += p.bytes.size();
-          self->state.bytes.down_dense_bytes += 4 * uint64_t{s.count};
-          if (--self->state.awaiting == 0)
-            next_batch(self);
+          slice_pulled(self, i, h->version, p.bytes.size());
         },
         [=](caf::error& err) { fail(self, std::move(err)); });
   }
@@ -220,6 +268,9 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
                               ? 0
                               : st.setup.part_bytes);
   st.parts_in.resize(st.setup.shards.size());
+  for (const auto& shard : st.setup.shards)
+    st.local.push_back(shard.node() == self->node() && st.setup.local_handover);
+  st.grad_out.resize(st.setup.shards.size());
   self->send(self, step_atom::value);
   return {
     [=](step_atom) { pull(self); },

@@ -40,6 +40,9 @@ struct worker_setup {
   uint32_t part_bytes = 0;
   /// Also in parts for shards in this process (tests of the parts path).
   bool parts_in_process = false;
+  /// Shards in this process get shared buffers instead of payloads (local_handover.hpp): fp32
+  /// pulls, and dense fp32 pushes. Off: payloads everywhere (tests of the payload path).
+  bool local_handover = false;
 };
 
 caf::actor spawn_worker(caf::actor_system& sys, worker_setup setup);

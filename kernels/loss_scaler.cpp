@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 namespace herd::kernels {
 
@@ -9,11 +11,17 @@ loss_scaler::loss_scaler(loss_scaler_params p) : p_(p), scale_(p.initial) {
 }
 
 bool all_finite_cpu(const float* x, size_t n) {
-  // Summing x*0 stays 0 for finite values and turns NaN for inf or NaN: one branch-free pass.
-  float acc = 0.0f;
-  for (size_t i = 0; i < n; ++i)
-    acc += x[i] * 0.0f;
-  return acc == 0.0f;
+  // inf and NaN are the values whose exponent bits are all set. An integer OR over a mask
+  // vectorizes (a float sum of x*0 would be one dependent add per element: the profile of
+  // issue #7 had it at 6% of a training step).
+  constexpr uint32_t exponent = 0x7f800000u;
+  uint32_t bad = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof bits);
+    bad |= uint32_t((bits & exponent) == exponent);
+  }
+  return bad == 0;
 }
 
 bool loss_scaler::unscale_and_check(float* grad, size_t n) {

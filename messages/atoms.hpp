@@ -7,6 +7,7 @@ namespace herd {
 
 using pull_atom = caf::atom_constant<caf::atom("pull")>;         // worker/evaluator -> shard
 using push_atom = caf::atom_constant<caf::atom("push")>;         // worker -> shard
+using local_atom = caf::atom_constant<caf::atom("local")>; // pull from a reader in the process
 using skip_atom = caf::atom_constant<caf::atom("skip")>;         // worker -> shard: step skipped
 using join_atom = caf::atom_constant<caf::atom("join")>;         // worker -> shard
 using leave_atom = caf::atom_constant<caf::atom("leave")>;       // worker -> shard

@@ -45,6 +45,7 @@ actors::job_result train(const actors::job_inputs& in) {
 TEST_CASE("parts: payloads split into parts give the same training as whole payloads",
           "[actors][integration]") {
   auto whole = parts_job(config::consistency_model::bsp);
+  whole.transfer.payloads_in_process = true; // whole payloads, not the local handover
   auto split = whole;
   split.transfer.part_bytes = 256; // each slice (296 floats) travels in 5 parts
   split.transfer.parts_in_process = true;
