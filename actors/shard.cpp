@@ -34,6 +34,7 @@ struct shard_actor_state {
     messages::dense_format format;
     uint32_t part_bytes = 0; // reader takes large slices in parts of this size (0: whole)
     bool local = false;      // reader is in this process: answer with a local_slice
+    uint32_t reader = 0;
   };
   std::multimap<uint64_t, waiting_pull> waiting;
   std::vector<float> grad; // decode buffer
@@ -55,6 +56,19 @@ payload slice_payload(shard_self self, messages::dense_format format) {
   messages::slice_header h{core.id(), core.offset(), static_cast<uint32_t>(core.size()),
                            core.version()};
   return payload{messages::encode_slice(h, core.params().data(), format)};
+}
+
+// The evaluator reads exactly its clock when the shard kept that version (BSP; see
+// shard_state::keep_every); otherwise the current parameters, like any reader.
+std::optional<payload> kept_payload(shard_self self, uint32_t reader, uint64_t clock) {
+  if (reader != evaluator_reader)
+    return std::nullopt;
+  auto kept = self->state.core->take_kept(clock);
+  if (!kept)
+    return std::nullopt;
+  const auto& core = *self->state.core;
+  messages::slice_header h{core.id(), core.offset(), static_cast<uint32_t>(core.size()), clock};
+  return payload{messages::encode_slice(h, kept->data(), messages::dense_format::f32)};
 }
 
 // The slice for readers in this process: one copy per version, shared by all of them, never
@@ -91,6 +105,11 @@ void release_ready(shard_self self) {
   std::map<messages::dense_format, payload> encoded; // once per format for all released now
   while (!st.waiting.empty() && st.core->pull_ready(st.waiting.begin()->first)) {
     auto& w = st.waiting.begin()->second;
+    if (auto kept = kept_payload(self, w.reader, st.waiting.begin()->first)) {
+      w.rp.deliver(std::move(*kept));
+      st.waiting.erase(st.waiting.begin());
+      continue;
+    }
     if (w.local) {
       w.rp.deliver(local_snapshot(self));
       st.waiting.erase(st.waiting.begin());
@@ -126,13 +145,18 @@ caf::response_promise pull(shard_self self, uint32_t reader, uint64_t clock,
                            uint32_t part_bytes, bool local = false) {
   auto rp = self->make_response_promise();
   auto format = format_for(self, reader);
-  if (self->state.core->pull_ready(clock) && local)
+  auto kept = self->state.core->pull_ready(clock) ? kept_payload(self, reader, clock)
+                                                  : std::nullopt;
+  if (kept)
+    rp.deliver(std::move(*kept));
+  else if (self->state.core->pull_ready(clock) && local)
     rp.deliver(local_snapshot(self));
   else if (self->state.core->pull_ready(clock))
     answer(self, rp, slice_payload(self, format), part_bytes);
   else
     self->state.waiting.emplace(clock,
-                                shard_actor_state::waiting_pull{rp, format, part_bytes, local});
+                                shard_actor_state::waiting_pull{rp, format, part_bytes, local,
+                                                                reader});
   self->state.waiting_max = std::max<uint64_t>(self->state.waiting_max,
                                                self->state.waiting.size());
   return rp;

@@ -153,6 +153,11 @@ void shard_state::apply_round(round& r) {
     staleness_.add(version_ > base ? version_ - base : 0);
   optimizer_.step(params_.data(), scratch_.data());
   ++version_;
+  if (keep_every_ > 0 && version_ % keep_every_ == 0) {
+    kept_[version_] = params_;
+    while (kept_.size() > 4) // evaluations skipped meanwhile: keep the newest few
+      kept_.erase(kept_.begin());
+  }
   spare_.push_back(std::move(r));
   if (spare_.size() > 2)
     spare_.pop_back(); // keep at most two spare buffers
@@ -206,6 +211,15 @@ caf::error shard_state::restore(const messages::shard_snapshot& s) {
   members_.insert(s.members.begin(), s.members.end());
   rounds_.clear();
   return {};
+}
+
+std::optional<std::vector<float>> shard_state::take_kept(uint64_t version) {
+  auto it = kept_.find(version);
+  if (it == kept_.end())
+    return std::nullopt;
+  auto out = std::move(it->second);
+  kept_.erase(kept_.begin(), std::next(it));
+  return out;
 }
 
 uint64_t shard_state::max_clock() const {

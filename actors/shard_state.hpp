@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "actors/optimizer_state.hpp"
@@ -110,6 +111,13 @@ public:
   /// another size or another optimizer's state.
   caf::error restore(const messages::shard_snapshot& s);
 
+  /// Under BSP from the start (version == clock): keep a copy of the parameters each time a
+  /// round brings the version to a multiple of `every` (the evaluation clocks), so an
+  /// evaluation that reads after the next round was applied still gets exactly its clock.
+  void keep_every(uint64_t every) { keep_every_ = every; }
+  /// The copy kept at `version`, forgetting it and older ones; nullopt when there is none.
+  std::optional<std::vector<float>> take_kept(uint64_t version);
+
   /// Smallest clock among members (UINT64_MAX when there are none).
   uint64_t min_clock() const;
   /// Largest clock among members (0 when there are none).
@@ -141,6 +149,8 @@ private:
   std::vector<round> spare_;             // buffers of applied rounds, reused
   std::vector<float> scratch_;
   staleness_histogram staleness_;
+  uint64_t keep_every_ = 0;
+  std::map<uint64_t, std::vector<float>> kept_; // version -> parameters, at most a few
 };
 
 } // namespace herd::actors

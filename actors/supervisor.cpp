@@ -290,8 +290,10 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       while (auto sw = st.core->switch_due())
         set_consistency(self, rule_of(sw->model, sw->staleness,
                                       st.in.cfg.consistency.staleness_aware));
-      if (st.core->eval_due())
-        request_eval(self, p.clock, false);
+      if (st.core->eval_due()) { // at the multiple of eval_every just passed (shards kept it)
+        auto every = static_cast<uint64_t>(st.in.cfg.training.eval_every);
+        request_eval(self, p.clock / every * every, false);
+      }
       maybe_periodic_checkpoint(self);
     },
     [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk) {

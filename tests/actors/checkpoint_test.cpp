@@ -2,6 +2,7 @@
 // a job resumed from a checkpoint ends with bit-identical parameters to one that never stopped.
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -176,4 +177,32 @@ TEST_CASE("checkpoint: resuming gives bit-identical parameters to a run that nev
   other.cfg.optimizer.lr = 0.02;
   other.resume = in.resume;
   CHECK(run(other).params != straight.params);
+}
+
+TEST_CASE("checkpoint: a BSP evaluation reads exactly its clock, as the checkpoint of it",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto in = single_worker_job(dir.file("ck"));
+  in.cfg.workers.assign(2, config::worker_config{"local", "cpu", {}});
+  in.cfg.training.eval_every = 10;
+  in.cfg.training.evaluation = config::eval_mode::deferred;
+  auto r = run(in);
+  size_t compared = 0;
+  for (uint64_t clock : {10, 20, 30}) {
+    auto from = dir.file("one-" + std::to_string(clock));
+    fs::create_directories(from);
+    char name[40];
+    std::snprintf(name, sizeof name, "ckpt-%012llu", (unsigned long long) clock);
+    fs::copy(dir.file("ck") + "/" + name, from + "/" + name);
+    auto c = actors::load_latest_checkpoint(from);
+    REQUIRE(c);
+    for (const auto& e : r.evals)
+      if (e.clock == clock) {
+        INFO("clock " << clock);
+        CHECK(e.accuracy == c->accuracy);
+        CHECK(e.loss == c->loss);
+        ++compared;
+      }
+  }
+  CHECK(compared == 3);
 }

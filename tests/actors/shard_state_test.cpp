@@ -201,3 +201,26 @@ TEST_CASE("shard_state: a skipped step advances the clock and applies nothing", 
   CHECK(st.steps_skipped() == 3);
   CHECK(st.pushes_accepted() == 1);
 }
+
+TEST_CASE("shard_state: under BSP the parameters at each evaluation clock are kept for it",
+          "[actors]") {
+  auto st = make_shard(consistency_model::bsp, 0, 1);
+  st.keep_every(2);
+  std::vector<float> g{1.0f, 1.0f, 1.0f};
+  std::vector<std::vector<float>> at(5);
+  at[0] = st.params();
+  for (uint64_t c = 0; c < 4; ++c) {
+    REQUIRE_FALSE(st.push(0, c, c, g.data(), 1));
+    at[c + 1] = st.params();
+  }
+  CHECK(st.version() == 4);
+  CHECK_FALSE(st.take_kept(1)); // not an evaluation clock
+  auto two = st.take_kept(2);   // read after two more rounds: still exactly version 2
+  REQUIRE(two);
+  CHECK(*two == at[2]);
+  CHECK(*two != st.params());
+  CHECK_FALSE(st.take_kept(2)); // handed out once
+  auto four = st.take_kept(4);
+  REQUIRE(four);
+  CHECK(*four == at[4]);
+}
