@@ -13,7 +13,7 @@
 #include "actors/system_config.hpp"
 #include "config/job_parse.hpp"
 #include "messages/checkpoint_codec.hpp"
-#include "tests/actors/synthetic_data.hpp"
+#include "tests/actors/small_job.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace herd;
@@ -55,33 +55,23 @@ std::string newest(const std::string& dir) {
 }
 
 actors::job_inputs single_worker_job(const std::string& ckpt_dir) {
-  actors::job_inputs in;
+  auto in = test::small_job();
   auto& cfg = in.cfg;
-  cfg.model.layers = {20, 16, 12, 4};
   cfg.optimizer.type = config::optimizer_kind::adam;
   cfg.optimizer.lr = 0.01;
   cfg.optimizer.schedule = config::lr_schedule::cosine;
-  cfg.training.batch_size = 8;
   cfg.training.chunk_batches = 3; // checkpoints fall inside chunks
   cfg.training.epochs = 3;
   cfg.training.max_steps = 40;
-  cfg.training.eval_every = 0;
   cfg.checkpoint.every = 10;
   cfg.checkpoint.keep = 10;
   cfg.checkpoint.dir = ckpt_dir;
-  cfg.shards.assign(2, config::shard_config{"local"});
   cfg.workers.assign(1, config::worker_config{"local", "cpu", {}});
-  in.train = std::make_shared<data::dataset>(test::synthetic_dataset(256, 20, 4, 1));
-  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(64, 20, 4, 2));
   return in;
 }
 
 actors::job_result run(const actors::job_inputs& in) {
-  actors::system_config cfg;
-  caf::actor_system sys{cfg};
-  auto r = actors::run_job(sys, in);
-  REQUIRE(r);
-  return *r;
+  return test::run_to_end(in);
 }
 
 } // namespace

@@ -7,37 +7,24 @@
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
 #include "messages/types.hpp"
-#include "tests/actors/synthetic_data.hpp"
+#include "tests/actors/small_job.hpp"
 
 using namespace herd;
 
 namespace {
 
 actors::job_inputs parts_job(config::consistency_model model) {
-  actors::job_inputs in;
-  auto& cfg = in.cfg;
-  cfg.model.layers = {20, 16, 12, 4};
-  cfg.optimizer.type = config::optimizer_kind::sgd;
-  cfg.optimizer.lr = 0.1;
-  cfg.training.batch_size = 8;
-  cfg.training.chunk_batches = 1;
-  cfg.training.epochs = 1;
-  cfg.training.max_steps = 10;
-  cfg.training.eval_every = 0;
-  cfg.consistency.model = model;
-  cfg.shards.assign(2, config::shard_config{"local"});
-  cfg.workers.assign(2, config::worker_config{"local", "cpu", {}});
-  in.train = std::make_shared<data::dataset>(test::synthetic_dataset(256, 20, 4, 1));
-  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(64, 20, 4, 2));
+  auto in = test::small_job();
+  in.cfg.optimizer.type = config::optimizer_kind::sgd;
+  in.cfg.optimizer.lr = 0.1;
+  in.cfg.training.chunk_batches = 1;
+  in.cfg.training.max_steps = 10;
+  in.cfg.consistency.model = model;
   return in;
 }
 
 actors::job_result train(const actors::job_inputs& in) {
-  actors::system_config cfg;
-  caf::actor_system sys{cfg};
-  auto r = actors::run_job(sys, in);
-  REQUIRE(r);
-  return *r;
+  return test::run_to_end(in);
 }
 
 } // namespace
