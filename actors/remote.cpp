@@ -213,20 +213,26 @@ caf::expected<caf::actor> connect_with_retry(caf::actor_system& sys, const std::
   auto end = start + deadline;
   // Rounded up: an attempt never ends before the deadline on account of rounding.
   auto left = [&] { return std::chrono::ceil<milliseconds>(end - clock::now()); };
+  constexpr milliseconds short_attempt{100};
   milliseconds backoff{50};
+  caf::error last;
   for (int attempts = 1;; ++attempts) {
-    auto res = connect_actor(sys, host, port, tls,
-                             std::clamp(left(), milliseconds{1}, max_attempt));
+    auto budget = std::clamp(left(), milliseconds{1}, max_attempt);
+    auto res = connect_actor(sys, host, port, tls, budget);
     if (res)
       return res;
     auto code = code_of(res.error());
     if (code != errc::network_error && code != errc::timeout)
       return res; // wrong settings: retrying cannot help
+    // A timeout of an attempt squeezed into the deadline's last few ms says less
+    // than the error before it (usually "connection refused"): keep that one.
+    if (!last || code != errc::timeout || budget >= short_attempt)
+      last = res.error();
     if (clock::now() >= end) {
       auto took = std::chrono::duration_cast<milliseconds>(clock::now() - start);
-      return make_error(code, describe(res.error()) + " [gave up after "
-                                + std::to_string(attempts) + " attempts in "
-                                + std::to_string(took.count()) + " ms]");
+      return make_error(code_of(last), describe(last) + " [gave up after "
+                                         + std::to_string(attempts) + " attempts in "
+                                         + std::to_string(took.count()) + " ms]");
     }
     std::this_thread::sleep_for(std::min<clock::duration>(backoff, end - clock::now()));
     backoff = std::min(backoff * 2, max_backoff);
