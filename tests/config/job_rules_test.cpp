@@ -220,6 +220,9 @@ TEST_CASE("config: parallelism rules", "[config]") {
     {R"("parallelism": {"pipeline_stages": 2, "tensor_parallel": 2})",
      "/parallelism/tensor_parallel: expected 1 with pipeline_stages > 1 (pipeline and tensor "
      "parallelism in one job are not supported), got 2"},
+    {R"("parallelism": {"tensor_parallel": 2}, "precision": {"compute": "bf16"})",
+     "/parallelism/tensor_parallel: expected 1 with precision.compute bf16 (tensor-parallel "
+     "ranks compute in fp32), got 2"},
   };
   for (const auto& c : cases) {
     INFO(c.members);
