@@ -2,6 +2,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/compute_backend.hpp"
 #include "actors/consistency.hpp"
 #include "actors/shard.hpp"
 #include "actors/worker.hpp"
@@ -72,16 +73,24 @@ expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
   return spawn_shard(sys, std::move(core), std::move(opts));
 }
 
-caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
-                       const kernels::compress::codec_registry& codecs,
-                       std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
-                       std::vector<caf::actor> shards, caf::actor supervisor,
-                       const transfer_options& transfer, const messages::worker_place& start,
-                       uint32_t incarnation) {
+expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
+                                 const kernels::compress::codec_registry& codecs,
+                                 std::shared_ptr<const data::dataset> train, uint32_t id,
+                                 uint64_t clock, std::vector<caf::actor> shards,
+                                 caf::actor supervisor, const transfer_options& transfer,
+                                 const messages::worker_place& start, uint32_t incarnation,
+                                 const std::string& device) {
   const auto& cfg = plan.cfg;
+  auto backend = make_compute_backend(device, plan.net, cfg.training.batch_size, train->features);
+  if (!backend) {
+    // Workers of the job file are named by their JSON path; added ones by their id.
+    auto where = id < cfg.workers.size() ? "/workers/" + std::to_string(id) + "/device"
+                                         : "worker " + std::to_string(id);
+    return make_error(code_of(backend.error()), where + ": " + describe(backend.error()));
+  }
   worker_setup ws;
   ws.state = std::make_shared<worker_state>(id, plan.net, std::move(train), plan.slices,
-                                            cfg.training.batch_size);
+                                            cfg.training.batch_size, std::move(*backend));
   ws.state->set_clock(clock);
   if (start.has_chunk)
     ws.state->set_chunk(messages::data_chunk{start.chunk_id, start.epoch, start.indices},

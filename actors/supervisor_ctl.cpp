@@ -119,10 +119,10 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     if (opts->count("--node") == 0)
       return rp.deliver(usage("add-worker: --node NAME is required"));
     auto device = opts->count("--device") ? opts->at("--device") : "cpu";
-    if (device != "cpu")
-      return rp.deliver(usage("add-worker: device \"" + device
-                              + "\" is not available in this build yet; use cpu"));
-    return add_worker(self, opts->at("--node"), std::move(rp));
+    if (!config::valid_device(device))
+      return rp.deliver(usage("add-worker: --device \"" + device
+                              + "\": expected cpu or cuda:N"));
+    return add_worker(self, opts->at("--node"), device, std::move(rp));
   }
   if (cmd == "remove-worker") {
     if (w.size() != 2)

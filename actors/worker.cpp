@@ -195,6 +195,7 @@ void next_batch(worker_self self) {
 // A pulled slice arrived (from a payload or a local snapshot): the rest once all are in.
 void slice_pulled(worker_self self, uint32_t shard, uint64_t version, uint64_t bytes) {
   auto& st = self->state;
+  st.setup.state->slice_pulled(shard); // a GPU backend starts copying it to the device now
   st.base_versions[shard] = version;
   st.bytes.down_bytes += bytes;
   st.bytes.down_dense_bytes += 4 * uint64_t{st.setup.state->slices()[shard].count};

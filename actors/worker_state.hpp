@@ -1,11 +1,15 @@
 // A worker's logic: a model replica over the full flat parameter vector (assembled from the
-// shards' slices), the data chunk it is working through, and one training step.
+// shards' slices), the data chunk it is working through, and one training step, computed
+// through a compute_backend (the CPU, or one CUDA device: compute_backend.hpp).
 // No CAF here; the worker actor (worker.hpp) moves messages in and out.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
+
+#include "actors/compute_backend.hpp"
 
 #include "data/dataset.hpp"
 #include "kernels/loss_scaler.hpp"
@@ -17,9 +21,14 @@ namespace herd::actors {
 
 class worker_state {
 public:
+  /// On the CPU backend.
   worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
                std::shared_ptr<const data::dataset> train, std::vector<model::slice> slices,
                int batch_size);
+  /// On `backend`, made for this net, batch size and the data's features.
+  worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
+               std::shared_ptr<const data::dataset> train, std::vector<model::slice> slices,
+               int batch_size, std::unique_ptr<compute_backend> backend);
 
   uint32_t id() const { return id_; }
   uint64_t clock() const { return clock_; }
@@ -27,9 +36,13 @@ public:
   void advance() { ++clock_; }
   const std::vector<model::slice>& slices() const { return slices_; }
 
-  /// The full parameter vector; pulled slices are decoded straight into it.
-  std::vector<float>& params() { return params_; }
-  const std::vector<float>& grad() const { return grad_; }
+  /// The full parameter vector (the backend's host buffer); pulled slices are decoded
+  /// straight into it, then reported with slice_pulled.
+  std::span<float> params() { return backend_->params(); }
+  /// Slice i of params() holds this step's values (a GPU backend starts copying it).
+  void slice_pulled(size_t i);
+  std::span<const float> grad() const { return backend_->grad(); }
+  const compute_backend& backend() const { return *backend_; }
 
   /// Whether a batch is left in the current chunk.
   bool has_batch() const { return pos_ < chunk_.indices.size(); }
@@ -64,17 +77,12 @@ private:
   std::shared_ptr<const data::dataset> train_;
   std::vector<model::slice> slices_;
   int batch_size_;
+  std::unique_ptr<compute_backend> backend_;
   uint64_t clock_ = 0;
-  std::vector<float> params_;
-  std::vector<float> grad_;
   messages::data_chunk chunk_;
   size_t pos_ = 0;
   bool chunk_open_ = false;
-  std::vector<float> x_;
-  std::vector<uint8_t> y_;
-  model::mlp_workspace ws_;
   std::optional<kernels::half_format> half_;
-  std::vector<float> half_params_; // params rounded to the compute format
   kernels::loss_scaler scaler_;
   uint32_t last_samples_ = 0;
 };
