@@ -95,7 +95,7 @@ def run(name, layers, batch, prec, iters, reps):
 
     def loss_fn():
         if dtype is not None:
-            with torch.autocast("cuda", dtype=dtype):
+            with torch.autocast("cuda", dtype=dtype, cache_enabled=False):  # graph-safe
                 return F.cross_entropy(model(x).float(), y)
         return F.cross_entropy(model(x), y)
 
@@ -130,7 +130,7 @@ def run(name, layers, batch, prec, iters, reps):
 
     # Host shard: master weights and Adam on the CPU, forward/backward graphed on the GPU.
     params = list(model.parameters())
-    master = [p.detach().cpu().pin_memory() for p in params]
+    master = [p.detach().cpu().pin_memory().requires_grad_() for p in params]
     grads_h = [torch.empty_like(m).pin_memory() for m in master]
     cpu_opt = torch.optim.Adam(master, lr=1e-3, foreach=True)
     for m, gh in zip(master, grads_h):

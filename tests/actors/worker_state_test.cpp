@@ -95,7 +95,7 @@ TEST_CASE("worker_state: the batch rows of the chunk reach the backend, the last
   CHECK(!ws.has_batch());
 }
 
-TEST_CASE("worker_state: fp16 passes the loss scale and halves it on overflow; fp32 and bf16 "
+TEST_CASE("worker_state: fp16 passes the loss scale and halves it on overflow, fp32 and bf16 "
           "do not scale",
           "[actors]") {
   fixture f;
@@ -137,7 +137,7 @@ TEST_CASE("cpu_backend: the gradient equals mlp::train_step on the same batch", 
   CHECK(std::vector<float>(be.grad().begin(), be.grad().end()) == grad);
 }
 
-TEST_CASE("make_compute_backend: cpu works; cuda:N without a device fails with one line",
+TEST_CASE("make_compute_backend: cpu works, cuda:N without a device fails with one line",
           "[actors]") {
   fixture f;
   auto cpu = make_compute_backend("cpu", f.net, 8, 6);
