@@ -37,8 +37,13 @@ for b in "${bins[@]}"; do
   ldd "$b" | awk '/=> \// {print $1, $3}'
 done | sort -u | while read -r name path; do
   if [[ ! $name =~ $skip ]]; then
-    cp -L "$path" "$out/lib/$name"
-    strip --strip-unneeded "$out/lib/$name" 2>/dev/null || true
+    # The C++ runtime only as a fallback: the GPU machine's own is likely newer, and ours
+    # first on the path would shadow it.
+    dir=$out/lib
+    [[ $name =~ ^(libstdc\+\+|libgcc_s)\.so ]] && dir=$out/lib/fallback
+    mkdir -p "$dir"
+    cp -L "$path" "$dir/$name"
+    strip --strip-unneeded "$dir/$name" 2>/dev/null || true
   fi
 done
 # OpenBLAS alone is 36 MiB and the data 30 MiB: binaries and libraries travel xz-compressed

@@ -29,6 +29,10 @@ mkdir -p "$out"
 results=$out/results.jsonl
 : >"$results"
 
+# Our binaries get their own library path; python3 (PyTorch) keeps the machine's.
+py_ld=${LD_LIBRARY_PATH:-}
+herd_ld=""
+fallback=""
 if [[ -n $pack ]]; then
   unpacked=/tmp/herd-gpu-pack
   rm -rf "$unpacked" && mkdir -p "$unpacked"
@@ -38,7 +42,8 @@ if [[ -n $pack ]]; then
   tests=$bin/herd_cuda_tests
   bench=$bin/gpu_bench
   data=$pack/data
-  export LD_LIBRARY_PATH=$unpacked/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  herd_ld=$unpacked/lib
+  fallback=$unpacked/lib/fallback
 else
   build=${build:-$here/../../build}
   herd=$build/herd
@@ -62,20 +67,25 @@ for m in ("nvidia.cublas", "nvidia.cuda_runtime", "nvidia.cu13"):
         pass
 PY
 ); do
-  [[ -d $d ]] && LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
+  [[ -d $d ]] && herd_ld=${herd_ld:+$herd_ld:}$d
 done
-export LD_LIBRARY_PATH
-{ nvidia-smi -L; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"; } | tee "$out/machine.txt"
+herd_ld=$herd_ld${py_ld:+:$py_ld}
+# The packed C++ runtime only where the machine's is too old for the binaries.
+if [[ -n $fallback && -d $fallback ]] && ! LD_LIBRARY_PATH=$herd_ld "$herd" --help >/dev/null 2>&1; then
+  herd_ld=$herd_ld:$fallback
+fi
+run_herd() { LD_LIBRARY_PATH=$herd_ld "$@"; }
+{ nvidia-smi -L; echo "our binaries: LD_LIBRARY_PATH=$herd_ld"; } | tee "$out/machine.txt"
 for b in "$herd" "$tests" "$bench"; do
-  if ldd "$b" | grep -q "not found"; then
+  if LD_LIBRARY_PATH=$herd_ld ldd "$b" | grep -q "not found"; then
     echo "run.sh: $b is missing libraries:" >&2
-    ldd "$b" | grep "not found" >&2
+    LD_LIBRARY_PATH=$herd_ld ldd "$b" | grep "not found" >&2
   fi
 done
 status=0
 
 echo "== [cuda] tests"
-"$tests" --reporter compact >"$out/cuda_tests.log" 2>&1
+run_herd "$tests" --reporter compact >"$out/cuda_tests.log" 2>&1
 rc=$?
 tail -3 "$out/cuda_tests.log"
 summary=$(grep -E "^(Passed|Failed|All tests passed|test cases)" "$out/cuda_tests.log" | tail -1)
@@ -87,7 +97,7 @@ echo "== Fashion-MNIST jobs"
 python3 "$here/jobs.py" "$data" "$out/jobs"
 accuracy_of() { grep -oE "final test accuracy [0-9.]+%" "$1" | grep -oE "[0-9.]+" | tail -1; }
 for job in fmnist_gpu fmnist_mixed; do
-  timeout 300 "$herd" run "$out/jobs/$job.json" --output "$out/run-$job" >"$out/$job.log" 2>&1
+  run_herd timeout 300 "$herd" run "$out/jobs/$job.json" --output "$out/run-$job" >"$out/$job.log" 2>&1
   rc=$?
   acc=$(accuracy_of "$out/$job.log")
   echo "$job: exit $rc, accuracy ${acc:-n/a}%"
@@ -97,9 +107,9 @@ for job in fmnist_gpu fmnist_mixed; do
 done
 
 echo "== benchmarks"
-"$bench" $quick 2>"$out/gpu_bench.err" | tee -a "$results"
+run_herd "$bench" $quick 2>"$out/gpu_bench.err" | tee -a "$results"
 PYTHONUNBUFFERED=1 python3 "$here/torch_mlp.py" $quick 2>"$out/torch_mlp.err" | tee -a "$results"
-timeout 300 "$herd" run "$out/jobs/wide_e2e.json" --output "$out/run-wide" >"$out/wide_e2e.log" 2>&1
+run_herd timeout 300 "$herd" run "$out/jobs/wide_e2e.json" --output "$out/run-wide" >"$out/wide_e2e.log" 2>&1
 sps=$(grep -oE "[0-9.]+ samples/s" "$out/wide_e2e.log" | tail -1 | grep -oE "^[0-9.]+")
 python3 -c 'import json,sys; s=sys.argv[1]; print(json.dumps({"kind": "e2e", "samples_per_s": float(s) if s else None}))' \
   "$sps" >>"$results"
