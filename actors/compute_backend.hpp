@@ -17,9 +17,14 @@
 #include <span>
 #include <string>
 
+#include <vector>
+
+#include "config/job_config.hpp"
 #include "kernels/cpu/round_half.hpp"
 #include "messages/errc.hpp"
+#include "messages/payload_codec.hpp"
 #include "model/mlp.hpp"
+#include "model/slices.hpp"
 
 namespace herd::actors {
 
@@ -51,6 +56,22 @@ public:
   /// Forward + backward on the first `rows` samples of the batch buffers. Requires every
   /// slice of params() to have been reported ready since the last step.
   virtual backend_step_result step(int rows, const backend_step_options& opts) = 0;
+
+  /// Offers to encode the pushes itself with these compression settings (a GPU backend, so
+  /// that only encoded bytes leave the device). true: from now on grad() is not filled and
+  /// every push goes through encode_push. false (the default): the caller encodes grad().
+  virtual bool take_push_encoding(const config::compression_config& cfg,
+                                  const std::vector<model::slice>& slices, uint64_t seed,
+                                  uint32_t worker) {
+    (void)cfg, (void)slices, (void)seed, (void)worker;
+    return false;
+  }
+  /// The Gradient payload of slice h.shard of the last step's gradient; only after
+  /// take_push_encoding returned true.
+  virtual std::vector<char> encode_push(const messages::gradient_header& h) {
+    (void)h;
+    return {};
+  }
 };
 
 /// The backend for `device` ("cpu" or "cuda:N") for batches of up to batch_size rows.

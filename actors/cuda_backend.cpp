@@ -53,7 +53,8 @@ void cuda_backend::params_ready(size_t offset, size_t count) {
 void cuda_backend::enqueue_step(int rows, float scale) {
   cudaStream_t s = stream_.get();
   const auto& views = net_->layers();
-  const bool overlap = opts_.overlap && scale == 1.0f;
+  const bool to_host = !pusher_; // a device push encoder reads the gradient where it is
+  const bool overlap = to_host && opts_.overlap && scale == 1.0f;
   std::function<void(size_t)> ready;
   if (overlap)
     ready = [&](size_t l) { // copy layer l's W_l and b_l out while the lower layers compute
@@ -74,7 +75,7 @@ void cuda_backend::enqueue_step(int rows, float scale) {
   if (overlap) {
     copies_done_.record(copy_stream_.get());
     HERD_CUDA_CHECK(cudaStreamWaitEvent(s, copies_done_.get(), 0));
-  } else {
+  } else if (to_host) {
     HERD_CUDA_CHECK(cudaMemcpyAsync(grad_h_.get(), replica_->grad(), n * sizeof(float),
                                     cudaMemcpyDeviceToHost, s));
   }
@@ -133,6 +134,22 @@ backend_step_result cuda_backend::step(int rows, const backend_step_options& opt
   }
   stream_.sync();
   return {loss_h_[0], bad_h_[0] == 0};
+}
+
+bool cuda_backend::take_push_encoding(const config::compression_config& cfg,
+                                      const std::vector<model::slice>& slices, uint64_t seed,
+                                      uint32_t worker) {
+  if (!cuda_push_encoder::supports(cfg))
+    return false;
+  kernels::use_device(ordinal_);
+  pusher_ = std::make_unique<cuda_push_encoder>(cfg, slices, seed, worker);
+  drop_graph(); // a captured step would still copy the gradient down
+  return true;
+}
+
+std::vector<char> cuda_backend::encode_push(const messages::gradient_header& h) {
+  kernels::use_device(ordinal_);
+  return pusher_->encode(h, replica_->grad(), stream_.get());
 }
 
 } // namespace herd::actors

@@ -7,7 +7,8 @@
 //         layer's gradient on the copy stream while lower layers compute; inf/NaN check;
 //         D2H loss + flag; join] -> wait -> loss, finite
 // Under fp16 loss scaling the gradient is unscaled on the device before it is copied, so the
-// per-layer overlap is off there (one D2H after the unscale).
+// per-layer overlap is off there (one D2H after the unscale). With a compressing codec the
+// gradient does not come down at all: cuda_push_encoder encodes each slice on the device.
 // The graph is captured at the first full batch and re-captured when the key (rows, loss
 // scale, precision) changes; a short last batch of a chunk runs eagerly.
 // Built only with HERD_WITH_CUDA; made through make_compute_backend.
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "actors/compute_backend.hpp"
+#include "actors/cuda_push_encoder.hpp"
 #include "kernels/cuda/cuda_raii.hpp"
 #include "model/mlp_cuda.hpp"
 
@@ -45,6 +47,10 @@ public:
   uint8_t* batch_y() override { return y_h_.get(); }
   void params_ready(size_t offset, size_t count) override;
   backend_step_result step(int rows, const backend_step_options& opts) override;
+  bool take_push_encoding(const config::compression_config& cfg,
+                          const std::vector<model::slice>& slices, uint64_t seed,
+                          uint32_t worker) override;
+  std::vector<char> encode_push(const messages::gradient_header& h) override;
 
   /// Steps that ran as a graph launch, and graphs captured (for tests and benchmarks).
   uint64_t graph_launches() const { return graph_launches_; }
@@ -72,6 +78,7 @@ private:
   kernels::pinned_buffer<uint8_t> y_h_;
   kernels::pinned_buffer<int> bad_h_;
   std::unique_ptr<model::mlp_cuda> replica_;
+  std::unique_ptr<cuda_push_encoder> pusher_; // set: pushes encoded on the device, no grad D2H
   CUgraphExec_st* graph_ = nullptr;
   std::optional<graph_key> graph_key_;
   uint64_t graph_launches_ = 0;

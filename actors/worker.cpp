@@ -152,7 +152,8 @@ void compute_and_push(worker_self self) {
       continue;
     }
     auto e0 = std::chrono::steady_clock::now();
-    payload p{st.setup.encoder->encode(h, ws.grad().data())};
+    payload p{ws.pushes_from_backend() ? ws.encode_push(h)
+                                       : st.setup.encoder->encode(h, ws.grad().data())};
     st.bytes.encode_ns += elapsed_ns(e0);
     st.bytes.up_bytes += p.bytes.size();
     st.bytes.up_dense_bytes += 4 * uint64_t{h.count};

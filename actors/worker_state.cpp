@@ -24,6 +24,10 @@ worker_state::worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
   assert(backend_ && backend_->params().size() == net_->param_count());
 }
 
+void worker_state::offer_push_encoding(const config::compression_config& cfg, uint64_t seed) {
+  pushes_from_backend_ = backend_->take_push_encoding(cfg, slices_, seed, id_);
+}
+
 void worker_state::slice_pulled(size_t i) {
   backend_->params_ready(slices_[i].offset, slices_[i].count);
 }

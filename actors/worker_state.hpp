@@ -42,6 +42,13 @@ public:
   /// Slice i of params() holds this step's values (a GPU backend starts copying it).
   void slice_pulled(size_t i);
   std::span<const float> grad() const { return backend_->grad(); }
+  /// Lets the backend encode pushes itself when it can (a GPU: only encoded bytes cross
+  /// PCIe); then grad() is not filled and pushes come from encode_push.
+  void offer_push_encoding(const config::compression_config& cfg, uint64_t seed);
+  bool pushes_from_backend() const { return pushes_from_backend_; }
+  std::vector<char> encode_push(const messages::gradient_header& h) {
+    return backend_->encode_push(h);
+  }
   const compute_backend& backend() const { return *backend_; }
 
   /// Whether a batch is left in the current chunk.
@@ -78,6 +85,7 @@ private:
   std::vector<model::slice> slices_;
   int batch_size_;
   std::unique_ptr<compute_backend> backend_;
+  bool pushes_from_backend_ = false;
   uint64_t clock_ = 0;
   messages::data_chunk chunk_;
   size_t pos_ = 0;

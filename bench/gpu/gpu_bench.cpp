@@ -37,7 +37,7 @@ using namespace herd::kernels;
 
 namespace {
 
-struct config {
+struct bench_config {
   std::string name;
   std::vector<int> layers;
   int batch;
@@ -59,7 +59,7 @@ std::string gpu_name() {
   return cudaGetDeviceProperties(&p, 0) == cudaSuccess ? p.name : "unknown";
 }
 
-void print(const config& c, const char* mode, const stats& s, int reps) {
+void print(const bench_config& c, const char* mode, const stats& s, int reps) {
   std::printf("{\"impl\": \"herd\", \"config\": \"%s\", \"mode\": \"%s\", \"batch\": %d, "
               "\"precision\": \"%s\", \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, "
               "\"reps\": %d, \"gpu\": \"%s\", \"host\": \"%s\"}\n",
@@ -89,11 +89,11 @@ struct device_model {
   model::mlp net;
   model::mlp_cuda gpu;
   device_buffer<float> m, v;
-  device_model(const config& c)
+  device_model(const bench_config& c)
     : net(c.layers), gpu(net, c.batch, c.type), m(net.param_count()), v(net.param_count()) {}
 };
 
-bool run_device_modes(const config& c, cudaStream_t s, int iters, int reps) {
+bool run_device_modes(const bench_config& c, cudaStream_t s, int iters, int reps) {
   device_model dm(c);
   const size_t n = dm.net.param_count();
   std::vector<float> p(n);
@@ -150,7 +150,7 @@ bool run_device_modes(const config& c, cudaStream_t s, int iters, int reps) {
 }
 
 // A host shard in the loop: wall-clock per step (host work is part of it).
-void run_host_mode(const config& c, int iters, int reps) {
+void run_host_mode(const bench_config& c, int iters, int reps) {
   auto net = std::make_shared<const model::mlp>(c.layers);
   const size_t n = net->param_count();
   actors::cuda_backend_options o;
@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   try {
     use_device(0);
     cuda_stream s;
-    const std::vector<config> configs = {
+    const std::vector<bench_config> configs = {
       {"fmnist_mlp", {784, 256, 128, 10}, 64, gemm_type::fp32},
       {"wide_mlp", {784, 4096, 4096, 4096, 10}, 256, gemm_type::tf32},
       {"wide_mlp", {784, 4096, 4096, 4096, 10}, 256, gemm_type::bf16},

@@ -110,7 +110,7 @@ echo "== benchmarks"
 run_herd "$bench" $quick 2>"$out/gpu_bench.err" | tee -a "$results"
 PYTHONUNBUFFERED=1 python3 "$here/torch_mlp.py" $quick 2>"$out/torch_mlp.err" | tee -a "$results"
 run_herd timeout 300 "$herd" run "$out/jobs/wide_e2e.json" --output "$out/run-wide" >"$out/wide_e2e.log" 2>&1
-sps=$(grep -oE "[0-9.]+ samples/s" "$out/wide_e2e.log" | tail -1 | grep -oE "^[0-9.]+")
+sps=$(grep -E "^training time" "$out/wide_e2e.log" | grep -oE "[0-9.]+ samples/s" | grep -oE "^[0-9.]+")
 python3 -c 'import json,sys; s=sys.argv[1]; print(json.dumps({"kind": "e2e", "samples_per_s": float(s) if s else None}))' \
   "$sps" >>"$results"
 

@@ -157,3 +157,45 @@ TEST_CASE("make_compute_backend: cpu works, cuda:N without a device fails with o
   CHECK(line.find('\n') == std::string::npos);
   CHECK(code_of(check_device("cuda:999")) == errc::device_unavailable);
 }
+
+TEST_CASE("worker_state: pushes come from the backend only when it takes the encoding",
+          "[actors]") {
+  fixture f;
+  struct encoding_backend final : compute_backend {
+    cpu_backend inner;
+    bool take;
+    encoding_backend(fixture& f, bool t) : inner(f.net, 4, 6), take(t) {}
+    std::string device() const override { return "fake"; }
+    std::span<float> params() override { return inner.params(); }
+    std::span<const float> grad() const override { return inner.grad(); }
+    float* batch_x() override { return inner.batch_x(); }
+    uint8_t* batch_y() override { return inner.batch_y(); }
+    void params_ready(size_t, size_t) override {}
+    backend_step_result step(int rows, const backend_step_options& o) override {
+      return inner.step(rows, o);
+    }
+    bool take_push_encoding(const config::compression_config& cfg,
+                            const std::vector<model::slice>& slices, uint64_t,
+                            uint32_t) override {
+      return take && cfg.codec == "topk" && slices.size() == 3;
+    }
+    std::vector<char> encode_push(const messages::gradient_header& h) override {
+      return std::vector<char>(3, char('a' + h.shard));
+    }
+  };
+  config::compression_config topk;
+  topk.codec = "topk";
+  worker_state takes(0, f.net, f.train, f.slices, 4, std::make_unique<encoding_backend>(f, true));
+  takes.offer_push_encoding(topk, 1);
+  CHECK(takes.pushes_from_backend());
+  messages::gradient_header h;
+  h.shard = 2;
+  CHECK(takes.encode_push(h) == std::vector<char>(3, 'c'));
+  worker_state declines(0, f.net, f.train, f.slices, 4,
+                        std::make_unique<encoding_backend>(f, false));
+  declines.offer_push_encoding(topk, 1);
+  CHECK_FALSE(declines.pushes_from_backend());
+  worker_state on_cpu(0, f.net, f.train, f.slices, 4); // the CPU backend always declines
+  on_cpu.offer_push_encoding(topk, 1);
+  CHECK_FALSE(on_cpu.pushes_from_backend());
+}
