@@ -8,14 +8,16 @@
 #   .gpu-pack/bench/gpu/run.sh --pack .gpu-pack [--quick] [--out DIR]
 # From a build tree on a machine that has the libraries:
 #   bench/gpu/run.sh --build /tmp/build-wt9 [--quick] [--out DIR]
-# Writes DIR/results.jsonl, DIR/table.md and the logs (default $OUT when set, else
-# /tmp/herd-gpu). Exit status 0 when the tests passed and both jobs reached 88%.
+# Writes DIR/results.jsonl, DIR/table.md, the logs and the job outputs (default /tmp/herd-gpu);
+# where $OUT is set (the device tool), also copies table.md, results.jsonl, machine.txt and
+# logs.txt (every log, concatenated) there - 4 files, within what comes back. Exit status 0 when
+# the tests passed and both jobs reached 88%.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 pack=""
 build=""
 quick=""
-out=${OUT:-/tmp/herd-gpu}
+out=/tmp/herd-gpu
 while [[ $# -gt 0 ]]; do
   case $1 in
     --pack) pack=$(cd "$2" && pwd); shift 2 ;;
@@ -115,4 +117,11 @@ python3 -c 'import json,sys; s=sys.argv[1]; print(json.dumps({"kind": "e2e", "sa
   "$sps" >>"$results"
 
 python3 "$here/report.py" "$results" | tee "$out/table.md"
+if [[ -n ${OUT:-} && $OUT != "$out" ]]; then
+  mkdir -p "$OUT"
+  cp "$out/table.md" "$out/results.jsonl" "$out/machine.txt" "$OUT/"
+  for f in "$out"/*.log "$out"/*.err; do
+    [[ -f $f ]] && { echo "==== $(basename "$f")"; cat "$f"; }
+  done >"$OUT/logs.txt"
+fi
 exit $status
