@@ -40,7 +40,10 @@ public:
     std::swap(ptr_, o.ptr_);
     return *this;
   }
-  ~device_buffer() { cudaFree(ptr_); }
+  ~device_buffer() {
+    if (ptr_)
+      cudaFree(ptr_);
+  }
 
   T* get() const { return ptr_; }
   size_t size() const { return n_; }
@@ -67,7 +70,10 @@ public:
     std::swap(ptr_, o.ptr_);
     return *this;
   }
-  ~pinned_buffer() { cudaFreeHost(ptr_); }
+  ~pinned_buffer() {
+    if (ptr_)
+      cudaFreeHost(ptr_);
+  }
 
   T* get() const { return ptr_; }
   T* begin() const { return ptr_; }
