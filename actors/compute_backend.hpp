@@ -53,6 +53,14 @@ public:
   virtual uint8_t* batch_y() = 0;
   /// params()[offset, offset + count) holds this step's values.
   virtual void params_ready(size_t offset, size_t count) = 0;
+  /// Room for param_count 16-bit values when this backend converts bf16/fp16 pulls itself (a
+  /// GPU: half the bytes cross PCIe, no conversion on the host); nullptr (the default): the
+  /// caller decodes pulls into params().
+  virtual uint16_t* params16() { return nullptr; }
+  /// params16()[offset, offset + count) holds this step's values in format f.
+  virtual void params16_ready(size_t offset, size_t count, kernels::half_format f) {
+    (void)offset, (void)count, (void)f;
+  }
   /// Forward + backward on the first `rows` samples of the batch buffers. Requires every
   /// slice of params() to have been reported ready since the last step.
   virtual backend_step_result step(int rows, const backend_step_options& opts) = 0;

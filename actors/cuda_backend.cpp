@@ -49,6 +49,24 @@ void cuda_backend::params_ready(size_t offset, size_t count) {
                                   stream_.get()));
 }
 
+uint16_t* cuda_backend::params16() {
+  if (params16_h_.size() == 0) {
+    kernels::use_device(ordinal_);
+    params16_h_ = kernels::pinned_buffer<uint16_t>(net_->param_count());
+    params16_d_ = kernels::device_buffer<uint16_t>(net_->param_count());
+  }
+  return params16_h_.get();
+}
+
+void cuda_backend::params16_ready(size_t offset, size_t count, kernels::half_format f) {
+  kernels::use_device(ordinal_);
+  HERD_CUDA_CHECK(cudaMemcpyAsync(params16_d_.get() + offset, params16_h_.get() + offset,
+                                  count * sizeof(uint16_t), cudaMemcpyHostToDevice,
+                                  stream_.get()));
+  kernels::from_half_cuda(params16_d_.get() + offset, replica_->params() + offset, count, f,
+                          stream_.get());
+}
+
 // Everything of one step after the batch upload; captured into the graph as it is.
 void cuda_backend::enqueue_step(int rows, float scale) {
   cudaStream_t s = stream_.get();

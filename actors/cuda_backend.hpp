@@ -3,6 +3,7 @@
 // CUDA graph while its shape is static.
 //
 //   params_ready(slice)  --H2D on the compute stream, as each pulled slice lands-->
+//   (bf16/fp16 pulls: params16_ready: H2D of the 2-byte values, converted on the device)
 //   step: H2D batch -> [graph: forward/backward; per layer, last first: event -> D2H of that
 //         layer's gradient on the copy stream while lower layers compute; inf/NaN check;
 //         D2H loss + flag; join] -> wait -> loss, finite
@@ -46,6 +47,8 @@ public:
   float* batch_x() override { return x_h_.get(); }
   uint8_t* batch_y() override { return y_h_.get(); }
   void params_ready(size_t offset, size_t count) override;
+  uint16_t* params16() override;
+  void params16_ready(size_t offset, size_t count, kernels::half_format f) override;
   backend_step_result step(int rows, const backend_step_options& opts) override;
   bool take_push_encoding(const config::compression_config& cfg,
                           const std::vector<model::slice>& slices, uint64_t seed,
@@ -76,6 +79,8 @@ private:
   kernels::cuda_event copies_done_;
   kernels::pinned_buffer<float> params_h_, grad_h_, x_h_, loss_h_;
   kernels::pinned_buffer<uint8_t> y_h_;
+  kernels::pinned_buffer<uint16_t> params16_h_; // 16-bit pulls, made at the first one
+  kernels::device_buffer<uint16_t> params16_d_;
   kernels::pinned_buffer<int> bad_h_;
   std::unique_ptr<model::mlp_cuda> replica_;
   std::unique_ptr<cuda_push_encoder> pusher_; // set: pushes encoded on the device, no grad D2H

@@ -113,6 +113,7 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
                       && cfg.compression.pull == config::pull_format::fp32;
   ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
                                                   plan.slices, cfg.training.seed, id);
+  ws.state->set_pull_16bit(cfg.compression.pull != config::pull_format::fp32);
   if (!ws.encoder->dense()) // dense gradients go out as fp32 (or through the local handover)
     ws.state->offer_push_encoding(cfg.compression, cfg.training.seed);
   return spawn_worker(sys, std::move(ws));

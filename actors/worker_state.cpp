@@ -28,8 +28,11 @@ void worker_state::offer_push_encoding(const config::compression_config& cfg, ui
   pushes_from_backend_ = backend_->take_push_encoding(cfg, slices_, seed, id_);
 }
 
-void worker_state::slice_pulled(size_t i) {
-  backend_->params_ready(slices_[i].offset, slices_[i].count);
+void worker_state::slice_pulled(size_t i, std::optional<kernels::half_format> as16) {
+  if (as16)
+    backend_->params16_ready(slices_[i].offset, slices_[i].count, *as16);
+  else
+    backend_->params_ready(slices_[i].offset, slices_[i].count);
 }
 
 bool worker_state::take_finished_chunk(uint64_t& id) {

@@ -39,8 +39,13 @@ public:
   /// The full parameter vector (the backend's host buffer); pulled slices are decoded
   /// straight into it, then reported with slice_pulled.
   std::span<float> params() { return backend_->params(); }
-  /// Slice i of params() holds this step's values (a GPU backend starts copying it).
-  void slice_pulled(size_t i);
+  /// Slice i of params() holds this step's values (a GPU backend starts copying it); with
+  /// `as16`, slice i of params16() holds them in that format instead.
+  void slice_pulled(size_t i, std::optional<kernels::half_format> as16 = {});
+  /// Where 16-bit pulls go unconverted: the backend's buffer when it converts them itself
+  /// and the job pulls bf16/fp16 (set_pull_16bit); nullptr: decode into params().
+  uint16_t* params16() { return pull_16bit_ ? backend_->params16() : nullptr; }
+  void set_pull_16bit(bool on) { pull_16bit_ = on; }
   std::span<const float> grad() const { return backend_->grad(); }
   /// Lets the backend encode pushes itself when it can (a GPU: only encoded bytes cross
   /// PCIe); then grad() is not filled and pushes come from encode_push.
@@ -86,6 +91,7 @@ private:
   int batch_size_;
   std::unique_ptr<compute_backend> backend_;
   bool pushes_from_backend_ = false;
+  bool pull_16bit_ = false;
   uint64_t clock_ = 0;
   messages::data_chunk chunk_;
   size_t pos_ = 0;

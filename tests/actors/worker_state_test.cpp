@@ -30,6 +30,11 @@ public:
   void params_ready(size_t offset, size_t count) override {
     ready.push_back({offset, count});
   }
+  uint16_t* params16() override { return halves_.data(); }
+  void params16_ready(size_t offset, size_t count, kernels::half_format f) override {
+    ready16.push_back({offset, count});
+    last16 = f;
+  }
   backend_step_result step(int rows, const backend_step_options& opts) override {
     steps.push_back({rows, opts.loss_scale, opts.half.has_value()});
     first_y.assign(y_.begin(), y_.begin() + rows);
@@ -41,7 +46,8 @@ public:
     float scale;
     bool half;
   };
-  std::vector<std::pair<size_t, size_t>> ready;
+  std::vector<std::pair<size_t, size_t>> ready, ready16;
+  kernels::half_format last16 = kernels::half_format::fp16;
   std::vector<step_call> steps;
   std::vector<uint8_t> first_y;
   bool overflow = false;
@@ -49,6 +55,7 @@ public:
 private:
   std::vector<float> params_, grad_, x_;
   std::vector<uint8_t> y_;
+  std::vector<uint16_t> halves_ = std::vector<uint16_t>(1000);
 };
 
 struct fixture {
@@ -198,4 +205,24 @@ TEST_CASE("worker_state: pushes come from the backend only when it takes the enc
   worker_state on_cpu(0, f.net, f.train, f.slices, 4); // the CPU backend always declines
   on_cpu.offer_push_encoding(topk, 1);
   CHECK_FALSE(on_cpu.pushes_from_backend());
+}
+
+TEST_CASE("worker_state: 16-bit pulls go to the backend unconverted only when it takes them "
+          "and the job pulls bf16 or fp16",
+          "[actors]") {
+  fixture f;
+  auto be = std::make_unique<recording_backend>(f.net->param_count(), 4, 6);
+  auto* rec = be.get();
+  worker_state ws(0, f.net, f.train, f.slices, 4, std::move(be));
+  CHECK(ws.params16() == nullptr); // fp32 pulls: decode into params()
+  ws.set_pull_16bit(true);
+  CHECK(ws.params16() == rec->params16());
+  ws.slice_pulled(1, kernels::half_format::bf16);
+  REQUIRE(rec->ready16.size() == 1);
+  CHECK(rec->ready16[0] == std::make_pair(f.slices[1].offset, f.slices[1].count));
+  CHECK(rec->last16 == kernels::half_format::bf16);
+  CHECK(rec->ready.empty());
+  worker_state on_cpu(0, f.net, f.train, f.slices, 4);
+  on_cpu.set_pull_16bit(true);
+  CHECK(on_cpu.params16() == nullptr); // the CPU backend converts on decode, as before
 }

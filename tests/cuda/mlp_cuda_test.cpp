@@ -10,6 +10,7 @@
 
 #include "actors/cpu_backend.hpp"
 #include "actors/cuda_backend.hpp"
+#include "kernels/compress/half.hpp"
 #include "model/mlp.hpp"
 #include "tests/cuda/device_util.hpp"
 #include "tests/kernels/test_util.hpp"
@@ -146,4 +147,37 @@ TEST_CASE("cuda_backend: fp16 with loss scaling unscales on the device and flags
   CHECK(gmax < 100.0); // unscaled: a mean-loss gradient, not 1024 times one
   o.loss_scale = 1e30f; // overflows fp16 in the backward pass
   CHECK(!gpu.step(32, o).finite);
+}
+
+TEST_CASE("cuda_backend: bf16 and fp16 pulls converted on the device give the host's values",
+          "[cuda]") {
+  auto net = std::make_shared<const model::mlp>(std::vector<int>{784, 64, 10});
+  const size_t n = net->param_count();
+  std::mt19937_64 rng(test_seed());
+  auto b = random_batch(rng, 32, 784, 10);
+  for (auto f : {half_format::bf16, half_format::fp16}) {
+    actors::cuda_backend via16(0, net, 32, 784), via32(0, net, 32, 784);
+    std::vector<float> p(n);
+    net->init(p.data(), 9);
+    uint16_t* h = via16.params16();
+    REQUIRE(h != nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      h[i] = f == half_format::bf16 ? compress::float_to_bf16(p[i])
+                                    : compress::float_to_fp16(p[i]);
+      via32.params()[i] = f == half_format::bf16 ? compress::bf16_to_float(h[i])
+                                                 : compress::fp16_to_float(h[i]);
+    }
+    via16.params16_ready(0, n / 3, f); // two slices, as from two shards
+    via16.params16_ready(n / 3, n - n / 3, f);
+    via32.params_ready(0, n);
+    for (auto* be : {&via16, &via32}) {
+      std::memcpy(be->batch_x(), b.x.data(), b.x.size() * 4);
+      std::memcpy(be->batch_y(), b.y.data(), b.y.size());
+    }
+    auto r16 = via16.step(32, {});
+    auto r32 = via32.step(32, {});
+    CHECK(r16.loss == r32.loss);
+    CHECK(std::vector<float>(via16.grad().begin(), via16.grad().end())
+          == std::vector<float>(via32.grad().begin(), via32.grad().end()));
+  }
 }
