@@ -26,6 +26,13 @@
 namespace herd::actors {
 
 struct supervisor_actor_state {
+  /// The device worker `id` computes on: what add-worker asked for, else its /workers entry.
+  std::string device_of(uint32_t id) const {
+    if (auto it = worker_devices.find(id); it != worker_devices.end())
+      return it->second;
+    return id < in.cfg.workers.size() ? in.cfg.workers[id].device : "cpu";
+  }
+
   job_inputs in;
   job_callbacks cb;
   std::map<std::string, caf::actor> nodes; // by name, as in the job's /nodes

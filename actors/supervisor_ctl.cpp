@@ -68,7 +68,8 @@ void status(supervisor_self self, caf::response_promise rp) {
                             {"lag", st.core->max_clock() - std::min(st.core->max_clock(), w.clock)},
                             {"samples_per_s", w.samples_per_s},
                             {"up_bytes", w.up_bytes},
-                            {"down_bytes", w.down_bytes}});
+                            {"down_bytes", w.down_bytes},
+                            {"device", st.device_of(w.id)}});
   o["shards"] = nlohmann::json::array();
   for (size_t i = 0; i < st.shards.size(); ++i)
     o["shards"].push_back({{"id", i}, {"node", cfg.shards[i].node}});

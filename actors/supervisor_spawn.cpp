@@ -39,16 +39,6 @@ std::string live_node(supervisor_self self, const std::string& preferred) {
   return {};
 }
 
-// The device worker `id` computes on: its /workers entry, or what add-worker asked for.
-std::string device_of(supervisor_self self, uint32_t id) {
-  auto& st = self->state;
-  if (auto it = st.worker_devices.find(id); it != st.worker_devices.end())
-    return it->second;
-  if (id < st.in.cfg.workers.size())
-    return st.in.cfg.workers[id].device;
-  return "cpu";
-}
-
 // Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
                   std::function<void()> placed, messages::worker_place start = {}) {
@@ -56,7 +46,7 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
   st.worker_nodes[id] = node;
   messages::worker_spec spec{st.job_json, id, clock, st.shards,
                              caf::actor_cast<caf::actor>(self), std::move(start),
-                             static_cast<uint32_t>(st.restarts[id]), device_of(self, id)};
+                             static_cast<uint32_t>(st.restarts[id]), st.device_of(id)};
   self->request(node_named(self, node), request_timeout, spawn_worker_atom::value, spec)
     .then(
       [=](caf::actor& w) {
