@@ -1,5 +1,6 @@
 #include "actors/job.hpp"
 
+#include "actors/compute_backend.hpp"
 #include "actors/gradient_codec.hpp"
 #include "config/job_parse.hpp"
 
@@ -12,13 +13,12 @@ caf::error check_supported(const config::job_config& cfg,
   auto refuse = [](const std::string& path, const std::string& what) {
     return make_error(errc::config_invalid, path + ": " + what);
   };
-  for (size_t i = 0; i < cfg.workers.size(); ++i)
-    if (cfg.workers[i].device != "cpu")
-      return refuse("/workers/" + std::to_string(i) + "/device",
-                    "\"" + cfg.workers[i].device
-                      + "\" is not available in this build yet; use \"cpu\"");
-  if (cluster)
+  if (cluster) // each node checks the devices of the workers it is asked to run
     return {};
+  for (size_t i = 0; i < cfg.workers.size(); ++i)
+    if (auto err = check_device(cfg.workers[i].device))
+      return make_error(code_of(err),
+                        "/workers/" + std::to_string(i) + "/device: " + describe(err));
   for (size_t i = 0; i < cfg.shards.size(); ++i)
     if (cfg.shards[i].node != cfg.nodes.front().name)
       return refuse("/shards/" + std::to_string(i) + "/node",

@@ -91,11 +91,12 @@ std::string status_table(const std::string& status_json) {
                       text(s.value("staleness_p50", json{})) + "/"
                         + text(s.value("staleness_p99", json{}))});
   std::vector<row> workers{
-    {"WORKER", "NODE", "STATE", "CLOCK", "LAG", "SAMPLES/S", "PUSHED", "PULLED"}};
+    {"WORKER", "NODE", "STATE", "CLOCK", "LAG", "SAMPLES/S", "PUSHED", "PULLED", "DEVICE"}};
   for (const auto& w : j.value("workers", json::array()))
     workers.push_back({text(w["id"]), text(w["node"]), text(w["state"]), text(w["clock"]),
                        text(w.value("lag", json{})), text(w.value("samples_per_s", json{})),
-                       bytes(w.value("up_bytes", json{})), bytes(w.value("down_bytes", json{}))});
+                       bytes(w.value("up_bytes", json{})), bytes(w.value("down_bytes", json{})),
+                       text(w.value("device", json{}))});
   return head + std::string("\n") + table(nodes) + "\n" + table(shards) + "\n" + table(workers);
 }
 
