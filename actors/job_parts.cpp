@@ -1,5 +1,7 @@
 #include "actors/job_parts.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_system.hpp>
 
 #include "actors/compute_backend.hpp"
@@ -134,6 +136,7 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
   else if (cfg.precision.compute == config::compute_precision::fp16)
     ws.half = kernels::half_format::fp16;
   ws.timeout = request_timeout;
+  ws.hold_every = static_cast<uint64_t>(std::max<int64_t>(0, cfg.checkpoint.every));
   ws.incarnation = incarnation;
   ws.part_bytes = transfer.part_bytes;
   ws.parts_in_process = transfer.parts_in_process;

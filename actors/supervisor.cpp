@@ -294,7 +294,6 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
         auto every = static_cast<uint64_t>(st.in.cfg.training.eval_every);
         request_eval(self, p.clock / every * every, false);
       }
-      maybe_periodic_checkpoint(self);
     },
     [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk) {
       auto& st = self->state;

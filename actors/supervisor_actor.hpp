@@ -50,7 +50,6 @@ struct supervisor_actor_state {
   std::optional<uint64_t> ckpt_clock;
   std::map<uint32_t, messages::worker_place> ckpt_held;
   std::vector<caf::response_promise> ckpt_waiters;
-  uint64_t next_ckpt = 0; // clock of the next periodic checkpoint (0: none)
   std::optional<uint64_t> last_ckpt; // clock of the last checkpoint written
   // Restarts (supervisor.restart / max_restarts): failed workers come back under their id.
   std::map<uint32_t, int> restarts;           // restarts so far, by worker
@@ -100,8 +99,6 @@ void start_checkpoint(supervisor_self self, std::optional<caf::response_promise>
 void checkpoint_held(supervisor_self self, const messages::worker_place& at);
 /// A worker finished or failed: a checkpoint under way no longer waits for it.
 void checkpoint_worker_gone(supervisor_self self, uint32_t id);
-/// After a step report: starts a periodic checkpoint when one is due.
-void maybe_periodic_checkpoint(supervisor_self self);
 /// Test loss and accuracy of the parameters in `shards` (ShardCheckpoint bytes, by index).
 expected<accuracy> evaluate_snapshots(supervisor_self self,
                                       const std::vector<std::vector<char>>& shards);

@@ -1,8 +1,11 @@
-// Coordinated checkpoints. Every active worker is told to hold before the step of clock C (two
-// past the furthest clock reported, so every worker can reach it); a holding worker reports
+// Coordinated checkpoints. Periodic ones: every worker holds by itself before the step of each
+// multiple C of checkpoint.every. On request (ctl): every active worker is told to hold before
+// the step of clock C (two past the furthest clock reported); a holding worker reports
 // once its pushes are answered, with the chunk it is working through. When all hold, every
 // shard has applied every step below C and none beyond: the shards' states, the data position
 // and the workers' places are written (checkpoint_store), then the workers go on.
+#include <algorithm>
+
 #include <caf/event_based_actor.hpp>
 
 #include <cstdio>
@@ -150,8 +153,21 @@ void start_checkpoint(supervisor_self self, std::optional<caf::response_promise>
 
 void checkpoint_held(supervisor_self self, const messages::worker_place& at) {
   auto& st = self->state;
-  if (!st.ckpt_clock)
-    return;
+  if (!st.ckpt_clock) {
+    // Workers hold by themselves at every multiple of checkpoint.every: the first to arrive
+    // starts that checkpoint, and the others are told (most hold there already).
+    auto every = static_cast<uint64_t>(std::max<int64_t>(0, st.in.cfg.checkpoint.every));
+    auto it = st.workers.find(at.worker);
+    if (every == 0 || at.clock % every != 0 || st.ending) {
+      if (it != st.workers.end())
+        self->send(it->second, resume_atom::value);
+      return;
+    }
+    st.ckpt_clock = at.clock;
+    for (auto& [id, w] : st.workers)
+      if (id != at.worker)
+        self->send(w, hold_atom::value, at.clock);
+  }
   st.ckpt_held[at.worker] = at;
   maybe_complete(self);
 }
@@ -160,17 +176,6 @@ void checkpoint_worker_gone(supervisor_self self, uint32_t id) {
   auto& st = self->state;
   st.ckpt_held.erase(id);
   maybe_complete(self);
-}
-
-void maybe_periodic_checkpoint(supervisor_self self) {
-  auto& st = self->state;
-  // Started two clocks ahead, so the workers hold exactly at the multiple of `every`.
-  if (st.next_ckpt == 0 || st.ending || st.ckpt_clock || st.core->max_clock() + 2 < st.next_ckpt)
-    return;
-  auto at = st.next_ckpt;
-  auto every = static_cast<uint64_t>(st.in.cfg.checkpoint.every);
-  st.next_ckpt = (std::max(at, st.core->max_clock() + 2) / every + 1) * every;
-  start_checkpoint(self, std::nullopt, at);
 }
 
 } // namespace herd::actors

@@ -93,10 +93,6 @@ void place_workers(supervisor_self self) {
       st.cb.on_start(caf::actor_cast<caf::actor>(self));
     st.on_start_called = true;
   };
-  if (cfg.checkpoint.every > 0) {
-    auto every = static_cast<uint64_t>(cfg.checkpoint.every);
-    st.next_ckpt = (st.core->max_clock() / every + 1) * every;
-  }
   if (st.in.resume) { // the workers of the checkpoint, where they stood
     const auto& c = *st.in.resume;
     set_consistency(self, st.rule); // the rule in force when it was taken

@@ -33,6 +33,7 @@ struct worker_actor_state {
   std::optional<uint64_t> hold_at; // checkpoint: hold before the step of this clock
   bool holding = false;            // holding at hold_at; `held` is sent once pushes are in
   bool held_sent = false;
+  uint64_t no_self_hold_at = 0;    // the clock it started or resumed at: no periodic hold there
   size_t pushes_pending = 0;       // push / skip requests not yet answered
   messages::step_report bytes; // wire bytes and encode time of the current step
   std::vector<uint32_t> part_bytes;             // per shard: parts of this size (0: whole)
@@ -210,6 +211,9 @@ void pull(worker_self self) {
   auto& ws = *st.setup.state;
   if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
     return finish(self);
+  auto every = st.setup.hold_every;
+  if (every > 0 && ws.clock() % every == 0 && ws.clock() != st.no_self_hold_at)
+    st.hold_at = st.hold_at ? std::min(*st.hold_at, ws.clock()) : ws.clock();
   if (st.hold_at && ws.clock() >= *st.hold_at) {
     st.holding = true;
     return maybe_report_held(self);
@@ -282,6 +286,7 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   for (const auto& shard : st.setup.shards)
     st.local.push_back(shard.node() == self->node() && st.setup.local_handover);
   st.grad_out.resize(st.setup.shards.size());
+  st.no_self_hold_at = st.setup.state->clock();
   self->send(self, step_atom::value);
   return {
     [=](step_atom) { pull(self); },
@@ -297,6 +302,7 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
       st.hold_at.reset();
       st.holding = false;
       st.held_sent = false;
+      st.no_self_hold_at = st.setup.state->clock();
       if (was_holding)
         pull(self);
     },

@@ -43,6 +43,10 @@ struct worker_setup {
   /// Shards in this process get shared buffers instead of payloads (local_handover.hpp): fp32
   /// pulls, and dense fp32 pushes. Off: payloads everywhere (tests of the payload path).
   bool local_handover = false;
+  /// Periodic checkpoints (checkpoint.every; 0: none): hold by itself before the step of every
+  /// multiple of this clock, so a checkpoint lands exactly there however late the supervisor
+  /// reads progress.
+  uint64_t hold_every = 0;
 };
 
 caf::actor spawn_worker(caf::actor_system& sys, worker_setup setup);
