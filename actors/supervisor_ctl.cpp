@@ -60,8 +60,14 @@ void status(supervisor_self self, caf::response_promise rp) {
                           {"port", n.port},
                           {"connected", st.nodes.count(n.name) > 0}});
   o["workers"] = nlohmann::json::array();
-  for (const auto& w : st.core->workers())
+  for (const auto& w : st.core->workers()) {
+    auto role = st.plan.pipelined()
+                  ? "replica " + std::to_string(w.id / uint32_t(st.plan.stage_count())) + " stage "
+                      + std::to_string(st.plan.stage_of(w.id))
+                  : std::string{"worker"};
     o["workers"].push_back({{"id", w.id},
+                            {"role", role},
+                            {"stage_idle", w.stage_idle},
                             {"node", st.worker_nodes[w.id]},
                             {"state", w.active ? "active" : "left"},
                             {"clock", w.clock},
@@ -69,6 +75,7 @@ void status(supervisor_self self, caf::response_promise rp) {
                             {"samples_per_s", w.samples_per_s},
                             {"up_bytes", w.up_bytes},
                             {"down_bytes", w.down_bytes}});
+  }
   o["shards"] = nlohmann::json::array();
   for (size_t i = 0; i < st.shards.size(); ++i)
     o["shards"].push_back({{"id", i}, {"node", cfg.shards[i].node}});

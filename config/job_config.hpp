@@ -115,6 +115,16 @@ struct precision_config {
   bool operator==(const precision_config&) const = default;
 };
 
+/// Model parallelism (docs/parallelism.md). Pipeline: the layers cut into pipeline_stages
+/// consecutive stages over micro_batches micro-batches per minibatch; the job's workers list
+/// holds replicas x pipeline_stages entries (replica r's stage k is workers[r*K + k]).
+struct parallelism_config {
+  int pipeline_stages = 1;
+  int micro_batches = 1;
+  int tensor_parallel = 1;
+  bool operator==(const parallelism_config&) const = default;
+};
+
 struct node_config {
   std::string name;
   std::string host = "127.0.0.1";
@@ -170,6 +180,7 @@ struct job_config {
   consistency_config consistency;
   compression_config compression;
   precision_config precision;
+  parallelism_config parallelism;
   std::vector<node_config> nodes = {node_config{"local"}};
   std::vector<shard_config> shards = {shard_config{"local"}, shard_config{"local"}};
   std::vector<worker_config> workers = {worker_config{"local", "cpu", {}},

@@ -177,6 +177,13 @@ void read_precision(object_reader r, precision_config& out) {
   r.finish();
 }
 
+void read_parallelism(object_reader r, parallelism_config& out) {
+  r.read_integer("pipeline_stages", out.pipeline_stages, 1, 1024);
+  r.read_integer("micro_batches", out.micro_batches, 1, 65536);
+  r.read_integer("tensor_parallel", out.tensor_parallel, 1, 1024);
+  r.finish();
+}
+
 // Reads the "node" member of a shard, worker or supervisor; absent means the first node.
 void read_node_ref(object_reader& r, std::string& out, const std::vector<node_config>& nodes,
                    bool check) {
@@ -279,6 +286,7 @@ void read_job(const json& doc, job_config& job, std::vector<config_issue>& issue
   read_consistency(root.section("consistency"), job.consistency);
   read_compression(root.section("compression"), job.compression);
   read_precision(root.section("precision"), job.precision);
+  read_parallelism(root.section("parallelism"), job.parallelism);
   bool nodes_ok = read_nodes(root, job.nodes);
   const auto& nodes = job.nodes;
   read_members(root, "shards", "shard", nodes, job.shards, [&](object_reader& r, shard_config& s) {

@@ -33,6 +33,7 @@ TEST_CASE("config: every key is read into its field", "[config]") {
     "consistency": {"model": "ssp", "staleness": 3},
     "compression": {"codec": "none"},
     "precision": {"compute": "fp32"},
+    "parallelism": {"pipeline_stages": 2, "micro_batches": 4},
     "nodes": [{"name": "a", "host": "10.0.0.1", "port": 7000}, {"name": "b", "port": 65535}],
     "shards": 1,
     "workers": [{"node": "b", "device": "cuda:1"}],
@@ -41,6 +42,7 @@ TEST_CASE("config: every key is read into its field", "[config]") {
     "output": {"dir": "/out"}
   })");
   CHECK(job.name == "fm-2.x_y");
+  CHECK(job.parallelism == parallelism_config{2, 4, 1});
   CHECK(job.model == model_config{{5, 4, 3}, 18446744073709551615ull});
   CHECK(job.data == data_config{"a", "b", "c", "d", normalization::scale, 2000, 1000});
   CHECK(job.optimizer
@@ -131,7 +133,8 @@ TEST_CASE("config: unknown key is an error naming its path", "[config]") {
            "did you mean \"batch_size\"?");
   CHECK(error_of(job_with(R"("wokers": 2)"))
         == "/wokers: unknown key (known: name, model, data, optimizer, training, consistency, "
-           "compression, precision, nodes, shards, workers, supervisor, checkpoint, output); "
+           "compression, precision, parallelism, nodes, shards, workers, supervisor, checkpoint, "
+           "output); "
            "did you mean \"workers\"?");
   CHECK(error_of(job_with(R"("workers": [{}, {"gpu": 1}])"))
         == "/workers/1/gpu: unknown key (known: node, device, straggler)");

@@ -144,6 +144,12 @@ TEST_CASE("config: consistency, compression and precision rules", "[config]") {
     {R"("compression": {"pull": "int8"})", R"(/compression/pull: expected "fp32", "fp16" or "bf16", got "int8")"},
     {R"("precision": {"compute": "fp8"})",
      R"(/precision/compute: expected "fp32", "bf16" or "fp16", got "fp8")"},
+    {R"("parallelism": {"pipeline_stages": 0})",
+     "/parallelism/pipeline_stages: expected an integer in [1, 1024], got 0"},
+    {R"("parallelism": {"micro_batches": 1.5})",
+     "/parallelism/micro_batches: expected an integer in [1, 65536], got 1.5"},
+    {R"("parallelism": {"stages": 2})",
+     "/parallelism/stages: unknown key (known: pipeline_stages, micro_batches, tensor_parallel)"},
   });
   CHECK(parsed(job_with(R"("consistency": {"model": "asp"})")).consistency.model
         == consistency_model::asp);
