@@ -22,6 +22,7 @@ struct stage_actor_state {
   stage_setup setup;
   caf::actor prev;                     // the sender of the activations
   size_t awaiting = 0;                 // pull replies still expected
+  size_t leaving = 0;                  // leave replies still expected (after end)
   std::vector<uint64_t> base_versions; // by shard index
   bool ended = false;
   static inline const char* name = "herd.stage";
@@ -41,12 +42,12 @@ void finish(stage_self self) {
   if (st.setup.next)
     self->send(st.setup.next, stage_end_atom::value);
   auto& ss = *st.setup.state;
-  st.awaiting = ss.own_shards().size();
+  st.leaving = ss.own_shards().size();
   for (auto i : ss.own_shards())
     self->request(st.setup.shards[i], st.setup.timeout, leave_atom::value, ss.id())
       .then(
         [=](uint64_t) {
-          if (--self->state.awaiting > 0)
+          if (--self->state.leaving > 0)
             return;
           auto& ss = *self->state.setup.state;
           uint64_t done = no_chunk;
@@ -151,7 +152,8 @@ void pull(stage_self self) {
           if (!h)
             return fail(self, std::move(h.error()));
           self->state.base_versions[i] = h->version;
-          if (--self->state.awaiting > 0)
+          // Ended meanwhile (stage 0 ran out of data): the pull no longer matters.
+          if (--self->state.awaiting > 0 || self->state.ended)
             return;
           ss.params_pulled();
           begin_minibatch(self);
