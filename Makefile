@@ -27,6 +27,7 @@ bench: build
 	$(BUILD)/bench/job_bench
 	$(BUILD)/bench/kernels_bench
 	$(BUILD)/bench/pipeline_bench
+	$(BUILD)/bench/tensor_bench
 
 clean:
 	rm -rf $(BUILD)

@@ -7,6 +7,7 @@
 #include "actors/consistency.hpp"
 #include "actors/shard.hpp"
 #include "actors/stage.hpp"
+#include "actors/tensor_group.hpp"
 #include "actors/worker.hpp"
 
 namespace herd::actors {
@@ -105,6 +106,12 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
   ws.state = std::make_shared<worker_state>(id, plan.net, std::move(train), plan.slices,
                                             cfg.training.batch_size);
   ws.state->set_clock(clock);
+  if (cfg.parallelism.tensor_parallel > 1) {
+    auto group = std::make_shared<tensor_group>(sys, plan.net, cfg.parallelism.tensor_parallel,
+                                                request_timeout);
+    ws.state->set_step([group](const float* p, const float* x, const uint8_t* y, int rows,
+                               float* g) { return group->train_step(p, x, y, rows, g); });
+  }
   if (start.has_chunk)
     ws.state->set_chunk(messages::data_chunk{start.chunk_id, start.epoch, start.indices},
                         static_cast<size_t>(start.pos));

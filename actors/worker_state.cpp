@@ -48,7 +48,8 @@ worker_state::step_result worker_state::compute_step() {
   last_samples_ = static_cast<uint32_t>(rows);
   if (!half_) {
     float loss =
-      net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(), ws_);
+      step_ ? step_(params_.data(), x_.data(), y_.data(), int(rows), grad_.data())
+            : net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(), ws_);
     // A non-finite gradient (bad sample, divergence) is skipped and counted, never pushed.
     return {loss, !kernels::all_finite_cpu(grad_.data(), grad_.size())};
   }

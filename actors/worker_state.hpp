@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -53,6 +54,11 @@ public:
   void set_precision(std::optional<kernels::half_format> half);
   float loss_scale() const { return scaler_.scale(); }
 
+  /// Computes fp32 steps with `fn` (params, x, y, rows, grad) -> mean loss instead of the
+  /// model's own train_step: tensor-parallel ranks (actors/tensor_group.hpp).
+  using step_fn = std::function<float(const float*, const float*, const uint8_t*, int, float*)>;
+  void set_step(step_fn fn) { step_ = std::move(fn); }
+
   /// One step on the next batch of the current chunk: gradient into grad(), and the mean loss.
   /// Requires has_batch(); the clock advances with advance() once the gradient is pushed.
   step_result compute_step();
@@ -77,6 +83,7 @@ private:
   std::vector<float> half_params_; // params rounded to the compute format
   kernels::loss_scaler scaler_;
   uint32_t last_samples_ = 0;
+  step_fn step_;
 };
 
 } // namespace herd::actors

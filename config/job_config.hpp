@@ -115,9 +115,11 @@ struct precision_config {
   bool operator==(const precision_config&) const = default;
 };
 
-/// Model parallelism (docs/parallelism.md). Pipeline: the layers cut into pipeline_stages
-/// consecutive stages over micro_batches micro-batches per minibatch; the job's workers list
-/// holds replicas x pipeline_stages entries (replica r's stage k is workers[r*K + k]).
+/// Model parallelism (docs/parallelism.md). Pipeline: the layers cut into `pipeline_stages`
+/// consecutive stages, each a worker actor; the job's workers list holds replicas x stages
+/// entries (replica r's stage k is workers[r * stages + k]); each minibatch flows through the
+/// stages as `micro_batches` micro-batches. Tensor: each worker's layers split Megatron-style
+/// across `tensor_parallel` rank actors on the worker's node. Not both at once (yet).
 struct parallelism_config {
   int pipeline_stages = 1;
   int micro_batches = 1;

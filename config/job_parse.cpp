@@ -178,10 +178,62 @@ void read_precision(object_reader r, precision_config& out) {
 }
 
 void read_parallelism(object_reader r, parallelism_config& out) {
-  r.read_integer("pipeline_stages", out.pipeline_stages, 1, 1024);
-  r.read_integer("micro_batches", out.micro_batches, 1, 65536);
-  r.read_integer("tensor_parallel", out.tensor_parallel, 1, 1024);
+  r.read_integer("pipeline_stages", out.pipeline_stages, 1, 64);
+  r.read_integer("micro_batches", out.micro_batches, 1, 4096);
+  r.read_integer("tensor_parallel", out.tensor_parallel, 1, 64);
   r.finish();
+}
+
+// What parallelism asks of the other sections; run once every section is read.
+void check_parallelism(object_reader& root, const job_config& job) {
+  const auto& p = job.parallelism;
+  const auto& layers = job.model.layers;
+  auto path = [&](const char* key) { return root.path_of("parallelism") + "/" + key; };
+  int n_layers = layers.size() >= 2 ? int(layers.size()) - 1 : 0;
+  if (p.pipeline_stages > 1 && p.tensor_parallel > 1)
+    root.add_issue(path("tensor_parallel"),
+                   "expected 1 with pipeline_stages > 1 (pipeline and tensor parallelism in "
+                   "one job are not supported), got "
+                     + std::to_string(p.tensor_parallel));
+  if (n_layers > 0 && p.pipeline_stages > n_layers)
+    root.add_issue(path("pipeline_stages"),
+                   "expected at most " + std::to_string(n_layers)
+                     + " (one layer per stage at least), got "
+                     + std::to_string(p.pipeline_stages));
+  if (job.workers.size() % size_t(p.pipeline_stages) != 0)
+    root.add_issue(root.path_of("workers"),
+                   "expected a multiple of parallelism.pipeline_stages ("
+                     + std::to_string(p.pipeline_stages) + ") workers, one per stage of each "
+                     "replica, got " + std::to_string(job.workers.size()));
+  if (job.shards.size() < size_t(p.pipeline_stages))
+    root.add_issue(root.path_of("shards"),
+                   "expected at least parallelism.pipeline_stages ("
+                     + std::to_string(p.pipeline_stages) + ") shards, a stage's layers on "
+                     "shards of their own, got " + std::to_string(job.shards.size()));
+  if (p.micro_batches > job.training.batch_size)
+    root.add_issue(path("micro_batches"),
+                   "expected at most training.batch_size ("
+                     + std::to_string(job.training.batch_size) + "), got "
+                     + std::to_string(p.micro_batches));
+  if (p.tensor_parallel > 1 && job.precision.compute != compute_precision::fp32)
+    root.add_issue(path("tensor_parallel"),
+                   std::string{"expected 1 with precision.compute "} + to_string(job.precision.compute)
+                     + " (tensor-parallel ranks compute in fp32), got "
+                     + std::to_string(p.tensor_parallel));
+  if (p.tensor_parallel > 1 && n_layers > 0) {
+    if (n_layers < 2) {
+      root.add_issue(path("tensor_parallel"),
+                     "expected 1 for a model without hidden layers, got "
+                       + std::to_string(p.tensor_parallel));
+    } else {
+      int narrowest = *std::min_element(layers.begin() + 1, layers.end() - 1);
+      if (p.tensor_parallel > narrowest)
+        root.add_issue(path("tensor_parallel"),
+                       "expected at most the narrowest hidden layer's width ("
+                         + std::to_string(narrowest) + "), got "
+                         + std::to_string(p.tensor_parallel));
+    }
+  }
 }
 
 // Reads the "node" member of a shard, worker or supervisor; absent means the first node.
@@ -306,6 +358,8 @@ void read_job(const json& doc, job_config& job, std::vector<config_issue>& issue
   read_supervisor(root.section("supervisor"), job.supervisor, nodes, nodes_ok);
   read_checkpoint(root.section("checkpoint"), job.checkpoint);
   read_output(root.section("output"), job.output);
+  if (issues.empty())
+    check_parallelism(root, job);
   root.finish();
 }
 

@@ -7,6 +7,7 @@ and one of these placements:
   herd-1w1s.json       in-process, 1 worker + 1 shard
   herd-2w2s.json       in-process, 2 workers + 2 shards
   herd-2nodes.json     2 node daemons: shard 0 and worker 0 on node a, shard 1 and worker 1 on b
+  herd-2nodes-ssp2.json  the same under SSP with staleness 2
   cluster.json         the topology for herd-2nodes.json: a and b on 127.0.0.1, free ports
 
 Usage: herd_jobs.py EXAMPLE_JOB OUT_DIR EPOCHS
@@ -62,6 +63,9 @@ def main():
     job["workers"] = [{"node": "a", "device": "cpu"}, {"node": "b", "device": "cpu"}]
     job["supervisor"] = {"node": "a", "restart": "on-failure", "max_restarts": 3}
     write("herd-2nodes.json", job)
+    job["name"] = "compare_2nodes_ssp2"
+    job["consistency"] = {"model": "ssp", "staleness": 2}
+    write("herd-2nodes-ssp2.json", job)
     pa, pb = free_ports(2)
     write("cluster.json", {"nodes": [{"name": "a", "host": "127.0.0.1", "port": pa},
                                      {"name": "b", "host": "127.0.0.1", "port": pb}],

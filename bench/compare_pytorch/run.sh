@@ -7,6 +7,7 @@
 #   herd-1w1s      herd run, in-process, 1 worker + 1 shard
 #   herd-2w2s      herd run, in-process, 2 workers + 2 shards
 #   herd-2nodes    2 herd node daemons on loopback (a shard and a worker each), herd run --cluster
+#   herd-2nodes-ssp2  the same under SSP with staleness 2 (herd's consistency models at work)
 # run back to back, in that order, R times. Evaluation is off the training clock everywhere:
 # PyTorch stops its clock while it evaluates (every 500 steps), herd uses "evaluation":
 # "deferred". Prints a Markdown table (mean ± half the range over the repeats, ratios
@@ -126,9 +127,9 @@ run_herd() {
     | "$py" "$here/report.py" tag "repeat=$repeat" "load1=$load" "threads=1"
 }
 
-# Two node daemons on loopback, then herd run --cluster: REPEAT
+# Two node daemons on loopback, then herd run --cluster: LABEL (a job herd_jobs.py writes) REPEAT
 run_herd_nodes() {
-  local label=herd-2nodes repeat=$1
+  local label=$1 repeat=$2
   local log=$out/logs/$label-r$repeat.log dir=$out/runs/$label-r$repeat
   local jobs=$out/jobs/$label-r$repeat load n i k nlog
   "$py" "$here/herd_jobs.py" "$root/examples/fashion_mnist.json" "$jobs" "$epochs"
@@ -150,7 +151,7 @@ run_herd_nodes() {
   done
   load=$(load1)
   OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-    timeout 3600 "$herd" run "$jobs/herd-2nodes.json" --cluster "$jobs/cluster.json" --quiet \
+    timeout 3600 "$herd" run "$jobs/$label.json" --cluster "$jobs/cluster.json" --quiet \
     --output "$dir" >"$log" 2>&1 || { cleanup; failed "$label" "$log"; }
   cleanup
   "$py" "$here/report.py" herd-row "$label" "$dir" \
@@ -199,8 +200,9 @@ for ((r = 1; r <= repeats; ++r)); do
   run_torch pytorch-ddp2 2 1 "$r" "${adam[@]}" >>"$rows"
   run_herd herd-1w1s "$out/jobs/herd-1w1s.json" "$r" >>"$rows"
   run_herd herd-2w2s "$out/jobs/herd-2w2s.json" "$r" >>"$rows"
-  run_herd_nodes "$r" >>"$rows"
-  tail -n 5 "$rows" | "$py" "$here/report.py" brief
+  run_herd_nodes herd-2nodes "$r" >>"$rows"
+  run_herd_nodes herd-2nodes-ssp2 "$r" >>"$rows"
+  tail -n 6 "$rows" | "$py" "$here/report.py" brief
 done
 
 echo "uptime at end: $(uptime)" | tee -a "$out/machine.txt"

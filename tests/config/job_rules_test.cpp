@@ -144,12 +144,6 @@ TEST_CASE("config: consistency, compression and precision rules", "[config]") {
     {R"("compression": {"pull": "int8"})", R"(/compression/pull: expected "fp32", "fp16" or "bf16", got "int8")"},
     {R"("precision": {"compute": "fp8"})",
      R"(/precision/compute: expected "fp32", "bf16" or "fp16", got "fp8")"},
-    {R"("parallelism": {"pipeline_stages": 0})",
-     "/parallelism/pipeline_stages: expected an integer in [1, 1024], got 0"},
-    {R"("parallelism": {"micro_batches": 1.5})",
-     "/parallelism/micro_batches: expected an integer in [1, 65536], got 1.5"},
-    {R"("parallelism": {"stages": 2})",
-     "/parallelism/stages: unknown key (known: pipeline_stages, micro_batches, tensor_parallel)"},
   });
   CHECK(parsed(job_with(R"("consistency": {"model": "asp"})")).consistency.model
         == consistency_model::asp);
@@ -197,4 +191,54 @@ TEST_CASE("config: supervisor, checkpoint and output rules", "[config]") {
   });
   auto job = parsed(job_with(R"("supervisor": {"restart": "always"}, "output": {"dir": ""})"));
   CHECK(job.supervisor.restart == restart_policy::always);
+}
+
+TEST_CASE("config: parallelism rules", "[config]") {
+  // A three-layer model (784-256-128-10) with the default two shards and two workers.
+  auto mlp_with = [](const std::string& members) {
+    return R"({"model": {"layers": [784, 256, 128, 10]}, )" + members + "}";
+  };
+  const rule_case cases[] = {
+    {R"("parallelism": {"pipeline_stages": 0})",
+     "/parallelism/pipeline_stages: expected an integer in [1, 64], got 0"},
+    {R"("parallelism": {"micro_batches": 0})",
+     "/parallelism/micro_batches: expected an integer in [1, 4096], got 0"},
+    {R"("parallelism": {"tensor_parallel": 65})",
+     "/parallelism/tensor_parallel: expected an integer in [1, 64], got 65"},
+    {R"("parallelism": {"stages": 2})",
+     "/parallelism/stages: unknown key (known: pipeline_stages, micro_batches, tensor_parallel)"},
+    {R"("parallelism": {"pipeline_stages": 4}, "shards": 4, "workers": 4)",
+     "/parallelism/pipeline_stages: expected at most 3 (one layer per stage at least), got 4"},
+    {R"("parallelism": {"pipeline_stages": 2}, "workers": 3)",
+     "/workers: expected a multiple of parallelism.pipeline_stages (2) workers, one per stage "
+     "of each replica, got 3"},
+    {R"("parallelism": {"pipeline_stages": 3}, "workers": 3)",
+     "/shards: expected at least parallelism.pipeline_stages (3) shards, a stage's layers on "
+     "shards of their own, got 2"},
+    {R"("parallelism": {"micro_batches": 65})",
+     "/parallelism/micro_batches: expected at most training.batch_size (64), got 65"},
+    {R"("parallelism": {"pipeline_stages": 2, "tensor_parallel": 2})",
+     "/parallelism/tensor_parallel: expected 1 with pipeline_stages > 1 (pipeline and tensor "
+     "parallelism in one job are not supported), got 2"},
+    {R"("parallelism": {"tensor_parallel": 2}, "precision": {"compute": "bf16"})",
+     "/parallelism/tensor_parallel: expected 1 with precision.compute bf16 (tensor-parallel "
+     "ranks compute in fp32), got 2"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.members);
+    CHECK(error_of(mlp_with(c.members)) == c.error);
+  }
+  CHECK(error_of(job_with(R"("parallelism": {"tensor_parallel": 2})"))
+        == "/parallelism/tensor_parallel: expected 1 for a model without hidden layers, got 2");
+  CHECK(error_of(R"({"model": {"layers": [784, 256, 32, 10]},
+                      "parallelism": {"tensor_parallel": 33}})")
+        == "/parallelism/tensor_parallel: expected at most the narrowest hidden layer's width "
+           "(32), got 33");
+  auto job = parsed(mlp_with(R"("parallelism": {"pipeline_stages": 2, "micro_batches": 4},
+                                "workers": 4)"));
+  CHECK(job.parallelism.pipeline_stages == 2);
+  CHECK(job.parallelism.micro_batches == 4);
+  CHECK(job.parallelism.tensor_parallel == 1);
+  CHECK(parsed(mlp_with(R"("parallelism": {"tensor_parallel": 2})")).parallelism.tensor_parallel
+        == 2);
 }

@@ -91,6 +91,23 @@ TEST_CASE("faults: a worker's daemon killed mid-training, the worker restarts el
   report(out, "restarted|recovered|final test accuracy");
 }
 
+TEST_CASE("faults: a tensor-parallel worker's daemon killed, it restarts with new ranks",
+          "[faults][slow]") {
+  three_daemons c; // worker 1 and its two rank actors on c
+  herd_process run{{"run", c.job({{"parallelism", {{"tensor_parallel", 2}}}}), "--cluster",
+                    c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("step 300 ", 90s));
+  c.daemons[2]->kill(SIGKILL);
+  REQUIRE(run.wait(300s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(std::regex_search(out, std::regex{R"(worker 1 restarted \(restart 1\) on node [ab])"}));
+  CHECK(std::regex_search(out, std::regex{R"(worker 1 recovered: stepping again [0-9.]+ s)"}));
+  CHECK(final_accuracy(out) >= 87.5);
+  report(out, "restarted|recovered|final test accuracy");
+}
+
 TEST_CASE("faults: the supervisor's process killed, the job resumes from its last checkpoint",
           "[faults][slow]") {
   three_daemons c;
