@@ -24,6 +24,7 @@ struct stage_actor_state {
   size_t awaiting = 0;                 // pull replies still expected
   size_t leaving = 0;                  // leave replies still expected (after end)
   std::vector<uint64_t> base_versions; // by shard index
+  uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
   bool ended = false;
   static inline const char* name = "herd.stage";
 };
@@ -86,6 +87,9 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
   auto report = ss.finish_minibatch(c);
   report.up_bytes = up;
   report.up_dense_bytes = dense;
+  report.down_bytes = st.down_bytes;
+  report.down_dense_bytes = dense; // a stage pulls exactly the slices it pushes
+  st.down_bytes = 0;
   self->send(st.setup.supervisor, progress_atom::value, report);
   self->send(self, step_atom::value);
 }
@@ -152,6 +156,7 @@ void pull(stage_self self) {
           if (!h)
             return fail(self, std::move(h.error()));
           self->state.base_versions[i] = h->version;
+          self->state.down_bytes += p.bytes.size();
           // Ended meanwhile (stage 0 ran out of data): the pull no longer matters.
           if (--self->state.awaiting > 0 || self->state.ended)
             return;

@@ -2,10 +2,12 @@
 // GPipe schedule) against the ideal (K-1)/(M+K-1), for K = 2, 4 stages and M = 4, 8, 16
 // micro-batches, in one process. Not part of the test run.
 //
-// Model: a balanced synthetic MLP, 4 layers of 256 x 256 (256 classes), so each stage holds the
-// same number of equal layers (K = 2: two each; K = 4: one each); batch 2048 per minibatch, so a
-// micro-batch is 128..512 rows and messaging is small beside the GEMMs. One replica, BSP, one
-// shard per stage, OpenBLAS on 1 thread (each stage is one thread).
+// Model: a synthetic MLP balanced by compute, 384-256-256-256-256 (256 classes), so each stage
+// holds the same work (K = 2: two layers each; K = 4: one each). The first layer is 1.5x wider
+// because it computes no delta for its input: forward 1.5 + backward 1.5 units (dW only) against
+// 1 + 2 units of every other layer. Batch 2048 per minibatch, so a micro-batch is 128..512 rows
+// and messaging is small beside the GEMMs. One replica, BSP, one shard per stage, OpenBLAS on 1
+// thread (each stage is one thread).
 //
 // Validation first: each configuration's run must have lowered the training loss. Each
 // configuration runs `steps` minibatches; the first is left out (warm-up); the figure is the
@@ -17,7 +19,7 @@
 // runs, and the measured idle fraction drops below the ideal: that is what this machine does,
 // not an error of the measurement.
 //
-//   pipeline_bench [--steps N]     (default 8)
+//   pipeline_bench [--steps N]     (default 12)
 
 #include <algorithm>
 #include <cstdio>
@@ -40,6 +42,7 @@ using namespace herd;
 namespace {
 
 constexpr int width = 256;
+constexpr int input = 384; // 1.5 x width: see the top of the file
 constexpr int batch = 2048;
 
 actors::job_inputs job(int stages, int micro, int steps,
@@ -47,7 +50,7 @@ actors::job_inputs job(int stages, int micro, int steps,
                        std::shared_ptr<const data::dataset> test) {
   actors::job_inputs in;
   auto& cfg = in.cfg;
-  cfg.model.layers = {width, width, width, width, width};
+  cfg.model.layers = {input, width, width, width, width};
   cfg.optimizer.lr = 0.01;
   cfg.training.batch_size = batch;
   cfg.training.epochs = 0; // unlimited; max_steps ends it
@@ -67,17 +70,18 @@ actors::job_inputs job(int stages, int micro, int steps,
 } // namespace
 
 int main(int argc, char** argv) {
-  int steps = 8;
+  int steps = 12;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--steps") == 0)
       steps = std::max(2, std::atoi(argv[++i]));
   kernels::set_blas_threads(1);
   auto train = std::make_shared<const data::dataset>(
-    test::synthetic_dataset(size_t(batch) * 4, width, width, 1));
-  auto test = std::make_shared<const data::dataset>(test::synthetic_dataset(256, width, width, 2));
+    test::synthetic_dataset(size_t(batch) * 4, input, width, 1));
+  auto test = std::make_shared<const data::dataset>(test::synthetic_dataset(256, input, width, 2));
   unsigned cores = std::thread::hardware_concurrency();
-  std::printf("# pipeline_bench on %s (%s), nproc %u; MLP %d x 4 layers, batch %d, %d steps\n",
-              bench::host_name().c_str(), bench::cpu_model().c_str(), cores, width, batch, steps);
+  std::printf("# pipeline_bench on %s (%s), nproc %u; MLP %d-%d-%d-%d-%d, batch %d, %d steps\n",
+              bench::host_name().c_str(), bench::cpu_model().c_str(), cores, input, width, width,
+              width, width, batch, steps);
   std::printf("# %-3s %-3s %-8s %-8s %-8s %-8s %s\n", "K", "M", "ideal", "measured", "min", "max",
               "per stage");
   int failures = 0;
