@@ -1,5 +1,6 @@
 // Pipeline replicas in the supervisor: placing a replica's stages in chain order, and losing
 // and restarting a whole replica when one of its stages fails.
+#include <algorithm>
 #include <memory>
 
 #include <caf/event_based_actor.hpp>
@@ -124,7 +125,9 @@ void restart_replica(supervisor_self self, uint32_t r) {
     auto& st = self->state;
     if (*failed)
       return done("restart failed: " + describe(*failed));
-    uint64_t clock = *highest + 2;
+    // Shards whose members all left (every replica lost at once) know no clock: the highest
+    // any stage reported stands in, so the job's clock never goes back.
+    uint64_t clock = std::max(*highest, st.core->max_clock()) + 2;
     auto joins = std::make_shared<size_t>(0);
     for (auto s : ids)
       *joins += st.plan.shards_of(s).size();
