@@ -64,6 +64,7 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
   auto& st = self->state;
   auto& ss = *st.setup.state;
   uint64_t up = 0, dense = 0;
+  auto e0 = steady_ns();
   for (auto i : ss.own_shards()) {
     const auto& s = ss.slices()[i];
     messages::gradient_header h;
@@ -85,6 +86,7 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
   if (ss.is_head() && ss.take_finished_chunk(chunk)) // committed: never handed out again
     self->send(st.setup.supervisor, chunk_done_atom::value, ss.id(), chunk);
   auto report = ss.finish_minibatch(c);
+  report.encode_ns = steady_ns() - e0; // encoding dominates: sends only enqueue
   report.up_bytes = up;
   report.up_dense_bytes = dense;
   report.down_bytes = st.down_bytes;

@@ -5,8 +5,9 @@
 // Model: a synthetic MLP balanced by compute, 384-256-256-256-256 (256 classes), so each stage
 // holds the same work (K = 2: two layers each; K = 4: one each). The first layer is 1.5x wider
 // because it computes no delta for its input: forward 1.5 + backward 1.5 units (dW only) against
-// 1 + 2 units of every other layer. Batch 2048 per minibatch, so a micro-batch is 128..512 rows
-// and messaging is small beside the GEMMs. One replica, BSP, one shard per stage, OpenBLAS on 1
+// 1 + 2 units of every other layer. Batch 16384 per minibatch, so a micro-batch is 1024..4096
+// rows and messaging is small beside the GEMMs (at batch 2048 it was not: see
+// docs/parallelism.md). One replica, BSP, one shard per stage, OpenBLAS on 1
 // thread (each stage is one thread).
 //
 // Validation first: each configuration's run must have lowered the training loss. Each
@@ -41,9 +42,21 @@ using namespace herd;
 
 namespace {
 
+// The 1-minute load average: on a shared machine, other processes take cores from the stages.
+std::string load_average() {
+  std::FILE* f = std::fopen("/proc/loadavg", "r");
+  char buf[64] = "?";
+  if (f) {
+    if (std::fscanf(f, "%63s", buf) != 1)
+      std::snprintf(buf, sizeof buf, "?");
+    std::fclose(f);
+  }
+  return buf;
+}
+
 constexpr int width = 256;
 constexpr int input = 384; // 1.5 x width: see the top of the file
-constexpr int batch = 2048;
+constexpr int batch = 16384;
 
 actors::job_inputs job(int stages, int micro, int steps,
                        std::shared_ptr<const data::dataset> train,
@@ -76,12 +89,13 @@ int main(int argc, char** argv) {
       steps = std::max(2, std::atoi(argv[++i]));
   kernels::set_blas_threads(1);
   auto train = std::make_shared<const data::dataset>(
-    test::synthetic_dataset(size_t(batch) * 4, input, width, 1));
+    test::synthetic_dataset(size_t(batch) * 2, input, width, 1));
   auto test = std::make_shared<const data::dataset>(test::synthetic_dataset(256, input, width, 2));
   unsigned cores = std::thread::hardware_concurrency();
   std::printf("# pipeline_bench on %s (%s), nproc %u; MLP %d-%d-%d-%d-%d, batch %d, %d steps\n",
               bench::host_name().c_str(), bench::cpu_model().c_str(), cores, input, width, width,
               width, width, batch, steps);
+  std::printf("# load average (1 min) at the start: %s\n", load_average().c_str());
   std::printf("# %-3s %-3s %-8s %-8s %-8s %-8s %s\n", "K", "M", "ideal", "measured", "min", "max",
               "per stage");
   int failures = 0;
@@ -126,9 +140,9 @@ int main(int argc, char** argv) {
       std::printf("{\"bench\":\"pipeline\",\"host\":\"%s\",\"nproc\":%u,\"stages\":%d,"
                   "\"micro_batches\":%d,\"ideal_idle\":%.4f,\"measured_idle\":%.4f,"
                   "\"min\":%.4f,\"max\":%.4f,\"per_stage\":[%s],\"steps\":%d,"
-                  "\"samples_per_s\":%.0f}\n",
+                  "\"samples_per_s\":%.0f,\"loadavg\":\"%s\"}\n",
                   bench::json_escape(bench::host_name()).c_str(), cores, k, m, ideal, mean, lo,
-                  hi, json_per.c_str(), steps, r->samples_per_s);
+                  hi, json_per.c_str(), steps, r->samples_per_s, load_average().c_str());
       std::fflush(stdout);
     }
   return failures == 0 ? 0 : 1;
