@@ -314,6 +314,10 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
     },
     [=](remove_atom, uint32_t worker) -> caf::result<bool> {
       auto& st = self->state;
+      if (st.plan.pipelined())
+        return make_error(errc::invalid_argument,
+                          "worker " + std::to_string(worker) + " is a pipeline stage: a pipeline "
+                          "job shrinks by whole replicas, which remove-worker cannot do yet");
       auto it = st.workers.find(worker);
       if (it == st.workers.end())
         return make_error(errc::invalid_argument,

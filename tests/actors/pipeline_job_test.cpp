@@ -198,3 +198,20 @@ TEST_CASE("pipeline: a stage killed mid-run restarts its replica and every sampl
   CHECK(head - tail <= 1);
   CHECK(r->shards[1].pushes == head);
 }
+
+TEST_CASE("pipeline: replicas of stages train under SSP and ASP over every sample once",
+          "[actors][integration]") {
+  auto model = GENERATE(config::consistency_model::ssp, config::consistency_model::asp);
+  INFO("consistency " << config::to_string(model));
+  auto in = job(2, 4, 2, 8, 3);
+  in.cfg.training.max_steps = 0; // 2 epochs of 256 samples
+  in.cfg.consistency.model = model;
+  in.cfg.consistency.staleness = 1;
+  auto r = run(in);
+  CHECK(r.samples == 2 * 256);
+  // Every committed minibatch reached every stage's shards, once per stage.
+  CHECK(r.shards[0].pushes == 2 * 256 / 8);
+  CHECK(r.shards[2].pushes == r.shards[0].pushes);
+  for (float p : r.params)
+    REQUIRE(std::isfinite(p));
+}
