@@ -189,6 +189,12 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       push_and_advance(self, c);
     },
     [=](stage_end_atom) { finish(self); },
+    // A worker's controls that a stage does not follow (the supervisor refuses them for pipeline
+    // jobs): handled, so that no error goes back to the sender, whose default error handler
+    // would end it.
+    [=](stop_atom) {},
+    [=](hold_atom, uint64_t) {},
+    [=](resume_atom) {},
   };
 }
 

@@ -138,6 +138,10 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     if (!id)
       return rp.deliver(id.error());
     auto& st = self->state;
+    if (st.plan.pipelined())
+      return rp.deliver(make_error(errc::invalid_argument,
+                                   "worker " + w[1] + " is a pipeline stage: a pipeline job "
+                                   "shrinks by whole replicas, which remove-worker cannot do yet"));
     auto it = st.workers.find(static_cast<uint32_t>(*id));
     if (*id > UINT32_MAX || it == st.workers.end())
       return rp.deliver(usage("no active worker " + w[1]));

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/job.hpp"
@@ -214,4 +216,35 @@ TEST_CASE("pipeline: replicas of stages train under SSP and ASP over every sampl
   CHECK(r.shards[2].pushes == r.shards[0].pushes);
   for (float p : r.params)
     REQUIRE(std::isfinite(p));
+}
+
+TEST_CASE("pipeline: ctl shows stages and refuses to remove, add or checkpoint one", "[actors]") {
+  auto in = job(2, 4, 2, 8, 3);
+  in.cfg.training.max_steps = 0;
+  in.cfg.training.epochs = 40; // 640 steps: the requests below are answered long before the end
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  std::thread ctl;
+  std::vector<std::string> answers;
+  actors::job_callbacks cb;
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&sys, &answers, sup] {
+      caf::scoped_actor self{sys};
+      for (std::vector<std::string> words :
+           {std::vector<std::string>{"status"}, {"remove-worker", "1"}, {"checkpoint"},
+            {"add-worker", "--node", "local"}})
+        self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+          .receive([&](const std::string& s) { answers.push_back(s); },
+                   [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+    });
+  };
+  auto r = actors::run_job(sys, in, cb);
+  ctl.join();
+  REQUIRE(r);
+  CHECK(r->samples == 40 * 256);
+  REQUIRE(answers.size() == 4);
+  CHECK(answers[0].find("\"role\":\"replica 1 stage 1\"") != std::string::npos);
+  CHECK(answers[1].find("is a pipeline stage") != std::string::npos);
+  CHECK(answers[2].find("checkpoints of pipeline jobs are not supported yet") != std::string::npos);
+  CHECK(answers[3].find("grows by whole replicas") != std::string::npos);
 }
