@@ -147,7 +147,9 @@ caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
   ss.state = std::make_shared<stage_state>(id, plan.net, plan.stages, stage, plan.slices,
                                            plan.shard_stage, cfg.parallelism.micro_batches,
                                            stage == 0 ? std::move(train) : nullptr,
-                                           cfg.training.batch_size);
+                                           cfg.training.batch_size,
+                                           cfg.parallelism.schedule
+                                             == config::pipeline_schedule::one_f_one_b);
   ss.state->set_clock(clock);
   ss.shards = std::move(shards);
   ss.next = std::move(next);

@@ -16,10 +16,12 @@ stage_state::stage_state(uint32_t id, std::shared_ptr<const model::mlp> net,
                          std::vector<model::stage_range> stages, int stage,
                          std::vector<model::slice> slices, const std::vector<int>& owner,
                          int micro_batches, std::shared_ptr<const data::dataset> train,
-                         int batch_size)
+                         int batch_size, bool one_f_one_b)
   : id_(id), net_(net), stage_(stage), stages_(int(stages.size())),
     compute_(net, stages.at(size_t(stage))), slices_(std::move(slices)),
-    micro_batches_(std::max(1, micro_batches)), train_(std::move(train)),
+    micro_batches_(std::max(1, micro_batches)),
+    in_flight_limit_(one_f_one_b ? uint32_t(int(stages.size()) - stage) : UINT32_MAX),
+    train_(std::move(train)),
     batch_size_(batch_size), params_(net->param_count()), grad_(net->param_count()) {
   for (uint32_t i = 0; i < owner.size(); ++i)
     if (owner[i] == stage)
@@ -82,13 +84,15 @@ void stage_state::start_minibatch() {
 std::optional<stage_state::work_out> stage_state::run_next() {
   if (!ready_)
     return std::nullopt;
-  if (!forwards_.empty() && forwards_.front().clock == clock_) {
+  bool room = forwards_done_ - backwards_done_ < in_flight_limit_;
+  if (room && !forwards_.empty() && forwards_.front().clock == clock_) {
     auto a = std::move(forwards_.front());
     forwards_.pop_front();
     return forward(a);
   }
   bool all_forwarded = micro_count_ > 0 && forwards_done_ == micro_count_;
-  if (all_forwarded && !is_last() && !backwards_.empty()) {
+  bool backward_now = in_flight_limit_ == UINT32_MAX ? all_forwarded : micro_count_ > 0;
+  if (backward_now && !is_last() && !backwards_.empty()) {
     assert(backwards_.front().clock == clock_);
     auto d = std::move(backwards_.front());
     backwards_.pop_front();
@@ -102,7 +106,7 @@ stage_state::work_out stage_state::forward(messages::stage_activations& a) {
   micro_count_ = a.micro_count;
   total_rows_ = a.total_rows;
   t_start_ns_ = a.t_start_ns;
-  const auto& out = compute_.forward(int(a.micro), params_.data(), a.values.data(), int(a.rows));
+  const auto& out = compute_.forward(slot_of(a.micro), params_.data(), a.values.data(), int(a.rows));
   ++forwards_done_;
   work_out w;
   if (!is_last()) {
@@ -121,7 +125,7 @@ stage_state::work_out stage_state::forward(messages::stage_activations& a) {
   }
   // The last stage: loss and backward at once; the delta goes back.
   float weight = float(a.rows) / float(a.total_rows);
-  float loss = compute_.loss_and_delta(int(a.micro), a.labels.data(), weight);
+  float loss = compute_.loss_and_delta(slot_of(a.micro), a.labels.data(), weight);
   messages::stage_deltas d;
   d.clock = a.clock;
   d.micro = a.micro;
@@ -133,7 +137,7 @@ stage_state::work_out stage_state::forward(messages::stage_activations& a) {
 
 stage_state::work_out stage_state::backward(messages::stage_deltas& d) {
   auto t0 = steady_ns();
-  const auto& prev = compute_.backward(int(d.micro), params_.data(), d.values.data(),
+  const auto& prev = compute_.backward(slot_of(d.micro), params_.data(), d.values.data(),
                                        grad_.data());
   ++backwards_done_;
   loss_ += d.weighted_loss;

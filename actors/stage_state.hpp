@@ -2,10 +2,13 @@
 // micro-batches of a minibatch, the GPipe order of the work, the stage's own shards, and (at
 // stage 0) the data chunk. No CAF here.
 //
-// Order of work at a stage (GPipe): every forward of the minibatch first, in micro-batch
-// order, then the backwards in the order their deltas arrive. The last stage runs the loss and
-// its backward right after each forward. Nothing runs before the stage's parameters for the
-// minibatch's clock are pulled.
+// Order of work at a stage. GPipe: every forward of the minibatch first, in micro-batch order,
+// then the backwards in the order their deltas arrive. 1F1B: at most K - k micro-batches in
+// flight (forwarded, not yet backwarded) at stage k; a forward when below that, else the next
+// backward, so after a warm-up backwards and forwards alternate and a stage keeps K - k
+// micro-batches' activations instead of M. The last stage runs the loss and its backward right
+// after each forward in both. Nothing runs before the stage's parameters for the minibatch's
+// clock are pulled.
 #pragma once
 
 #include <chrono>
@@ -32,7 +35,8 @@ public:
   stage_state(uint32_t id, std::shared_ptr<const model::mlp> net,
               std::vector<model::stage_range> stages, int stage, std::vector<model::slice> slices,
               const std::vector<int>& owner, int micro_batches,
-              std::shared_ptr<const data::dataset> train = nullptr, int batch_size = 0);
+              std::shared_ptr<const data::dataset> train = nullptr, int batch_size = 0,
+              bool one_f_one_b = false);
 
   uint32_t id() const { return id_; }
   int stage() const { return stage_; }
@@ -78,6 +82,9 @@ public:
 private:
   work_out forward(messages::stage_activations& a);
   work_out backward(messages::stage_deltas& d);
+  /// Where micro-batch m's activations live: 1F1B reuses K - k slots (micro-batches in flight
+  /// are consecutive, and backwards come in micro-batch order).
+  int slot_of(uint32_t micro) const { return int(micro % in_flight_limit_); }
 
   uint32_t id_;
   std::shared_ptr<const model::mlp> net_;
@@ -87,6 +94,7 @@ private:
   std::vector<model::slice> slices_;
   std::vector<uint32_t> own_;
   int micro_batches_;
+  uint32_t in_flight_limit_; // 1F1B: K - stage; GPipe: no limit
   std::shared_ptr<const data::dataset> train_;
   int batch_size_;
   uint64_t clock_ = 0;

@@ -24,7 +24,7 @@
 // rose well above it for K = 4 at M = 8 and 16). That is what the machine does, not an error of
 // the measurement.
 //
-//   pipeline_bench [--steps N]     (default 12)
+//   pipeline_bench [--steps N] [--schedule gpipe|1f1b]     (defaults: 12, gpipe)
 
 #include <algorithm>
 #include <cstdio>
@@ -89,9 +89,13 @@ actors::job_inputs job(int stages, int micro, int steps,
 
 int main(int argc, char** argv) {
   int steps = 12;
-  for (int i = 1; i + 1 < argc; ++i)
+  auto schedule = config::pipeline_schedule::gpipe;
+  for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--steps") == 0)
       steps = std::max(2, std::atoi(argv[++i]));
+    else if (std::strcmp(argv[i], "--schedule") == 0 && std::strcmp(argv[++i], "1f1b") == 0)
+      schedule = config::pipeline_schedule::one_f_one_b;
+  }
   kernels::set_blas_threads(1);
   auto train = std::make_shared<const data::dataset>(
     test::synthetic_dataset(size_t(batch) * 2, input, classes, 1));
@@ -100,7 +104,8 @@ int main(int argc, char** argv) {
   std::printf("# pipeline_bench on %s (%s), nproc %u; MLP %d-%d-%d-%d-%d, batch %d, %d steps\n",
               bench::host_name().c_str(), bench::cpu_model().c_str(), cores, input, width, width,
               width, classes, batch, steps);
-  std::printf("# load average (1 min) at the start: %s\n", load_average().c_str());
+  std::printf("# schedule %s; load average (1 min) at the start: %s\n",
+              config::to_string(schedule), load_average().c_str());
   std::printf("# %-3s %-3s %-8s %-8s %-8s %-8s %s\n", "K", "M", "ideal", "measured", "min", "max",
               "per stage");
   int failures = 0;
@@ -109,6 +114,7 @@ int main(int argc, char** argv) {
       actors::system_config scfg;
       caf::actor_system sys{scfg};
       auto in = job(k, m, steps, train, test);
+      in.cfg.parallelism.schedule = schedule;
       if (auto err = actors::check_pipeline(in.cfg)) {
         std::fprintf(stderr, "K=%d M=%d: %s\n", k, m, describe(err).c_str());
         return 1;
@@ -143,10 +149,11 @@ int main(int argc, char** argv) {
       std::printf("  %-3d %-3d %-8.3f %-8.3f %-8.3f %-8.3f %s\n", k, m, ideal, mean, lo, hi,
                   per.c_str());
       std::printf("{\"bench\":\"pipeline\",\"host\":\"%s\",\"nproc\":%u,\"stages\":%d,"
-                  "\"micro_batches\":%d,\"ideal_idle\":%.4f,\"measured_idle\":%.4f,"
+                  "\"micro_batches\":%d,\"schedule\":\"%s\",\"ideal_idle\":%.4f,\"measured_idle\":%.4f,"
                   "\"min\":%.4f,\"max\":%.4f,\"per_stage\":[%s],\"steps\":%d,"
                   "\"samples_per_s\":%.0f,\"loadavg\":\"%s\"}\n",
-                  bench::json_escape(bench::host_name()).c_str(), cores, k, m, ideal, mean, lo,
+                  bench::json_escape(bench::host_name()).c_str(), cores, k, m,
+                  config::to_string(schedule), ideal, mean, lo,
                   hi, json_per.c_str(), steps, r->samples_per_s, load_average().c_str());
       std::fflush(stdout);
     }

@@ -67,14 +67,18 @@ void require_close(const std::vector<float>& want, const std::vector<float>& got
 
 } // namespace
 
-TEST_CASE("pipeline: K stages over M micro-batches under BSP match the unsplit model",
+TEST_CASE("pipeline: K stages over M micro-batches under BSP match the unsplit model, GPipe and 1F1B",
           "[actors][integration]") {
   auto unsplit = run(job(1, 1, 1, 16, 2));
   CHECK(unsplit.clock == 12);
+  auto schedule = GENERATE(config::pipeline_schedule::gpipe,
+                           config::pipeline_schedule::one_f_one_b);
   for (int k : {2, 3}) {
     for (int m : {1, 4}) {
-      INFO("K=" << k << " M=" << m);
-      auto r = run(job(k, m, 1, 16, 3));
+      INFO("K=" << k << " M=" << m << " schedule " << config::to_string(schedule));
+      auto in = job(k, m, 1, 16, 3);
+      in.cfg.parallelism.schedule = schedule;
+      auto r = run(in);
       CHECK(r.clock == 12);
       CHECK(r.samples == unsplit.samples);
       require_close(unsplit.params, r.params);
