@@ -189,6 +189,15 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       push_and_advance(self, c);
     },
     [=](stage_end_atom) { finish(self); },
+    // The supervisor stops the replica (another stage failed): everything this stage sent
+    // before is on its way; the answer tells the supervisor so, then the stage ends.
+    [=](stage_abort_atom) {
+      auto rp = self->make_response_promise<uint64_t>();
+      rp.deliver(self->state.setup.state->clock());
+      self->state.ended = true;
+      self->quit();
+      return rp;
+    },
     // A worker's controls that a stage does not follow (the supervisor refuses them for pipeline
     // jobs): handled, so that no error goes back to the sender, whose default error handler
     // would end it.

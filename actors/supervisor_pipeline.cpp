@@ -59,14 +59,19 @@ void place_replica(supervisor_self self, uint32_t r, uint64_t clock,
   place_stage(self, r, self->state.plan.stage_count() - 1, clock, {}, std::move(placed));
 }
 
-void stage_lost(supervisor_self self, uint32_t id, const caf::error& reason) {
+namespace {
+
+// The replica's other stages have stopped (or were ended): its stages leave their shards, stage
+// 0's uncommitted minibatch goes back, and the replica restarts per policy.
+void replica_stopped(supervisor_self self, uint32_t id, const caf::error& reason) {
   auto& st = self->state;
   auto k = uint32_t(st.plan.stage_count());
   uint32_t r = id / k;
+  st.aborting_replicas.erase(r);
   size_t back = 0;
   for (auto s : replica_ids(self, r)) {
     if (auto it = st.workers.find(s); it != st.workers.end() && s != id) {
-      // The replica's other stages end too; their last messages and down messages are ignored.
+      // Did not answer the abort: ended; its last messages and down message are ignored.
       st.retired.insert(it->second.address());
       st.worker_ids.erase(it->second.address());
       self->send_exit(it->second, caf::exit_reason::kill);
@@ -102,6 +107,46 @@ void stage_lost(supervisor_self self, uint32_t id, const caf::error& reason) {
     return;
   }
   maybe_finish_after_loss(self, id);
+}
+
+} // namespace
+
+void stage_lost(supervisor_self self, uint32_t id, const caf::error& reason) {
+  auto& st = self->state;
+  auto k = uint32_t(st.plan.stage_count());
+  uint32_t r = id / k;
+  if (!st.aborting_replicas.insert(r).second)
+    return; // a second stage of a replica being stopped: replica_stopped covers it
+  // The other stages stop between two messages, each answering once it has: what they sent
+  // before (a commit's pushes, stage 0's chunk done) reaches the shards and this supervisor
+  // before the replica leaves its shards and its data is reclaimed. Killing them instead could
+  // cut a commit in half between a stage's shards and count its minibatch twice.
+  std::vector<caf::actor> live;
+  for (auto s : replica_ids(self, r))
+    if (auto it = st.workers.find(s); it != st.workers.end() && s != id)
+      live.push_back(it->second);
+  if (live.empty())
+    return replica_stopped(self, id, reason);
+  auto left = std::make_shared<size_t>(live.size());
+  auto one_done = [=] {
+    if (--*left == 0)
+      replica_stopped(self, id, reason);
+  };
+  for (auto& a : live)
+    self->request(a, std::chrono::seconds(10), stage_abort_atom::value)
+      .then(
+        [=](uint64_t) {
+          auto& st = self->state;
+          st.retired.insert(a.address()); // its down message (normal) is expected
+          st.worker_ids.erase(a.address());
+          for (auto it = st.workers.begin(); it != st.workers.end(); ++it)
+            if (it->second == a) {
+              st.workers.erase(it);
+              break;
+            }
+          one_done();
+        },
+        [=](caf::error&) { one_done(); }); // gone already, or stuck: replica_stopped ends it
 }
 
 void restart_replica(supervisor_self self, uint32_t r) {

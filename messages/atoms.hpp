@@ -42,5 +42,6 @@ using restart_atom = caf::atom_constant<caf::atom("restart")>;    // supervisor 
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>; // supervisor -> shard
 
 using stage_end_atom = caf::atom_constant<caf::atom("stageend")>; // stage -> next stage: leave
+using stage_abort_atom = caf::atom_constant<caf::atom("stageabort")>; // supervisor -> stage
 
 } // namespace herd
