@@ -22,16 +22,15 @@ std::string known_codecs(const compress::codec_registry& codecs) {
   return out;
 }
 
-// A distinct, reproducible seed per (job, worker, slice, step) for stochastic codecs.
-uint64_t step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t clock) {
+} // namespace
+
+uint64_t codec_step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t clock) {
   uint64_t x = seed ^ (uint64_t{worker} << 48) ^ (uint64_t{slice} << 32) ^ clock;
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
 }
-
-} // namespace
 
 caf::error check_compression(const config::job_config& job,
                              const compress::codec_registry& codecs) {
@@ -91,7 +90,7 @@ std::vector<char> gradient_encoder::encode(const messages::gradient_header& h,
   if (dense_)
     return messages::encode_gradient(h, g, messages::dense_format::f32);
   auto& p = per_slice_[h.shard];
-  auto seed = step_seed(seed_, worker_, h.shard, h.clock);
+  auto seed = codec_step_seed(seed_, worker_, h.shard, h.clock);
   if (cfg_.warmup_steps > 0) {
     auto d = compress::warmup_density(cfg_.density, h.clock, uint64_t(cfg_.warmup_steps));
     (p.feedback ? p.feedback->inner() : *p.plain).set_density(d);

@@ -26,6 +26,10 @@ caf::error check_compression(const config::job_config& job,
 /// The codec parameters the compression settings describe.
 kernels::compress::codec_params codec_params_of(const config::compression_config& c);
 
+/// A distinct, reproducible seed per (job, worker, slice, step) for stochastic codecs; the
+/// same on the host and GPU encoders, so both send the same bytes.
+uint64_t codec_step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t clock);
+
 /// Bytes moved for one step, as sent and as dense fp32 would have been.
 struct wire_bytes {
   uint64_t sent = 0;

@@ -1,5 +1,6 @@
 #include "actors/job.hpp"
 
+#include "actors/compute_backend.hpp"
 #include "model/stages.hpp"
 
 #include "actors/gradient_codec.hpp"
@@ -23,6 +24,10 @@ caf::error check_pipeline(const config::job_config& cfg) {
     return refuse("/workers", "with " + ks + " pipeline stages the list holds replicas x " + ks
                                 + " entries (replica r's stage k is entry r*" + ks
                                 + "+k), got " + std::to_string(cfg.workers.size()));
+  for (size_t i = 0; i < cfg.workers.size(); ++i)
+    if (cfg.workers[i].device != "cpu")
+      return refuse("/workers/" + std::to_string(i) + "/device",
+                    "pipeline stages compute on the CPU; use \"cpu\"");
   if (cfg.shards.size() < size_t(k))
     return refuse("/shards", "a job with " + ks + " pipeline stages needs at least " + ks
                                + " shards (a shard holds parameters of one stage only), got "
@@ -45,15 +50,14 @@ caf::error check_supported(const config::job_config& cfg,
   auto refuse = [](const std::string& path, const std::string& what) {
     return make_error(errc::config_invalid, path + ": " + what);
   };
-  for (size_t i = 0; i < cfg.workers.size(); ++i)
-    if (cfg.workers[i].device != "cpu")
-      return refuse("/workers/" + std::to_string(i) + "/device",
-                    "\"" + cfg.workers[i].device
-                      + "\" is not available in this build yet; use \"cpu\"");
   if (auto err = check_pipeline(cfg))
     return err;
-  if (cluster)
+  if (cluster) // each node checks the devices of the workers it is asked to run
     return {};
+  for (size_t i = 0; i < cfg.workers.size(); ++i)
+    if (auto err = check_device(cfg.workers[i].device))
+      return make_error(code_of(err),
+                        "/workers/" + std::to_string(i) + "/device: " + describe(err));
   for (size_t i = 0; i < cfg.shards.size(); ++i)
     if (cfg.shards[i].node != cfg.nodes.front().name)
       return refuse("/shards/" + std::to_string(i) + "/node",

@@ -4,6 +4,8 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/compute_backend.hpp"
+#include "actors/cpu_backend.hpp"
 #include "actors/consistency.hpp"
 #include "actors/shard.hpp"
 #include "actors/stage.hpp"
@@ -95,23 +97,51 @@ expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
   return spawn_shard(sys, std::move(core), std::move(opts));
 }
 
-caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
-                       const kernels::compress::codec_registry& codecs,
-                       std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
-                       std::vector<caf::actor> shards, caf::actor supervisor,
-                       const transfer_options& transfer, const messages::worker_place& start,
-                       uint32_t incarnation) {
+namespace {
+
+// The worker's backend: `device`, or with tensor parallelism the CPU computing through rank
+// actors on this node.
+expected<std::unique_ptr<compute_backend>> make_backend(caf::actor_system& sys,
+                                                        const job_plan& plan,
+                                                        const std::string& device,
+                                                        size_t features) {
   const auto& cfg = plan.cfg;
+  int ranks = cfg.parallelism.tensor_parallel;
+  if (ranks <= 1)
+    return make_compute_backend(device, plan.net, cfg.training.batch_size, features);
+  if (device != "cpu")
+    return make_error(errc::config_invalid,
+                      "expected \"cpu\" with parallelism.tensor_parallel > 1 (tensor-parallel "
+                      "ranks run on the CPU), got \"" + device + "\"");
+  auto group = std::make_shared<tensor_group>(sys, plan.net, ranks, request_timeout);
+  return std::unique_ptr<compute_backend>{std::make_unique<cpu_backend>(
+    plan.net, cfg.training.batch_size, features,
+    [group](const float* p, const float* x, const uint8_t* y, int rows, float* g) {
+      return group->train_step(p, x, y, rows, g);
+    })};
+}
+
+} // namespace
+
+expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
+                                 const kernels::compress::codec_registry& codecs,
+                                 std::shared_ptr<const data::dataset> train, uint32_t id,
+                                 uint64_t clock, std::vector<caf::actor> shards,
+                                 caf::actor supervisor, const transfer_options& transfer,
+                                 const messages::worker_place& start, uint32_t incarnation,
+                                 const std::string& device) {
+  const auto& cfg = plan.cfg;
+  auto backend = make_backend(sys, plan, device, train->features);
+  if (!backend) {
+    // Workers of the job file are named by their JSON path; added ones by their id.
+    auto where = id < cfg.workers.size() ? "/workers/" + std::to_string(id) + "/device"
+                                         : "worker " + std::to_string(id);
+    return make_error(code_of(backend.error()), where + ": " + describe(backend.error()));
+  }
   worker_setup ws;
   ws.state = std::make_shared<worker_state>(id, plan.net, std::move(train), plan.slices,
-                                            cfg.training.batch_size);
+                                            cfg.training.batch_size, std::move(*backend));
   ws.state->set_clock(clock);
-  if (cfg.parallelism.tensor_parallel > 1) {
-    auto group = std::make_shared<tensor_group>(sys, plan.net, cfg.parallelism.tensor_parallel,
-                                                request_timeout);
-    ws.state->set_step([group](const float* p, const float* x, const uint8_t* y, int rows,
-                               float* g) { return group->train_step(p, x, y, rows, g); });
-  }
   if (start.has_chunk)
     ws.state->set_chunk(messages::data_chunk{start.chunk_id, start.epoch, start.indices},
                         static_cast<size_t>(start.pos));
@@ -133,6 +163,9 @@ caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
                       && cfg.compression.pull == config::pull_format::fp32;
   ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
                                                   plan.slices, cfg.training.seed, id);
+  ws.state->set_pull_16bit(cfg.compression.pull != config::pull_format::fp32);
+  if (!ws.encoder->dense()) // dense gradients go out as fp32 (or through the local handover)
+    ws.state->offer_push_encoding(cfg.compression, cfg.training.seed);
   return spawn_worker(sys, std::move(ws));
 }
 

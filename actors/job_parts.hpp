@@ -64,13 +64,15 @@ expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
                                 const std::vector<uint32_t>& members,
                                 const std::vector<char>& snapshot = {});
 
-/// Worker `id`, starting at `clock` (0, or the clock it joins a running job at).
-caf::actor make_worker(caf::actor_system& sys, const job_plan& plan,
+/// Worker `id`, starting at `clock` (0, or the clock it joins a running job at), computing on
+/// `device` ("cpu" or "cuda:N"); fails with one line when this process cannot use the device.
+expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
                        const kernels::compress::codec_registry& codecs,
                        std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
                        std::vector<caf::actor> shards, caf::actor supervisor,
                        const transfer_options& transfer = {},
-                       const messages::worker_place& start = {}, uint32_t incarnation = 0);
+                       const messages::worker_place& start = {}, uint32_t incarnation = 0,
+                       const std::string& device = "cpu");
 
 /// Stage `id % K` of replica `id / K` of a pipeline job, starting at `clock`; `next` is the
 /// replica's next stage (none for the last). `shards`: every shard of the job.

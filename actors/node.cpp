@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/job.hpp"
+#include "actors/compute_backend.hpp"
 #include "actors/job_parts.hpp"
 #include "actors/remote.hpp"
 #include "config/job_parse.hpp"
@@ -188,18 +189,21 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       if (auto err = ensure_data(self, (*plan)->cfg))
         return err;
       auto worker = (*plan)->pipelined()
-                      ? make_stage(self->system(), **plan, *self->state.setup.codecs,
-                                   self->state.setup.train, spec.id, spec.clock,
-                                   std::move(spec.shards), std::move(spec.next),
-                                   std::move(spec.supervisor), spec.incarnation)
+                      ? expected<caf::actor>{make_stage(
+                          self->system(), **plan, *self->state.setup.codecs,
+                          self->state.setup.train, spec.id, spec.clock, std::move(spec.shards),
+                          std::move(spec.next), std::move(spec.supervisor), spec.incarnation)}
                       : make_worker(self->system(), **plan, *self->state.setup.codecs,
                                     self->state.setup.train, spec.id, spec.clock,
                                     std::move(spec.shards), std::move(spec.supervisor),
-                                    self->state.setup.transfer, spec.start, spec.incarnation);
-      track(self, worker, false);
+                                    self->state.setup.transfer, spec.start, spec.incarnation,
+                                    spec.device);
+      if (!worker)
+        return std::move(worker.error());
+      track(self, *worker, false);
       log(self, "worker " + std::to_string(spec.id) + " started at clock "
-                  + std::to_string(spec.clock));
-      return worker;
+                  + std::to_string(spec.clock) + " on " + spec.device);
+      return *worker;
     },
     [=](ctl_atom, const messages::ctl_request& req) -> caf::result<std::string> {
       if (!self->state.supervisor)
@@ -210,6 +214,12 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       return rp;
     },
     [=](status_atom) { return status_json(self); },
+    [=](device_atom, const std::string& device) -> caf::result<bool> {
+      if (auto err = check_device(device))
+        return make_error(code_of(err), "node " + self->state.setup.name + ": "
+                                          + describe(err));
+      return true;
+    },
     [=](hello_atom, uint32_t version) -> caf::result<uint32_t> {
       if (version != messages::protocol_version)
         return make_error(errc::invalid_argument,

@@ -26,6 +26,13 @@
 namespace herd::actors {
 
 struct supervisor_actor_state {
+  /// The device worker `id` computes on: what add-worker asked for, else its /workers entry.
+  std::string device_of(uint32_t id) const {
+    if (auto it = worker_devices.find(id); it != worker_devices.end())
+      return it->second;
+    return id < in.cfg.workers.size() ? in.cfg.workers[id].device : "cpu";
+  }
+
   job_inputs in;
   job_callbacks cb;
   std::map<std::string, caf::actor> nodes; // by name, as in the job's /nodes
@@ -36,6 +43,7 @@ struct supervisor_actor_state {
   std::map<caf::actor_addr, uint32_t> worker_ids;
   std::map<uint32_t, caf::actor> workers;
   std::map<uint32_t, std::string> worker_nodes; // every worker ever placed, by id
+  std::map<uint32_t, std::string> worker_devices; // added workers' devices (file: /workers)
   uint32_t next_worker_id = 0;
   consistency_rule rule; // the one in force
   // Checkpoints (supervisor_checkpoint.cpp): workers hold at ckpt_clock, then shards are saved.
@@ -93,7 +101,8 @@ void restart_replica(supervisor_self self, uint32_t r);
 void spawn_job(supervisor_self self);
 
 /// Places a new worker on `node` while the job runs; answers `rp` with a line for ctl.
-void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp);
+void add_worker(supervisor_self self, const std::string& node, const std::string& device,
+                caf::response_promise rp);
 
 /// A shard was lost: every shard, worker and the evaluator restart from the newest checkpoint
 /// (lost shards on live nodes); the clocks since are lost and reported. No checkpoint: the job

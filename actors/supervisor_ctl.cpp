@@ -74,7 +74,8 @@ void status(supervisor_self self, caf::response_promise rp) {
                             {"lag", st.core->max_clock() - std::min(st.core->max_clock(), w.clock)},
                             {"samples_per_s", w.samples_per_s},
                             {"up_bytes", w.up_bytes},
-                            {"down_bytes", w.down_bytes}});
+                            {"down_bytes", w.down_bytes},
+                            {"device", st.device_of(w.id)}});
   }
   o["shards"] = nlohmann::json::array();
   for (size_t i = 0; i < st.shards.size(); ++i)
@@ -126,10 +127,10 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     if (opts->count("--node") == 0)
       return rp.deliver(usage("add-worker: --node NAME is required"));
     auto device = opts->count("--device") ? opts->at("--device") : "cpu";
-    if (device != "cpu")
-      return rp.deliver(usage("add-worker: device \"" + device
-                              + "\" is not available in this build yet; use cpu"));
-    return add_worker(self, opts->at("--node"), std::move(rp));
+    if (!config::valid_device(device))
+      return rp.deliver(usage("add-worker: --device \"" + device
+                              + "\": expected cpu or cuda:N"));
+    return add_worker(self, opts->at("--node"), device, std::move(rp));
   }
   if (cmd == "remove-worker") {
     if (w.size() != 2)

@@ -47,7 +47,8 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
   st.worker_nodes[id] = node;
   messages::worker_spec spec{st.job_json, id, clock, st.shards,
                              caf::actor_cast<caf::actor>(self), std::move(start),
-                             static_cast<uint32_t>(st.restarts[id]), std::move(next)};
+                             static_cast<uint32_t>(st.restarts[id]), st.device_of(id),
+                             std::move(next)};
   self->request(node_named(self, node), request_timeout, spawn_worker_atom::value, spec)
     .then(
       [=](caf::actor& w) {
@@ -263,6 +264,19 @@ bool begin_resume(supervisor_self self) {
   return true;
 }
 
+// Joins and places added worker `id`; the ctl request gets the outcome.
+void join_and_reply(supervisor_self self, const std::string& node, uint32_t id,
+                    caf::response_promise rp) {
+  join_new_worker(self, node, id,
+                  [=](expected<std::string> r) mutable {
+                    if (!r)
+                      return rp.deliver(r.error());
+                    log(self, "worker " + std::to_string(id) + " added " + *r);
+                    rp.deliver("worker " + std::to_string(id) + " added " + *r);
+                  },
+                  2);
+}
+
 } // namespace
 
 void spawn_job(supervisor_self self) {
@@ -303,7 +317,8 @@ void spawn_job(supervisor_self self) {
   }
 }
 
-void add_worker(supervisor_self self, const std::string& node, caf::response_promise rp) {
+void add_worker(supervisor_self self, const std::string& node, const std::string& device,
+                caf::response_promise rp) {
   auto& st = self->state;
   if (st.ckpt_clock)
     return rp.deliver(make_error(errc::invalid_argument,
@@ -322,15 +337,20 @@ void add_worker(supervisor_self self, const std::string& node, caf::response_pro
     return rp.deliver(make_error(errc::invalid_argument,
                                  "a pipeline job grows by whole replicas, which add-worker "
                                  "cannot place yet"));
-  auto id = st.next_worker_id++;
-  join_new_worker(self, node, id,
-                  [=](expected<std::string> r) mutable {
-                    if (!r)
-                      return rp.deliver(r.error());
-                    log(self, "worker " + std::to_string(id) + " added " + *r);
-                    rp.deliver("worker " + std::to_string(id) + " added " + *r);
-                  },
-                  2);
+  // The node checks the device first, so a worker it cannot run never joins the shards.
+  self->request(node_named(self, node), request_timeout, device_atom::value, device)
+    .then(
+      [=](bool) mutable {
+        auto& st = self->state;
+        auto id = st.next_worker_id++;
+        st.worker_devices[id] = device;
+        join_and_reply(self, node, id, std::move(rp));
+      },
+      [=](caf::error& err) mutable {
+        rp.deliver(make_error(code_of(err) == errc::none ? errc::invalid_argument : code_of(err),
+                              "add-worker --node " + node + " --device " + device + ": "
+                                + describe(err)));
+      });
 }
 
 void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason) {

@@ -152,7 +152,8 @@ void compute_and_push(worker_self self) {
       continue;
     }
     auto e0 = std::chrono::steady_clock::now();
-    payload p{st.setup.encoder->encode(h, ws.grad().data())};
+    payload p{ws.pushes_from_backend() ? ws.encode_push(h)
+                                       : st.setup.encoder->encode(h, ws.grad().data())};
     st.bytes.encode_ns += elapsed_ns(e0);
     st.bytes.up_bytes += p.bytes.size();
     st.bytes.up_dense_bytes += 4 * uint64_t{h.count};
@@ -193,8 +194,10 @@ void next_batch(worker_self self) {
 }
 
 // A pulled slice arrived (from a payload or a local snapshot): the rest once all are in.
-void slice_pulled(worker_self self, uint32_t shard, uint64_t version, uint64_t bytes) {
+void slice_pulled(worker_self self, uint32_t shard, uint64_t version, uint64_t bytes,
+                  std::optional<kernels::half_format> as16 = {}) {
   auto& st = self->state;
+  st.setup.state->slice_pulled(shard, as16); // a GPU backend starts copying it now
   st.base_versions[shard] = version;
   st.bytes.down_bytes += bytes;
   st.bytes.down_dense_bytes += 4 * uint64_t{st.setup.state->slices()[shard].count};
@@ -245,10 +248,18 @@ void pull(worker_self self) {
           }
           const auto& s = ws.slices()[i];
           messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
-          auto h = messages::decode_slice(p.bytes, want, ws.params().data() + s.offset);
+          // A GPU backend takes bf16/fp16 values as sent and converts them on the device.
+          uint16_t* p16 = ws.params16();
+          auto fmt = messages::dense_format::f32;
+          auto h = messages::decode_slice_as_sent(p.bytes, want, ws.params().data() + s.offset,
+                                                  p16 ? p16 + s.offset : nullptr, fmt);
           if (!h)
             return fail(self, std::move(h.error()));
-          slice_pulled(self, i, h->version, p.bytes.size());
+          std::optional<kernels::half_format> as16;
+          if (p16 && fmt != messages::dense_format::f32)
+            as16 = fmt == messages::dense_format::bf16 ? kernels::half_format::bf16
+                                                        : kernels::half_format::fp16;
+          slice_pulled(self, i, h->version, p.bytes.size(), as16);
         },
         [=](caf::error& err) { fail(self, std::move(err)); });
   }

@@ -4,15 +4,35 @@
 #include <cassert>
 #include <cstring>
 
+#include "actors/cpu_backend.hpp"
+
 namespace herd::actors {
 
 worker_state::worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
                            std::shared_ptr<const data::dataset> train,
                            std::vector<model::slice> slices, int batch_size)
+  : worker_state(id, net, train, std::move(slices), batch_size,
+                 std::make_unique<cpu_backend>(net, batch_size, train->features)) {
+}
+
+worker_state::worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
+                           std::shared_ptr<const data::dataset> train,
+                           std::vector<model::slice> slices, int batch_size,
+                           std::unique_ptr<compute_backend> backend)
   : id_(id), net_(std::move(net)), train_(std::move(train)), slices_(std::move(slices)),
-    batch_size_(batch_size), params_(net_->param_count()), grad_(net_->param_count()) {
-  x_.resize(size_t(batch_size_) * train_->features);
-  y_.resize(size_t(batch_size_));
+    batch_size_(batch_size), backend_(std::move(backend)) {
+  assert(backend_ && backend_->params().size() == net_->param_count());
+}
+
+void worker_state::offer_push_encoding(const config::compression_config& cfg, uint64_t seed) {
+  pushes_from_backend_ = backend_->take_push_encoding(cfg, slices_, seed, id_);
+}
+
+void worker_state::slice_pulled(size_t i, std::optional<kernels::half_format> as16) {
+  if (as16)
+    backend_->params16_ready(slices_[i].offset, slices_[i].count, *as16);
+  else
+    backend_->params_ready(slices_[i].offset, slices_[i].count);
 }
 
 bool worker_state::take_finished_chunk(uint64_t& id) {
@@ -31,41 +51,32 @@ void worker_state::set_chunk(messages::data_chunk c, size_t pos) {
 
 void worker_state::set_precision(std::optional<kernels::half_format> half) {
   half_ = half;
-  if (half_)
-    half_params_.resize(params_.size());
 }
 
 worker_state::step_result worker_state::compute_step() {
   assert(has_batch());
   size_t rows = std::min(size_t(batch_size_), chunk_.indices.size() - pos_);
   size_t features = train_->features;
+  float* x = backend_->batch_x();
+  uint8_t* y = backend_->batch_y();
   for (size_t r = 0; r < rows; ++r) {
     auto idx = chunk_.indices[pos_ + r];
-    std::memcpy(x_.data() + r * features, train_->row(idx), features * sizeof(float));
-    y_[r] = train_->y[idx];
+    std::memcpy(x + r * features, train_->row(idx), features * sizeof(float));
+    y[r] = train_->y[idx];
   }
   pos_ += rows;
   last_samples_ = static_cast<uint32_t>(rows);
-  if (!half_) {
-    float loss =
-      step_ ? step_(params_.data(), x_.data(), y_.data(), int(rows), grad_.data())
-            : net_->train_step(params_.data(), x_.data(), y_.data(), int(rows), grad_.data(), ws_);
-    // A non-finite gradient (bad sample, divergence) is skipped and counted, never pushed.
-    return {loss, !kernels::all_finite_cpu(grad_.data(), grad_.size())};
-  }
-  // Mixed precision: fp32 master weights on the shards, half-precision operands here.
-  kernels::round_to_half_cpu(params_.data(), half_params_.data(), params_.size(), *half_);
-  kernels::round_to_half_cpu(x_.data(), rows * features, *half_);
-  model::step_options opts;
+  backend_step_options opts;
   opts.half = half_;
-  bool scaled = *half_ == kernels::half_format::fp16; // bf16 has fp32's range: no scaling
+  // fp16 needs dynamic loss scaling; bf16 has fp32's range.
+  const bool scaled = half_ && *half_ == kernels::half_format::fp16;
   if (scaled)
     opts.loss_scale = scaler_.scale();
-  float loss = net_->train_step(half_params_.data(), x_.data(), y_.data(), int(rows),
-                                grad_.data(), ws_, opts);
+  auto r = backend_->step(int(rows), opts);
   if (scaled)
-    return {loss, !scaler_.unscale_and_check(grad_.data(), grad_.size())};
-  return {loss, !kernels::all_finite_cpu(grad_.data(), grad_.size())};
+    scaler_.record(r.finite);
+  // A non-finite gradient (overflow, bad sample, divergence) is skipped, never pushed.
+  return {r.loss, !r.finite};
 }
 
 } // namespace herd::actors

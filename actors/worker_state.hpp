@@ -1,12 +1,15 @@
 // A worker's logic: a model replica over the full flat parameter vector (assembled from the
-// shards' slices), the data chunk it is working through, and one training step.
+// shards' slices), the data chunk it is working through, and one training step, computed
+// through a compute_backend (the CPU, or one CUDA device: compute_backend.hpp).
 // No CAF here; the worker actor (worker.hpp) moves messages in and out.
 #pragma once
 
 #include <cstdint>
-#include <functional>
 #include <memory>
+#include <span>
 #include <vector>
+
+#include "actors/compute_backend.hpp"
 
 #include "data/dataset.hpp"
 #include "kernels/loss_scaler.hpp"
@@ -18,9 +21,14 @@ namespace herd::actors {
 
 class worker_state {
 public:
+  /// On the CPU backend.
   worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
                std::shared_ptr<const data::dataset> train, std::vector<model::slice> slices,
                int batch_size);
+  /// On `backend`, made for this net, batch size and the data's features.
+  worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
+               std::shared_ptr<const data::dataset> train, std::vector<model::slice> slices,
+               int batch_size, std::unique_ptr<compute_backend> backend);
 
   uint32_t id() const { return id_; }
   uint64_t clock() const { return clock_; }
@@ -28,9 +36,25 @@ public:
   void advance() { ++clock_; }
   const std::vector<model::slice>& slices() const { return slices_; }
 
-  /// The full parameter vector; pulled slices are decoded straight into it.
-  std::vector<float>& params() { return params_; }
-  const std::vector<float>& grad() const { return grad_; }
+  /// The full parameter vector (the backend's host buffer); pulled slices are decoded
+  /// straight into it, then reported with slice_pulled.
+  std::span<float> params() { return backend_->params(); }
+  /// Slice i of params() holds this step's values (a GPU backend starts copying it); with
+  /// `as16`, slice i of params16() holds them in that format instead.
+  void slice_pulled(size_t i, std::optional<kernels::half_format> as16 = {});
+  /// Where 16-bit pulls go unconverted: the backend's buffer when it converts them itself
+  /// and the job pulls bf16/fp16 (set_pull_16bit); nullptr: decode into params().
+  uint16_t* params16() { return pull_16bit_ ? backend_->params16() : nullptr; }
+  void set_pull_16bit(bool on) { pull_16bit_ = on; }
+  std::span<const float> grad() const { return backend_->grad(); }
+  /// Lets the backend encode pushes itself when it can (a GPU: only encoded bytes cross
+  /// PCIe); then grad() is not filled and pushes come from encode_push.
+  void offer_push_encoding(const config::compression_config& cfg, uint64_t seed);
+  bool pushes_from_backend() const { return pushes_from_backend_; }
+  std::vector<char> encode_push(const messages::gradient_header& h) {
+    return backend_->encode_push(h);
+  }
+  const compute_backend& backend() const { return *backend_; }
 
   /// Whether a batch is left in the current chunk.
   bool has_batch() const { return pos_ < chunk_.indices.size(); }
@@ -54,11 +78,6 @@ public:
   void set_precision(std::optional<kernels::half_format> half);
   float loss_scale() const { return scaler_.scale(); }
 
-  /// Computes fp32 steps with `fn` (params, x, y, rows, grad) -> mean loss instead of the
-  /// model's own train_step: tensor-parallel ranks (actors/tensor_group.hpp).
-  using step_fn = std::function<float(const float*, const float*, const uint8_t*, int, float*)>;
-  void set_step(step_fn fn) { step_ = std::move(fn); }
-
   /// One step on the next batch of the current chunk: gradient into grad(), and the mean loss.
   /// Requires has_batch(); the clock advances with advance() once the gradient is pushed.
   step_result compute_step();
@@ -70,20 +89,16 @@ private:
   std::shared_ptr<const data::dataset> train_;
   std::vector<model::slice> slices_;
   int batch_size_;
+  std::unique_ptr<compute_backend> backend_;
+  bool pushes_from_backend_ = false;
+  bool pull_16bit_ = false;
   uint64_t clock_ = 0;
-  std::vector<float> params_;
-  std::vector<float> grad_;
   messages::data_chunk chunk_;
   size_t pos_ = 0;
   bool chunk_open_ = false;
-  std::vector<float> x_;
-  std::vector<uint8_t> y_;
-  model::mlp_workspace ws_;
   std::optional<kernels::half_format> half_;
-  std::vector<float> half_params_; // params rounded to the compute format
   kernels::loss_scaler scaler_;
   uint32_t last_samples_ = 0;
-  step_fn step_;
 };
 
 } // namespace herd::actors

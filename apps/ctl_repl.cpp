@@ -17,12 +17,12 @@ const char* const words_known[] = {"status",        "add-worker", "remove-worker
                                    "help",          "quit",       "exit",
                                    "--node",        "--device",   "--staleness",
                                    "--json",        "bsp",        "ssp",
-                                   "asp",           "cpu",        nullptr};
+                                   "asp",           "cpu",        "cuda:0",     nullptr};
 
 const char* help_text =
   "commands:\n"
   "  status [--json]                          nodes, shards and workers of the running job\n"
-  "  add-worker --node NAME [--device cpu]    start a worker; it joins at the next clocks\n"
+  "  add-worker --node NAME [--device cpu|cuda:N]  start a worker; it joins at the next clocks\n"
   "  remove-worker ID                         the worker finishes its step, pushes, leaves\n"
   "  set-consistency bsp|ssp|asp [--staleness S]   switch the consistency model\n"
   "  checkpoint                               write a checkpoint now\n"

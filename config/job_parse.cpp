@@ -222,6 +222,11 @@ void check_parallelism(object_reader& root, const job_config& job) {
                    std::string{"expected 1 with precision.compute "} + to_string(job.precision.compute)
                      + " (tensor-parallel ranks compute in fp32), got "
                      + std::to_string(p.tensor_parallel));
+  for (size_t i = 0; p.tensor_parallel > 1 && i < job.workers.size(); ++i)
+    if (job.workers[i].device != "cpu")
+      root.add_issue(child_path(root.path_of("workers"), i) + "/device",
+                     "expected \"cpu\" with parallelism.tensor_parallel > 1 (tensor-parallel "
+                     "ranks run on the CPU), got \"" + job.workers[i].device + "\"");
   if (p.tensor_parallel > 1 && n_layers > 0) {
     if (n_layers < 2) {
       root.add_issue(path("tensor_parallel"),

@@ -26,19 +26,27 @@ bool all_finite_cpu(const float* x, size_t n) {
 
 bool loss_scaler::unscale_and_check(float* grad, size_t n) {
   if (!all_finite_cpu(grad, n)) {
-    scale_ = std::max(p_.min_scale, scale_ * p_.backoff);
-    clean_ = 0;
-    ++skipped_;
+    record(false);
     return false;
   }
   const float inv = 1.0f / scale_;
   for (size_t i = 0; i < n; ++i)
     grad[i] *= inv;
+  record(true);
+  return true;
+}
+
+void loss_scaler::record(bool finite) {
+  if (!finite) {
+    scale_ = std::max(p_.min_scale, scale_ * p_.backoff);
+    clean_ = 0;
+    ++skipped_;
+    return;
+  }
   if (++clean_ >= p_.growth_interval) {
     scale_ = std::min(p_.max_scale, scale_ * p_.growth);
     clean_ = 0;
   }
-  return true;
 }
 
 } // namespace herd::kernels

@@ -30,6 +30,10 @@ public:
   /// (the caller skips it). Updates the scale either way.
   bool unscale_and_check(float* grad, size_t n);
 
+  /// The bookkeeping of unscale_and_check for a backend that checked and unscaled the
+  /// gradient itself (on a GPU): halves the scale on overflow, grows it after a clean run.
+  void record(bool finite);
+
   uint64_t skipped() const { return skipped_; }
   uint64_t clean_in_a_row() const { return clean_; }
 

@@ -34,6 +34,7 @@ using detach_atom = caf::atom_constant<caf::atom("detach")>;  // supervisor -> n
 using ctl_atom = caf::atom_constant<caf::atom("ctl")>;        // ctl -> node -> supervisor
 using status_atom = caf::atom_constant<caf::atom("status")>;  // anyone -> node
 using hello_atom = caf::atom_constant<caf::atom("hello")>;    // anyone -> node: protocol check
+using device_atom = caf::atom_constant<caf::atom("device")>;  // supervisor -> node: usable?
 // Coordinated checkpoints: every worker holds at one clock, the shards are saved, they resume.
 using hold_atom = caf::atom_constant<caf::atom("hold")>;          // supervisor -> worker
 using held_atom = caf::atom_constant<caf::atom("held")>;          // worker -> supervisor

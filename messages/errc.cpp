@@ -19,6 +19,7 @@ const char* to_string(errc x) {
     case errc::timeout: return "timeout";
     case errc::actor_failed: return "actor failed";
     case errc::network_error: return "network error";
+    case errc::device_unavailable: return "device unavailable";
   }
   return "unknown error";
 }

@@ -24,6 +24,7 @@ enum class errc : uint8_t {
   timeout,           // a remote request that did not answer in time
   actor_failed,      // a shard, worker or evaluator ended abnormally
   network_error,     // a port that cannot be opened, a peer refused or not reachable
+  device_unavailable, // a compute device this build or machine does not have (cuda:N)
 };
 
 /// The error category atom under which herd errors travel in caf::error.

@@ -119,6 +119,13 @@ std::vector<char> encode_slice(const slice_header& h, const float* values, dense
 
 expected<slice_header> decode_slice(const std::vector<char>& bytes,
                                     const slice_expectation& want, float* out) {
+  dense_format fmt;
+  return decode_slice_as_sent(bytes, want, out, nullptr, fmt);
+}
+
+expected<slice_header> decode_slice_as_sent(const std::vector<char>& bytes,
+                                            const slice_expectation& want, float* out32,
+                                            uint16_t* out16, dense_format& fmt) {
   if (auto err = detail::check_framing(bytes))
     return err;
   return detail::guarded([&]() -> expected<slice_header> {
@@ -132,21 +139,32 @@ expected<slice_header> decode_slice(const std::vector<char>& bytes,
     if (auto err = check_place("parameter slice", h.shard, h.offset, h.count, want))
       return err;
     auto values = msg.getValues();
-    caf::error err;
+    capnp::Data::Reader data;
     switch (values.which()) {
       case wire::ParamSlice::Values::F32:
-        err = decode_dense(values.getF32(), dense_format::f32, h.count, out, false);
+        data = values.getF32();
+        fmt = dense_format::f32;
         break;
       case wire::ParamSlice::Values::BF16:
-        err = decode_dense(values.getBf16(), dense_format::bf16, h.count, out, false);
+        data = values.getBf16();
+        fmt = dense_format::bf16;
         break;
       case wire::ParamSlice::Values::F16:
-        err = decode_dense(values.getF16(), dense_format::f16, h.count, out, false);
+        data = values.getF16();
+        fmt = dense_format::f16;
         break;
       default:
-        err = bad("parameter slice has an unknown value encoding");
+        return bad("parameter slice has an unknown value encoding");
     }
-    if (err)
+    if (fmt != dense_format::f32 && out16) { // as sent: 2 bytes per value, unconverted
+      const size_t want_bytes = size_t{h.count} * 2;
+      if (data.size() != want_bytes)
+        return bad("payload values hold " + std::to_string(data.size()) + " bytes, expected "
+                   + std::to_string(want_bytes));
+      std::memcpy(out16, data.begin(), want_bytes);
+      return h;
+    }
+    if (auto err = decode_dense(data, fmt, h.count, out32, false))
       return err;
     return h;
   });

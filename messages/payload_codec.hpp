@@ -44,6 +44,13 @@ std::vector<char> encode_slice(const slice_header& h, const float* values, dense
 expected<slice_header> decode_slice(const std::vector<char>& bytes, const slice_expectation& want,
                                     float* out);
 
+/// decode_slice for a receiver that converts 16-bit values itself (a GPU worker): a bf16 or
+/// f16 slice has its 2-byte values copied unconverted into `out16` (room for want.count),
+/// an f32 slice is decoded into `out32`; `fmt` says which. The same checks as decode_slice.
+expected<slice_header> decode_slice_as_sent(const std::vector<char>& bytes,
+                                            const slice_expectation& want, float* out32,
+                                            uint16_t* out16, dense_format& fmt);
+
 /// Encodes `h.count` gradient values as a Gradient message.
 std::vector<char> encode_gradient(const gradient_header& h, const float* values,
                                   dense_format fmt);

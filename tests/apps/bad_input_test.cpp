@@ -213,6 +213,17 @@ TEST_CASE("herd run: zero workers give one error line and exit code 2", "[apps][
   check_bad_input(r, {dir.file("job.json"), "/workers"});
 }
 
+TEST_CASE("herd run: a CUDA device the machine lacks gives one error line naming "
+          "/workers/i/device and exit code 2",
+          "[apps][integration]") {
+  temp_dir dir;
+  // cuda:999 exists nowhere, so this holds with and without a GPU and a CUDA build.
+  auto r = run_edited_job(dir, [](auto& job) {
+    job["workers"] = nlohmann::json::array({{{"device", "cpu"}}, {{"device", "cuda:999"}}});
+  });
+  check_bad_input(r, {dir.file("job.json"), "/workers/1/device", "cuda:999"});
+}
+
 TEST_CASE("herd run: zero shards give one error line and exit code 2", "[apps][integration]") {
   temp_dir dir;
   auto r = run_edited_job(dir, [](auto& job) { job["shards"] = 0; });

@@ -146,7 +146,13 @@ TEST_CASE("cluster: 3 daemons train Fashion-MNIST, ctl adds a worker and removes
   CHECK(status.find("WORKER") != std::string::npos);
   CHECK(std::regex_search(status, std::regex{R"(\n0 +b +active)"}));
   CHECK(std::regex_search(status, std::regex{R"(\n1 +c +active)"}));
+  CHECK(std::regex_search(status, std::regex{R"(DEVICE\n0 +b +active.* cpu\n)"}));
 
+  // A device the node lacks: the reply says so in one line, and the job runs on unharmed.
+  auto no_gpu = c.ctl(2, {"add-worker", "--node", "a", "--device", "cuda:999"}, &code);
+  CHECK(code != 0);
+  CHECK(no_gpu.find("cuda:999") != std::string::npos);
+  CHECK(no_gpu.find("node a") != std::string::npos);
   auto added = c.ctl(2, {"add-worker", "--node", "a"}, &code);
   CHECK(code == 0);
   CHECK(added.find("worker 2 added on node a") != std::string::npos);

@@ -56,15 +56,18 @@ TEST_CASE("handshake: same protocol passes, another is refused naming both versi
   REQUIRE(to_future);
   auto err = actors::handshake(*client.sys, *to_future);
   REQUIRE(err);
-  CHECK(describe(err).find("the peer speaks herd protocol 99, this is " + std::to_string(messages::protocol_version)) != std::string::npos);
+  const auto ours = std::to_string(messages::protocol_version);
+  CHECK(describe(err).find("the peer speaks herd protocol 99, this is " + ours)
+        != std::string::npos);
 
   // The node refuses a client of another version.
   caf::scoped_actor self{*client.sys};
   std::string refused;
-  self->request(*to_node, 10s, hello_atom::value, messages::protocol_version + 1)
+  const uint32_t other = messages::protocol_version + 1;
+  self->request(*to_node, 10s, hello_atom::value, other)
     .receive([](uint32_t) {}, [&](caf::error& e) { refused = describe(e); });
-  CHECK(refused.find("node a speaks herd protocol " + std::to_string(messages::protocol_version)
-                     + ", the peer " + std::to_string(messages::protocol_version + 1))
+  CHECK(refused.find("node a speaks herd protocol " + ours + ", the peer "
+                     + std::to_string(other))
         != std::string::npos);
 
   caf::anon_send_exit(node, caf::exit_reason::kill);

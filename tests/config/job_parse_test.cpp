@@ -33,7 +33,7 @@ TEST_CASE("config: every key is read into its field", "[config]") {
     "consistency": {"model": "ssp", "staleness": 3},
     "compression": {"codec": "none"},
     "precision": {"compute": "fp32"},
-    "parallelism": {"pipeline_stages": 1, "micro_batches": 4, "tensor_parallel": 2},
+    "parallelism": {"pipeline_stages": 1, "micro_batches": 4, "tensor_parallel": 1},
     "nodes": [{"name": "a", "host": "10.0.0.1", "port": 7000}, {"name": "b", "port": 65535}],
     "shards": 1,
     "workers": [{"node": "b", "device": "cuda:1"}],
@@ -48,7 +48,7 @@ TEST_CASE("config: every key is read into its field", "[config]") {
         == optimizer_config{optimizer_kind::adam, 1.0, 0.0, false, 1e-4, 0.8, 0.99, 1e-6});
   CHECK(job.training == training_config{32, 0, 100, 4, 7, 0, 10, 0.5, 2});
   CHECK(job.consistency == consistency_config{consistency_model::ssp, 3});
-  CHECK(job.parallelism == parallelism_config{1, 4, 2});
+  CHECK(job.parallelism == parallelism_config{1, 4, 1});
   CHECK(job.nodes
         == std::vector<node_config>{{"a", "10.0.0.1", 7000}, {"b", "127.0.0.1", 65535}});
   CHECK(job.shards == std::vector<shard_config>{{"a"}});

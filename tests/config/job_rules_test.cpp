@@ -237,6 +237,10 @@ TEST_CASE("config: parallelism rules", "[config]") {
                       "parallelism": {"tensor_parallel": 33}})")
         == "/parallelism/tensor_parallel: expected at most the narrowest hidden layer's width "
            "(32), got 33");
+  CHECK(error_of(mlp_with(R"("parallelism": {"tensor_parallel": 2},
+                             "workers": [{"device": "cpu"}, {"device": "cuda:0"}])"))
+        == "/workers/1/device: expected \"cpu\" with parallelism.tensor_parallel > 1 "
+           "(tensor-parallel ranks run on the CPU), got \"cuda:0\"");
   auto job = parsed(mlp_with(R"("parallelism": {"pipeline_stages": 2, "micro_batches": 4},
                                 "workers": 4)"));
   CHECK(job.parallelism.pipeline_stages == 2);

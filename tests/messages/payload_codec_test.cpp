@@ -5,6 +5,7 @@
 #include <random>
 #include <vector>
 
+#include "kernels/compress/half.hpp"
 #include "messages/payload_codec.hpp"
 
 using namespace herd::messages;
@@ -73,6 +74,37 @@ TEST_CASE("payload: bf16 keeps 8 bits of mantissa and halves the bytes", "[messa
     REQUIRE(std::fabs(out[i] - v[i]) <= std::fabs(v[i]) * (1.0f / 256.0f));
   CHECK(from_bf16(to_bf16(1.0f)) == 1.0f);
   CHECK(std::isnan(from_bf16(to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+}
+
+TEST_CASE("payload: a 16-bit slice decoded as sent gives its 2-byte values unconverted",
+          "[messages]") {
+  auto v = random_values(300, 5);
+  for (auto fmt : {dense_format::bf16, dense_format::f16}) {
+    auto bytes = encode_slice({1, 1000, 300, 9}, v.data(), fmt);
+    std::vector<float> as_floats(300);
+    REQUIRE(decode_slice(bytes, {1, 1000, 300}, as_floats.data()));
+    std::vector<uint16_t> raw(300);
+    std::vector<float> untouched(300, -7.0f);
+    auto got = dense_format::f32;
+    auto h = decode_slice_as_sent(bytes, {1, 1000, 300}, untouched.data(), raw.data(), got);
+    REQUIRE(h);
+    CHECK(h->version == 9);
+    CHECK(got == fmt);
+    CHECK(untouched == std::vector<float>(300, -7.0f)); // the floats were not written
+    for (size_t i = 0; i < raw.size(); ++i) // converting them gives what decode_slice gave
+      REQUIRE((fmt == dense_format::bf16 ? herd::kernels::compress::bf16_to_float(raw[i])
+                                      : herd::kernels::compress::fp16_to_float(raw[i]))
+              == as_floats[i]);
+    CHECK_FALSE(decode_slice_as_sent(bytes, {1, 1000, 301}, untouched.data(), raw.data(), got));
+  }
+  // An fp32 slice still decodes into the floats.
+  auto f32 = encode_slice({0, 0, 300, 1}, v.data(), dense_format::f32);
+  std::vector<float> out(300);
+  std::vector<uint16_t> raw(300, 0);
+  auto got = dense_format::bf16;
+  REQUIRE(decode_slice_as_sent(f32, {0, 0, 300}, out.data(), raw.data(), got));
+  CHECK(got == dense_format::f32);
+  CHECK(out == v);
 }
 
 TEST_CASE("payload: a slice for another place is refused and nothing is written",

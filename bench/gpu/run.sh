@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# On a machine with a CUDA GPU: every [cuda] test, Fashion-MNIST on a GPU worker (alone and
+# beside a CPU worker, >= 88%), the GPU benchmarks against PyTorch on the same card (eager and
+# CUDA-graph steps, a host shard in the loop, the wide MLP end to end), then one table.
+# About 5 minutes on an H100 (--quick: about 2).
+#
+# From a pack (bench/gpu/pack.sh; what travels to a GPU machine without our Debian packages):
+#   .gpu-pack/bench/gpu/run.sh --pack .gpu-pack [--quick] [--out DIR]
+# From a build tree on a machine that has the libraries:
+#   bench/gpu/run.sh --build /tmp/build-wt9 [--quick] [--out DIR]
+# Writes DIR/results.jsonl, DIR/table.md, the logs and the job outputs (default /tmp/herd-gpu);
+# where $OUT is set (the device tool), also copies table.md, results.jsonl, machine.txt and
+# logs.txt (every log, concatenated) there - 4 files, within what comes back. Exit status 0 when
+# the tests passed and both jobs reached 88%.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+pack=""
+build=""
+quick=""
+out=/tmp/herd-gpu
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --pack) pack=$(cd "$2" && pwd); shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --quick) quick=--quick; shift ;;
+    --out) out=$2; shift 2 ;;
+    *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+
+# Our binaries get their own library path; python3 (PyTorch) keeps the machine's.
+py_ld=${LD_LIBRARY_PATH:-}
+herd_ld=""
+fallback=""
+if [[ -n $pack ]]; then
+  unpacked=/tmp/herd-gpu-pack
+  rm -rf "$unpacked" && mkdir -p "$unpacked"
+  # Python's lzma, not tar -J: the GPU image need not have xz.
+  python3 -c 'import sys, tarfile
+t = tarfile.open(sys.argv[1])
+t.extractall(sys.argv[2], **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))' \
+    "$pack/payload.tar.xz" "$unpacked" || { echo "run.sh: cannot unpack the payload" >&2; exit 1; }
+  bin=$unpacked/bin
+  herd=$bin/herd
+  tests=$bin/herd_cuda_tests
+  bench=$bin/gpu_bench
+  data=$pack/data
+  herd_ld=$unpacked/lib
+  fallback=$unpacked/lib/fallback
+else
+  build=${build:-$here/../../build}
+  herd=$build/herd
+  tests=$build/tests/cuda/herd_cuda_tests
+  bench=$build/bench/gpu_bench
+  data=/usr/share/datasets/fashion-mnist
+fi
+# cuBLAS 13 and the CUDA 13 runtime: the toolkit's, else PyTorch's wheels (nvidia-cublas,
+# nvidia-cuda-runtime).
+for d in /usr/local/cuda/lib64 \
+         $(python3 - 2>/dev/null <<'PY'
+import importlib, os
+for m in ("nvidia.cublas", "nvidia.cuda_runtime", "nvidia.cu13"):
+    try:
+        p = importlib.import_module(m)
+        for base in list(getattr(p, "__path__", [])):
+            for sub in ("lib", "lib64"):
+                if os.path.isdir(os.path.join(base, sub)):
+                    print(os.path.join(base, sub))
+    except Exception:
+        pass
+PY
+); do
+  [[ -d $d ]] && herd_ld=${herd_ld:+$herd_ld:}$d
+done
+herd_ld=$herd_ld${py_ld:+:$py_ld}
+# The packed C++ runtime only where the machine's is too old for the binaries.
+if [[ -n $fallback && -d $fallback ]] && ! LD_LIBRARY_PATH=$herd_ld "$herd" --help >/dev/null 2>&1; then
+  herd_ld=$herd_ld:$fallback
+fi
+run_herd() { LD_LIBRARY_PATH=$herd_ld "$@"; }
+{ nvidia-smi -L; echo "our binaries: LD_LIBRARY_PATH=$herd_ld"; } | tee "$out/machine.txt"
+for b in "$herd" "$tests" "$bench"; do
+  if LD_LIBRARY_PATH=$herd_ld ldd "$b" | grep -q "not found"; then
+    echo "run.sh: $b is missing libraries:" >&2
+    LD_LIBRARY_PATH=$herd_ld ldd "$b" | grep "not found" >&2
+  fi
+done
+status=0
+
+echo "== [cuda] tests"
+run_herd "$tests" --reporter compact >"$out/cuda_tests.log" 2>&1
+rc=$?
+tail -3 "$out/cuda_tests.log"
+summary=$(grep -E "^(Passed|Failed|All tests passed|test cases)" "$out/cuda_tests.log" | tail -1)
+python3 -c 'import json,sys; print(json.dumps({"kind": "tests", "ok": sys.argv[1] == "0", "summary": sys.argv[2]}))' \
+  "$rc" "${summary:-exit $rc}" >>"$results"
+(( rc == 0 )) || status=1
+
+echo "== Fashion-MNIST jobs"
+python3 "$here/jobs.py" "$data" "$out/jobs"
+accuracy_of() { grep -oE "final test accuracy [0-9.]+%" "$1" | grep -oE "[0-9.]+" | tail -1; }
+for job in fmnist_gpu fmnist_mixed; do
+  run_herd timeout 300 "$herd" run "$out/jobs/$job.json" --output "$out/run-$job" >"$out/$job.log" 2>&1
+  rc=$?
+  acc=$(accuracy_of "$out/$job.log")
+  echo "$job: exit $rc, accuracy ${acc:-n/a}%"
+  python3 -c 'import json,sys; a=sys.argv[2]; print(json.dumps({"kind": "accuracy", "job": sys.argv[1], "accuracy": float(a) if a else None}))' \
+    "$job" "$acc" >>"$results"
+  [[ -n $acc ]] && python3 -c "import sys; sys.exit(0 if float('$acc') >= 88 else 1)" || status=1
+done
+
+echo "== benchmarks"
+run_herd "$bench" $quick 2>"$out/gpu_bench.err" | tee -a "$results"
+PYTHONUNBUFFERED=1 python3 "$here/torch_mlp.py" $quick 2>"$out/torch_mlp.err" | tee -a "$results"
+run_herd timeout 300 "$herd" run "$out/jobs/wide_e2e.json" --output "$out/run-wide" >"$out/wide_e2e.log" 2>&1
+sps=$(grep -E "^training time" "$out/wide_e2e.log" | grep -oE "[0-9.]+ samples/s" | grep -oE "^[0-9.]+")
+python3 -c 'import json,sys; s=sys.argv[1]; print(json.dumps({"kind": "e2e", "samples_per_s": float(s) if s else None}))' \
+  "$sps" >>"$results"
+
+python3 "$here/report.py" "$results" | tee "$out/table.md"
+if [[ -n ${OUT:-} && $OUT != "$out" ]]; then
+  mkdir -p "$OUT"
+  cp "$out/table.md" "$out/results.jsonl" "$out/machine.txt" "$OUT/"
+  for f in "$out"/*.log "$out"/*.err; do
+    [[ -f $f ]] && { echo "==== $(basename "$f")"; cat "$f"; }
+  done >"$OUT/logs.txt"
+fi
+exit $status

@@ -1,0 +1,88 @@
+#include "kernels/cuda/feedback_cuda.hpp"
+
+#include <cuda_runtime.h>
+
+#include "kernels/compress/half.hpp"
+#include "kernels/cuda/cuda_check.hpp"
+#include "kernels/cuda/launch.cuh"
+
+namespace herd::kernels {
+
+namespace {
+
+using namespace compress;
+using detail::block_threads;
+using detail::grid_for;
+
+__global__ void add_kernel(float* __restrict__ r, const float* __restrict__ g, uint32_t n) {
+  HERD_GRID_STRIDE(i, size_t(n)) { r[i] = __fadd_rn(g[i], r[i]); }
+}
+
+__global__ void topk_kernel(float* __restrict__ r, const uint32_t* __restrict__ idx,
+                            uint32_t k) {
+  HERD_GRID_STRIDE(j, size_t(k)) { r[idx[j]] = 0.0f; }
+}
+
+__global__ void int8_kernel(float* __restrict__ r, const int8_t* __restrict__ codes,
+                            const float* __restrict__ scales, uint32_t n, uint32_t bucket) {
+  HERD_GRID_STRIDE(i, size_t(n)) {
+    r[i] = __fsub_rn(r[i], __fmul_rn(float(codes[i]), scales[i / bucket]));
+  }
+}
+
+__global__ void sign_kernel(float* __restrict__ r, const uint8_t* __restrict__ bits,
+                            const float* __restrict__ scales, uint32_t n, uint32_t bucket) {
+  HERD_GRID_STRIDE(i, size_t(n)) {
+    const uint32_t neg = (bits[i / 8] >> (i % 8)) & 1u;
+    r[i] = __fsub_rn(r[i], bits_float(float_bits(scales[i / bucket]) | (neg << 31)));
+  }
+}
+
+__global__ void half_kernel(float* __restrict__ r, uint32_t n, bool bf16) {
+  HERD_GRID_STRIDE(i, size_t(n)) {
+    const float c = r[i];
+    const float d = bf16 ? bf16_to_float(float_to_bf16(c)) : fp16_to_float(float_to_fp16(c));
+    r[i] = __fsub_rn(c, d);
+  }
+}
+
+} // namespace
+
+void add_into_cuda(float* r, const float* g, uint32_t n, cudaStream_t s) {
+  if (n == 0)
+    return;
+  add_kernel<<<grid_for(n), block_threads, 0, s>>>(r, g, n);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+void feedback_topk_cuda(float* r, const uint32_t* idx, uint32_t k, cudaStream_t s) {
+  if (k == 0)
+    return;
+  topk_kernel<<<grid_for(k), block_threads, 0, s>>>(r, idx, k);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+void feedback_int8_cuda(float* r, const int8_t* codes, const float* scales, uint32_t n,
+                        uint32_t bucket, cudaStream_t s) {
+  if (n == 0)
+    return;
+  int8_kernel<<<grid_for(n), block_threads, 0, s>>>(r, codes, scales, n, bucket ? bucket : 1);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+void feedback_sign_cuda(float* r, const uint8_t* bits, const float* scales, uint32_t n,
+                        uint32_t bucket, cudaStream_t s) {
+  if (n == 0)
+    return;
+  sign_kernel<<<grid_for(n), block_threads, 0, s>>>(r, bits, scales, n, bucket ? bucket : 1);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+void feedback_half_cuda(float* r, uint32_t n, half_format f, cudaStream_t s) {
+  if (n == 0)
+    return;
+  half_kernel<<<grid_for(n), block_threads, 0, s>>>(r, n, f == half_format::bf16);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+} // namespace herd::kernels

@@ -1,0 +1,111 @@
+#include "kernels/cuda/codecs_cuda.hpp"
+
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "kernels/compress/int8_codec.hpp"
+#include "kernels/compress/sign_codec.hpp"
+#include "kernels/compress/topk_candidates.hpp"
+#include "kernels/compress/topk_codec.hpp"
+#include "kernels/cuda/cuda_raii.hpp"
+#include "tests/cuda/device_util.hpp"
+#include "tests/kernels/test_util.hpp"
+
+using namespace herd::kernels;
+using namespace herd::kernels::compress;
+using namespace herd::kernels::test;
+
+namespace {
+
+constexpr uint32_t sizes[] = {1, 255, 256, 257, 1'000'003};
+
+} // namespace
+
+TEST_CASE("int8_encode_cuda: the same codes and scales as int8_codec", "[cuda]") {
+  const auto seed = test_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  cuda_stream s;
+  for (uint32_t bucket : {1u, 256u, 512u})
+    for (uint32_t n : sizes) {
+      INFO("n=" << n << " bucket=" << bucket);
+      auto g = random_floats(rng, n);
+      if (n > 300)
+        g[300] = std::numeric_limits<float>::quiet_NaN(); // its bucket gets a NaN scale
+      codec_params p;
+      p.bucket = bucket;
+      int8_codec cpu(p);
+      encoded e;
+      cpu.encode(g.data(), n, seed + n, e);
+      auto dg = to_device(g);
+      device_buffer<int8_t> codes(n);
+      device_buffer<float> scales(e.scales.size());
+      int8_encode_cuda(dg.get(), n, bucket, seed + n, codes.get(), scales.get(), s.get());
+      auto got = to_host(codes);
+      CHECK(std::memcmp(got.data(), e.data.data(), n) == 0);
+      auto got_scales = to_host(scales);
+      CHECK(std::memcmp(got_scales.data(), e.scales.data(), 4 * e.scales.size()) == 0);
+    }
+}
+
+TEST_CASE("sign_encode_cuda: the same bits as sign_codec and scales to rounding", "[cuda]") {
+  const auto seed = test_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  cuda_stream s;
+  for (uint32_t bucket : {1u, 512u, 1u << 30})
+    for (uint32_t n : sizes) {
+      INFO("n=" << n << " bucket=" << bucket);
+      auto g = random_floats(rng, n);
+      codec_params p;
+      p.bucket = bucket;
+      sign_codec cpu(p);
+      encoded e;
+      cpu.encode(g.data(), n, 0, e);
+      auto dg = to_device(g);
+      device_buffer<uint8_t> bits(e.data.size());
+      device_buffer<float> scales(e.scales.size());
+      sign_encode_cuda(dg.get(), n, bucket, bits.get(), scales.get(), s.get());
+      CHECK(to_host(bits) == e.data);
+      check_close(to_host(scales), e.scales, 0.0, 1e-6);
+    }
+}
+
+TEST_CASE("topk_candidates_cuda: the candidates give exactly topk_codec's bytes", "[cuda]") {
+  const auto seed = test_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  cuda_stream s;
+  device_buffer<uint32_t> hist(topk_buckets + 1), count(1);
+  std::vector<uint32_t> scratch;
+  for (double density : {0.001, 0.01, 0.5})
+    for (uint32_t n : sizes) {
+      INFO("n=" << n << " density=" << density);
+      auto g = random_floats(rng, n);
+      for (uint32_t i = 0; i < n; i += 97)
+        g[i] = 0.5f; // ties at one magnitude
+      codec_params p;
+      p.density = density;
+      topk_codec cpu(p);
+      encoded want;
+      cpu.encode(g.data(), n, 0, want);
+      const uint32_t k = sparse_count(density, n);
+      auto dg = to_device(g);
+      device_buffer<uint32_t> idx(n);
+      device_buffer<float> val(n);
+      topk_candidates_cuda(dg.get(), n, k, hist.get(), idx.get(), val.get(), count.get(),
+                           s.get());
+      const uint32_t m = to_host(count)[0];
+      REQUIRE(m >= k);
+      REQUIRE(m <= n);
+      auto hi = to_host(idx, m);
+      auto hv = to_host(val, m);
+      encoded got;
+      topk_from_candidates(hi.data(), hv.data(), m, k, n, got, scratch);
+      CHECK(got.indices == want.indices);
+      CHECK(got.data == want.data);
+    }
+}
