@@ -26,6 +26,7 @@ test: build
 bench: build
 	$(BUILD)/bench/job_bench
 	$(BUILD)/bench/kernels_bench
+	$(BUILD)/bench/pipeline_bench
 	$(BUILD)/bench/tensor_bench
 
 clean:

@@ -106,6 +106,9 @@ struct job_result {
   // workers) and decoding + validating on the shards (summed over the shards).
   uint64_t encode_ns = 0;
   uint64_t decode_ns = 0;
+  // Pipeline jobs: each stage's mean idle fraction of a minibatch's schedule, by worker id
+  // (replica id / K, stage id % K); the first minibatch (warm-up) left out.
+  std::map<uint32_t, double> stage_idle;
 
   /// Per worker step, in microseconds (0 before any step). Decoding covers the step's payloads
   /// on every shard.
@@ -116,6 +119,11 @@ struct job_result {
 
 /// Loads and normalises the job's training and test sets and checks the model against them.
 expected<job_inputs> load_inputs(const config::job_config& cfg);
+
+/// The pipeline rules of a job (none when pipeline_stages is 1): stages fit the layers, the
+/// workers list holds replicas x stages entries, at least one shard per stage, and only what
+/// stages support (dense fp32 pushes, no checkpoints yet). Names the JSON path.
+caf::error check_pipeline(const config::job_config& cfg);
 
 /// Refuses what the job file can say but this build cannot do yet, naming the JSON path.
 /// Without `cluster` every shard and worker must be on the first node (one process).

@@ -1,10 +1,47 @@
 #include "actors/job.hpp"
 
 #include "actors/compute_backend.hpp"
+#include "model/stages.hpp"
+
 #include "actors/gradient_codec.hpp"
 #include "config/job_parse.hpp"
 
 namespace herd::actors {
+
+caf::error check_pipeline(const config::job_config& cfg) {
+  int k = cfg.parallelism.pipeline_stages;
+  if (k <= 1)
+    return {};
+  auto refuse = [](const std::string& path, const std::string& what) {
+    return make_error(errc::config_invalid, path + ": " + what);
+  };
+  model::mlp net(cfg.model.layers);
+  auto cut = model::cut_stages(net, k);
+  if (!cut.error.empty())
+    return refuse("/parallelism/pipeline_stages", cut.error);
+  auto ks = std::to_string(k);
+  if (cfg.workers.empty() || cfg.workers.size() % size_t(k) != 0)
+    return refuse("/workers", "with " + ks + " pipeline stages the list holds replicas x " + ks
+                                + " entries (replica r's stage k is entry r*" + ks
+                                + "+k), got " + std::to_string(cfg.workers.size()));
+  for (size_t i = 0; i < cfg.workers.size(); ++i)
+    if (cfg.workers[i].device != "cpu")
+      return refuse("/workers/" + std::to_string(i) + "/device",
+                    "pipeline stages compute on the CPU; use \"cpu\"");
+  if (cfg.shards.size() < size_t(k))
+    return refuse("/shards", "a job with " + ks + " pipeline stages needs at least " + ks
+                               + " shards (a shard holds parameters of one stage only), got "
+                               + std::to_string(cfg.shards.size()));
+  if (cfg.compression.codec != "none")
+    return refuse("/compression/codec", "pipeline stages push dense fp32 gradients; use \"none\"");
+  if (cfg.precision.compute != config::compute_precision::fp32)
+    return refuse("/precision/compute", "pipeline stages compute in fp32; use \"fp32\"");
+  if (cfg.checkpoint.every > 0)
+    return refuse("/checkpoint/every", "checkpoints of pipeline jobs are not supported yet; use 0");
+  if (!cfg.consistency.switches.empty())
+    return refuse("/consistency/switches", "not supported with pipeline stages yet");
+  return {};
+}
 
 caf::error check_supported(const config::job_config& cfg,
                            const kernels::compress::codec_registry& codecs, bool cluster) {
@@ -13,6 +50,8 @@ caf::error check_supported(const config::job_config& cfg,
   auto refuse = [](const std::string& path, const std::string& what) {
     return make_error(errc::config_invalid, path + ": " + what);
   };
+  if (auto err = check_pipeline(cfg))
+    return err;
   if (cluster) // each node checks the devices of the workers it is asked to run
     return {};
   for (size_t i = 0; i < cfg.workers.size(); ++i)

@@ -8,6 +8,7 @@
 #include "actors/cpu_backend.hpp"
 #include "actors/consistency.hpp"
 #include "actors/shard.hpp"
+#include "actors/stage.hpp"
 #include "actors/tensor_group.hpp"
 #include "actors/worker.hpp"
 
@@ -17,12 +18,31 @@ job_plan plan_job(const config::job_config& cfg) {
   job_plan plan;
   plan.cfg = cfg;
   plan.net = std::make_shared<model::mlp>(cfg.model.layers);
+  int k = cfg.parallelism.pipeline_stages;
+  if (k > 1) {
+    auto cut = model::cut_stages(*plan.net, k);
+    if (cut.error.empty() && cfg.shards.size() >= size_t(k)) { // else check_pipeline refused
+      plan.stages = std::move(cut.stages);
+      plan.slices = model::stage_slices(plan.stages, cfg.shards.size(), &plan.shard_stage);
+      return plan;
+    }
+  }
   plan.slices = model::partition(plan.net->param_count(), cfg.shards.size());
   return plan;
 }
 
+std::vector<uint32_t> job_plan::shards_of(uint32_t id) const {
+  std::vector<uint32_t> out;
+  for (uint32_t i = 0; i < slices.size(); ++i)
+    if (!pipelined() || shard_stage[i] == stage_of(id))
+      out.push_back(i);
+  return out;
+}
+
 uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples) {
-  auto workers = uint64_t(cfg.workers.size());
+  // A pipeline replica of K stages is one data-parallel worker to each of its shards.
+  auto workers = uint64_t(cfg.workers.size())
+                 / uint64_t(std::max(1, cfg.parallelism.pipeline_stages));
   uint64_t steps = uint64_t(cfg.training.max_steps);
   if (steps == 0) {
     auto per_step = uint64_t(cfg.training.batch_size) * workers;
@@ -148,6 +168,32 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
   if (!ws.encoder->dense()) // dense gradients go out as fp32 (or through the local handover)
     ws.state->offer_push_encoding(cfg.compression, cfg.training.seed);
   return spawn_worker(sys, std::move(ws));
+}
+
+caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
+                      const kernels::compress::codec_registry& codecs,
+                      std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
+                      std::vector<caf::actor> shards, caf::actor next, caf::actor supervisor,
+                      uint32_t incarnation) {
+  const auto& cfg = plan.cfg;
+  int stage = plan.stage_of(id);
+  stage_setup ss;
+  ss.state = std::make_shared<stage_state>(id, plan.net, plan.stages, stage, plan.slices,
+                                           plan.shard_stage, cfg.parallelism.micro_batches,
+                                           stage == 0 ? std::move(train) : nullptr,
+                                           cfg.training.batch_size,
+                                           cfg.parallelism.schedule
+                                             == config::pipeline_schedule::one_f_one_b);
+  ss.state->set_clock(clock);
+  ss.shards = std::move(shards);
+  ss.next = std::move(next);
+  ss.supervisor = std::move(supervisor);
+  ss.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
+  ss.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
+                                                  plan.slices, cfg.training.seed, id);
+  ss.timeout = request_timeout;
+  ss.incarnation = incarnation;
+  return spawn_stage(sys, std::move(ss));
 }
 
 } // namespace herd::actors

@@ -19,6 +19,7 @@
 #include "messages/specs.hpp"
 #include "messages/types.hpp"
 #include "model/slices.hpp"
+#include "model/stages.hpp"
 
 namespace herd::actors {
 
@@ -30,6 +31,17 @@ struct job_plan {
   config::job_config cfg;
   std::shared_ptr<const model::mlp> net;
   std::vector<model::slice> slices;
+  // Pipeline jobs (pipeline_stages > 1, checked by check_pipeline): the stages, and the stage
+  // each shard's slice belongs to (slices never cross a stage boundary). Empty otherwise.
+  std::vector<model::stage_range> stages;
+  std::vector<int> shard_stage;
+
+  bool pipelined() const { return !stages.empty(); }
+  int stage_count() const { return pipelined() ? int(stages.size()) : 1; }
+  /// Worker `id`'s stage (replica id / K runs stages ids K*r .. K*r+K-1).
+  int stage_of(uint32_t id) const { return int(id % uint32_t(stage_count())); }
+  /// The shards worker `id` is a member of: its stage's, or all of them.
+  std::vector<uint32_t> shards_of(uint32_t id) const;
 };
 
 job_plan plan_job(const config::job_config& cfg);
@@ -61,5 +73,13 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
                        const transfer_options& transfer = {},
                        const messages::worker_place& start = {}, uint32_t incarnation = 0,
                        const std::string& device = "cpu");
+
+/// Stage `id % K` of replica `id / K` of a pipeline job, starting at `clock`; `next` is the
+/// replica's next stage (none for the last). `shards`: every shard of the job.
+caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
+                      const kernels::compress::codec_registry& codecs,
+                      std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
+                      std::vector<caf::actor> shards, caf::actor next, caf::actor supervisor,
+                      uint32_t incarnation = 0);
 
 } // namespace herd::actors

@@ -188,11 +188,16 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
                             + std::to_string((*plan)->slices.size()));
       if (auto err = ensure_data(self, (*plan)->cfg))
         return err;
-      auto worker = make_worker(self->system(), **plan, *self->state.setup.codecs,
-                                self->state.setup.train, spec.id, spec.clock,
-                                std::move(spec.shards), std::move(spec.supervisor),
-                                self->state.setup.transfer, spec.start, spec.incarnation,
-                                spec.device);
+      auto worker = (*plan)->pipelined()
+                      ? expected<caf::actor>{make_stage(
+                          self->system(), **plan, *self->state.setup.codecs,
+                          self->state.setup.train, spec.id, spec.clock, std::move(spec.shards),
+                          std::move(spec.next), std::move(spec.supervisor), spec.incarnation)}
+                      : make_worker(self->system(), **plan, *self->state.setup.codecs,
+                                    self->state.setup.train, spec.id, spec.clock,
+                                    std::move(spec.shards), std::move(spec.supervisor),
+                                    self->state.setup.transfer, spec.start, spec.incarnation,
+                                    spec.device);
       if (!worker)
         return std::move(worker.error());
       track(self, *worker, false);

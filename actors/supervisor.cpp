@@ -207,6 +207,8 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
     st.worker_ids.erase(it);
     if (!st.core->is_worker(id) || dm.reason == caf::exit_reason::normal)
       return;
+    if (st.plan.pipelined())
+      return stage_lost(self, id, dm.reason);
     auto back = st.core->worker_lost(id);
     st.workers.erase(id);
     checkpoint_worker_gone(self, id);
@@ -311,6 +313,10 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
     },
     [=](remove_atom, uint32_t worker) -> caf::result<bool> {
       auto& st = self->state;
+      if (st.plan.pipelined())
+        return make_error(errc::invalid_argument,
+                          "worker " + std::to_string(worker) + " is a pipeline stage: a pipeline "
+                          "job shrinks by whole replicas, which remove-worker cannot do yet");
       auto it = st.workers.find(worker);
       if (it == st.workers.end())
         return make_error(errc::invalid_argument,
@@ -332,6 +338,10 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
         checkpoint_held(self, at);
     },
     [=](restart_atom, uint32_t id) { restart_worker(self, id); },
+    [=](chunk_done_atom, uint32_t worker, uint64_t chunk) { // a pipeline replica committed it
+      if (!is_retired(self))
+        self->state.core->chunk_done(worker, chunk);
+    },
     [=](ctl_atom, const messages::ctl_request& req) {
       auto rp = self->make_response_promise();
       handle_ctl(self, req, rp);

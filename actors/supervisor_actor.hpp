@@ -54,6 +54,7 @@ struct supervisor_actor_state {
   // Restarts (supervisor.restart / max_restarts): failed workers come back under their id.
   std::map<uint32_t, int> restarts;           // restarts so far, by worker
   std::set<uint32_t> restarting;              // failed, a restart under way
+  std::set<uint32_t> aborting_replicas;       // pipeline: a stage failed, the others stopping
   std::map<uint32_t, double> failed_at_s;     // when it failed (job time), until it reports
   std::set<std::string> dead_nodes;
   // Rolling back after a lost shard: the old actors' down messages are ignored.
@@ -73,6 +74,27 @@ using supervisor_self = caf::stateful_actor<supervisor_actor_state>*;
 void log(supervisor_self self, const std::string& line);
 void fail_job(supervisor_self self, caf::error err);
 void set_consistency(supervisor_self self, const consistency_rule& rule);
+
+/// `preferred` when it is connected and alive, else the first live node ("" when none).
+std::string live_node(supervisor_self self, const std::string& preferred);
+
+/// Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
+/// `next`: a pipeline stage's next stage.
+void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
+                  std::function<void()> placed, messages::worker_place start = {},
+                  caf::actor next = {});
+
+// Pipeline jobs (supervisor_pipeline.cpp). Replica r runs worker ids r*K .. r*K+K-1.
+/// Places replica `r`'s stages at `clock`, the last first (each stage gets the next one's
+/// handle); `placed` runs once per stage. The stages must be members of their shards already.
+void place_replica(supervisor_self self, uint32_t r, uint64_t clock, std::function<void()> placed);
+/// Stage `id` failed: the whole replica goes (its other stages are ended, every stage leaves
+/// its shards, stage 0's unfinished minibatch goes back to the dispenser), then it is restarted
+/// per the job's policy, or the job goes on without it.
+void stage_lost(supervisor_self self, uint32_t id, const caf::error& reason);
+/// Joins replica `r`'s stages to their shards two clocks past the highest any shard knows and
+/// places them again.
+void restart_replica(supervisor_self self, uint32_t r);
 
 /// Attaches every node, places the shards, then the evaluator and the workers.
 void spawn_job(supervisor_self self);

@@ -60,8 +60,14 @@ void status(supervisor_self self, caf::response_promise rp) {
                           {"port", n.port},
                           {"connected", st.nodes.count(n.name) > 0}});
   o["workers"] = nlohmann::json::array();
-  for (const auto& w : st.core->workers())
+  for (const auto& w : st.core->workers()) {
+    auto role = st.plan.pipelined()
+                  ? "replica " + std::to_string(w.id / uint32_t(st.plan.stage_count())) + " stage "
+                      + std::to_string(st.plan.stage_of(w.id))
+                  : std::string{"worker"};
     o["workers"].push_back({{"id", w.id},
+                            {"role", role},
+                            {"stage_idle", w.stage_idle},
                             {"node", st.worker_nodes[w.id]},
                             {"state", w.active ? "active" : "left"},
                             {"clock", w.clock},
@@ -70,6 +76,7 @@ void status(supervisor_self self, caf::response_promise rp) {
                             {"up_bytes", w.up_bytes},
                             {"down_bytes", w.down_bytes},
                             {"device", st.device_of(w.id)}});
+  }
   o["shards"] = nlohmann::json::array();
   for (size_t i = 0; i < st.shards.size(); ++i)
     o["shards"].push_back({{"id", i}, {"node", cfg.shards[i].node}});
@@ -132,6 +139,10 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     if (!id)
       return rp.deliver(id.error());
     auto& st = self->state;
+    if (st.plan.pipelined())
+      return rp.deliver(make_error(errc::invalid_argument,
+                                   "worker " + w[1] + " is a pipeline stage: a pipeline job "
+                                   "shrinks by whole replicas, which remove-worker cannot do yet"));
     auto it = st.workers.find(static_cast<uint32_t>(*id));
     if (*id > UINT32_MAX || it == st.workers.end())
       return rp.deliver(usage("no active worker " + w[1]));

@@ -28,6 +28,8 @@ caf::actor node_named(supervisor_self self, const std::string& name) {
   return it == self->state.nodes.end() ? caf::actor{} : it->second;
 }
 
+} // namespace
+
 // `preferred` when it is connected and alive, else the first live node ("" when none).
 std::string live_node(supervisor_self self, const std::string& preferred) {
   auto& st = self->state;
@@ -39,14 +41,14 @@ std::string live_node(supervisor_self self, const std::string& preferred) {
   return {};
 }
 
-// Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
-                  std::function<void()> placed, messages::worker_place start = {}) {
+                  std::function<void()> placed, messages::worker_place start, caf::actor next) {
   auto& st = self->state;
   st.worker_nodes[id] = node;
   messages::worker_spec spec{st.job_json, id, clock, st.shards,
                              caf::actor_cast<caf::actor>(self), std::move(start),
-                             static_cast<uint32_t>(st.restarts[id]), st.device_of(id)};
+                             static_cast<uint32_t>(st.restarts[id]), st.device_of(id),
+                             std::move(next)};
   self->request(node_named(self, node), request_timeout, spawn_worker_atom::value, spec)
     .then(
       [=](caf::actor& w) {
@@ -63,6 +65,8 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
                                                         + describe(err)));
       });
 }
+
+namespace {
 
 void place_workers(supervisor_self self) {
   auto& st = self->state;
@@ -113,6 +117,14 @@ void place_workers(supervisor_self self) {
   }
   st.next_worker_id = static_cast<uint32_t>(cfg.workers.size());
   auto all_placed = countdown(cfg.workers.size(), started);
+  if (st.plan.pipelined()) {
+    for (uint32_t w = 0; w < cfg.workers.size(); ++w)
+      st.core->add_worker(w);
+    auto k = uint32_t(st.plan.stage_count());
+    for (uint32_t r = 0; r < cfg.workers.size() / k; ++r)
+      place_replica(self, r, 0, all_placed);
+    return;
+  }
   for (uint32_t w = 0; w < cfg.workers.size(); ++w) {
     st.core->add_worker(w);
     place_worker(self, cfg.workers[w].node, w, 0, all_placed);
@@ -123,14 +135,16 @@ void place_shards(supervisor_self self) {
   auto& st = self->state;
   auto& cfg = st.in.cfg;
   st.shards.resize(cfg.shards.size());
-  std::vector<uint32_t> members(cfg.workers.size());
-  for (uint32_t w = 0; w < members.size(); ++w)
-    members[w] = w;
+  // Pipeline jobs: a shard's members are the stages (of every replica) that own its slice.
+  std::vector<std::vector<uint32_t>> members(cfg.shards.size());
+  for (uint32_t w = 0; w < cfg.workers.size(); ++w)
+    for (auto i : st.plan.shards_of(w))
+      members[i].push_back(w);
   auto horizon = optimizer_horizon(cfg, st.in.train->count);
   auto all_placed = countdown(cfg.shards.size(), [=] { place_workers(self); });
   for (uint32_t i = 0; i < cfg.shards.size(); ++i) {
     const auto& node = cfg.shards[i].node;
-    messages::shard_spec spec{st.job_json, i, horizon, members, {}};
+    messages::shard_spec spec{st.job_json, i, horizon, members[i], {}};
     if (st.in.resume)
       spec.snapshot = st.in.resume->shards.at(i);
     self->request(node_named(self, node), request_timeout, spawn_shard_atom::value, spec)
@@ -315,6 +329,10 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
     return rp.deliver(
       make_error(errc::invalid_argument, "no node " + node + " in this job (nodes: " + names + ")"));
   }
+  if (st.plan.pipelined())
+    return rp.deliver(make_error(errc::invalid_argument,
+                                 "a pipeline job grows by whole replicas, which add-worker "
+                                 "cannot place yet"));
   // The node checks the device first, so a worker it cannot run never joins the shards.
   self->request(node_named(self, node), request_timeout, device_atom::value, device)
     .then(
@@ -391,6 +409,8 @@ void restart_worker(supervisor_self self, uint32_t id) {
   auto& st = self->state;
   if (st.ending || st.restarting.count(id) == 0) // ended, or rolled back meanwhile
     return;
+  if (st.plan.pipelined())
+    return restart_replica(self, id / uint32_t(st.plan.stage_count()));
   // Its own node if it is still there, else the first live node.
   auto node = live_node(self, st.worker_nodes[id]);
   if (node.empty()) {

@@ -7,7 +7,10 @@ namespace herd::actors {
 supervisor_state::supervisor_state(const config::job_config& cfg, size_t train_samples)
   : cfg_(cfg),
     dispenser_(train_samples,
-               size_t(cfg.training.batch_size) * size_t(cfg.training.chunk_batches),
+               // Pipeline replicas take one minibatch per chunk: a replica lost mid-minibatch
+               // hands back exactly the minibatch it had not committed.
+               size_t(cfg.training.batch_size)
+                 * size_t(cfg.parallelism.pipeline_stages > 1 ? 1 : cfg.training.chunk_batches),
                cfg.training.seed, static_cast<uint32_t>(cfg.training.epochs)),
     next_eval_(static_cast<uint64_t>(cfg.training.eval_every)) {
 }
@@ -45,8 +48,10 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
   bytes_.down_bytes += r.down_bytes;
   bytes_.down_dense_bytes += r.down_dense_bytes;
   bytes_.encode_ns += r.encode_ns;
-  loss_ema_ = have_loss_ ? 0.98 * loss_ema_ + 0.02 * r.loss : r.loss;
-  have_loss_ = true;
+  if (r.samples > 0) { // pipeline stages other than 0 report no samples and no loss
+    loss_ema_ = have_loss_ ? 0.98 * loss_ema_ + 0.02 * r.loss : r.loss;
+    have_loss_ = true;
+  }
   progress_info p;
   p.clock = min_clock();
   p.epoch = dispenser_.epoch();
@@ -61,6 +66,11 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
 }
 
 void supervisor_state::worker_info::record(const messages::step_report& r, double now_s) {
+  // Pipeline stages: the mean idle fraction, leaving out each stage's first minibatch (warm-up).
+  if (r.stage_idle >= 0 && steps++ > 0) {
+    idle_sum += r.stage_idle;
+    ++idle_steps;
+  }
   clock = std::max(clock, r.clock);
   samples += r.samples;
   up_bytes += r.up_bytes;
@@ -78,7 +88,7 @@ std::vector<supervisor_state::worker_view> supervisor_state::workers() const {
   std::vector<worker_view> out;
   for (const auto& [id, w] : workers_)
     out.push_back(worker_view{id, w.clock, w.active, w.samples, w.samples_per_s, w.up_bytes,
-                              w.down_bytes});
+                              w.down_bytes, w.idle_steps ? w.idle_sum / double(w.idle_steps) : -1});
   return out;
 }
 
@@ -172,6 +182,9 @@ job_result supervisor_state::result() const {
   out.encode_ns = bytes_.encode_ns;
   out.steps_per_s = out.wall_s > 0 ? double(steps_) / out.wall_s : 0;
   out.time_to_target_s = time_to_target_;
+  for (const auto& w : workers())
+    if (w.stage_idle >= 0)
+      out.stage_idle[w.id] = w.stage_idle;
   return out;
 }
 

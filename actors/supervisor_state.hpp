@@ -67,6 +67,7 @@ public:
     double samples_per_s = 0; // over about the last 20 steps
     uint64_t up_bytes = 0;
     uint64_t down_bytes = 0;
+    double stage_idle = -1; // pipeline stage: mean idle fraction per minibatch (-1: none)
   };
   std::vector<worker_view> workers() const;
 
@@ -94,6 +95,9 @@ private:
     uint64_t down_bytes = 0;
     double samples_per_s = 0;
     double last_report_s = 0;
+    uint64_t steps = 0;
+    double idle_sum = 0;
+    uint64_t idle_steps = 0;
     void record(const messages::step_report& r, double now_s);
   };
   std::map<uint32_t, worker_info> workers_;

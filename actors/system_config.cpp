@@ -6,6 +6,7 @@
 #include <caf/atom.hpp>
 
 #include "messages/errc.hpp"
+#include "messages/pipeline.hpp"
 #include "messages/specs.hpp"
 #include "messages/types.hpp"
 
@@ -24,6 +25,9 @@ system_config::system_config() {
   add_message_type<messages::ctl_request>("herd::ctl_request");
   add_message_type<messages::peer>("herd::peer");
   add_message_type<messages::worker_place>("herd::worker_place");
+  add_message_type<messages::stage_activations>("herd::stage_activations");
+  add_message_type<messages::stage_deltas>("herd::stage_deltas");
+  add_message_type<messages::stage_commit>("herd::stage_commit");
   add_message_type<std::vector<messages::peer>>("std::vector<herd::peer>");
   add_message_type<std::vector<uint64_t>>("std::vector<uint64_t>");
   add_message_type<std::vector<uint32_t>>("std::vector<uint32_t>");

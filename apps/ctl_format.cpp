@@ -91,12 +91,20 @@ std::string status_table(const std::string& status_json) {
                       text(s.value("staleness_p50", json{})) + "/"
                         + text(s.value("staleness_p99", json{}))});
   std::vector<row> workers{
-    {"WORKER", "NODE", "STATE", "CLOCK", "LAG", "SAMPLES/S", "PUSHED", "PULLED", "DEVICE"}};
-  for (const auto& w : j.value("workers", json::array()))
+    {"WORKER", "NODE", "STATE", "CLOCK", "LAG", "SAMPLES/S", "PUSHED", "PULLED", "ROLE", "IDLE",
+     "DEVICE"}};
+  for (const auto& w : j.value("workers", json::array())) {
+    // Pipeline stages: "replica r stage k" and the stage's mean idle fraction (the bubble).
+    auto idle = w.value("stage_idle", -1.0);
+    char pct[16] = "-";
+    if (idle >= 0)
+      std::snprintf(pct, sizeof pct, "%.1f%%", 100.0 * idle);
     workers.push_back({text(w["id"]), text(w["node"]), text(w["state"]), text(w["clock"]),
                        text(w.value("lag", json{})), text(w.value("samples_per_s", json{})),
                        bytes(w.value("up_bytes", json{})), bytes(w.value("down_bytes", json{})),
+                       w.value("role", std::string{"worker"}), pct,
                        text(w.value("device", json{}))});
+  }
   return head + std::string("\n") + table(nodes) + "\n" + table(shards) + "\n" + table(workers);
 }
 

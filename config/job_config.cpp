@@ -38,6 +38,14 @@ const char* to_string(pull_format x) {
   return "?";
 }
 
+const char* to_string(pipeline_schedule x) {
+  switch (x) {
+    case pipeline_schedule::gpipe: return "gpipe";
+    case pipeline_schedule::one_f_one_b: return "1f1b";
+  }
+  return "?";
+}
+
 const char* to_string(eval_mode x) {
   switch (x) {
     case eval_mode::live: return "live";

@@ -20,6 +20,7 @@ enum class consistency_model { bsp, ssp, asp };
 enum class compute_precision { fp32, bf16, fp16 };
 enum class restart_policy { always, on_failure, never };
 enum class eval_mode { live, deferred };
+enum class pipeline_schedule { gpipe, one_f_one_b };
 
 /// The JSON spelling of each enum value ("bsp", "on-failure", ...).
 const char* to_string(normalization x);
@@ -29,6 +30,7 @@ const char* to_string(consistency_model x);
 const char* to_string(compute_precision x);
 const char* to_string(restart_policy x);
 const char* to_string(eval_mode x);
+const char* to_string(pipeline_schedule x);
 
 struct model_config {
   std::vector<int> layers;  // layer widths, input first: {784, 256, 128, 10}
@@ -124,6 +126,9 @@ struct parallelism_config {
   int pipeline_stages = 1;
   int micro_batches = 1;
   int tensor_parallel = 1;
+  /// Order of a stage's work: every forward then the backwards (gpipe), or at most K - k
+  /// micro-batches in flight at stage k, one backward then one forward (1f1b: less memory).
+  pipeline_schedule schedule = pipeline_schedule::gpipe;
   bool operator==(const parallelism_config&) const = default;
 };
 

@@ -181,6 +181,8 @@ void read_parallelism(object_reader r, parallelism_config& out) {
   r.read_integer("pipeline_stages", out.pipeline_stages, 1, 64);
   r.read_integer("micro_batches", out.micro_batches, 1, 4096);
   r.read_integer("tensor_parallel", out.tensor_parallel, 1, 64);
+  r.read_choice("schedule", out.schedule,
+                {pipeline_schedule::gpipe, pipeline_schedule::one_f_one_b});
   r.finish();
 }
 

@@ -42,4 +42,7 @@ using resume_atom = caf::atom_constant<caf::atom("resume")>;      // supervisor 
 using restart_atom = caf::atom_constant<caf::atom("restart")>;    // supervisor -> itself
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>; // supervisor -> shard
 
+using stage_end_atom = caf::atom_constant<caf::atom("stageend")>; // stage -> next stage: leave
+using stage_abort_atom = caf::atom_constant<caf::atom("stageabort")>; // supervisor -> stage
+
 } // namespace herd

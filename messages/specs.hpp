@@ -14,7 +14,7 @@ namespace herd::messages {
 
 /// herd's protocol between processes: the message types and their fields. Bumped on any
 /// incompatible change; a node refuses a peer of another version at the handshake (hello).
-constexpr uint32_t protocol_version = 2; // 2: worker_spec carries the device
+constexpr uint32_t protocol_version = 3; // 2: worker_spec::device; 3: worker_spec::next (pipeline)
 
 /// Spawn shard `index` of the job, holding `members` at clock 0.
 struct shard_spec {
@@ -60,12 +60,13 @@ struct worker_spec {
   worker_place start; // resuming: the chunk to continue (start.has_chunk)
   uint32_t incarnation = 0; // restarts of this worker id so far; carried in every push
   std::string device = "cpu"; // "cpu" or "cuda:N" on the node that spawns it
+  caf::actor next; // pipeline jobs: the replica's next stage (none for the last stage)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_spec& x) {
   return f(caf::meta::type_name("herd::worker_spec"), x.job_json, x.id, x.clock, x.shards,
-           x.supervisor, x.start, x.incarnation, x.device);
+           x.supervisor, x.start, x.incarnation, x.device, x.next);
 }
 
 /// A node daemon's published address, for nodes to connect to each other directly (over TLS

@@ -70,13 +70,14 @@ struct step_report {
   uint64_t down_dense_bytes = 0; // the same parameters as fp32 values
   bool skipped = false;          // fp16 overflow: the step pushed nothing
   uint64_t encode_ns = 0;        // time spent encoding this step's gradient payloads
+  double stage_idle = -1;        // pipeline stage: idle fraction of the minibatch's schedule
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_report& x) {
   return f(caf::meta::type_name("herd::step_report"), x.worker, x.clock, x.samples, x.loss,
            x.up_bytes, x.up_dense_bytes, x.down_bytes, x.down_dense_bytes, x.skipped,
-           x.encode_ns);
+           x.encode_ns, x.stage_idle);
 }
 
 /// A shard's counters, gathered by the supervisor.

@@ -96,3 +96,33 @@ TEST_CASE("supervisor_state: step reports' bytes and encode times add up in the 
   CHECK(r.encode_us_per_step() == Approx(2.5));
   CHECK(r.decode_ns == 0); // the shards' part comes with their stats at the end of the job
 }
+
+TEST_CASE("supervisor_state: pipeline stages report idle fractions, stage 0 the samples and loss",
+          "[actors]") {
+  auto cfg = job(0);
+  cfg.model.layers = {4, 3, 2};
+  cfg.parallelism.pipeline_stages = 2;
+  cfg.workers.resize(2);
+  actors::supervisor_state st{cfg, 1000};
+  st.add_worker(0); // replica 0 stage 0
+  st.add_worker(1); // replica 0 stage 1
+  // A pipeline replica takes one minibatch per chunk (chunk_batches is 2 here).
+  CHECK(st.next_chunk(0, 0).indices.size() == 10);
+  double idle0[] = {0.9, 0.2, 0.4}; // the first minibatch (warm-up) is left out
+  for (uint64_t c = 1; c <= 3; ++c) {
+    messages::step_report head{0, c, 10, 2.0f};
+    head.stage_idle = idle0[c - 1];
+    st.on_report(head);
+    messages::step_report tail{1, c, 0, 0.0f}; // no samples, no loss
+    tail.stage_idle = 0.1;
+    auto p = st.on_report(tail);
+    CHECK(p.loss == Approx(2.0)); // not pulled towards 0 by the tail's reports
+  }
+  auto r = st.result();
+  CHECK(r.samples == 30);
+  REQUIRE(r.stage_idle.size() == 2);
+  CHECK(r.stage_idle.at(0) == Approx(0.3));
+  CHECK(r.stage_idle.at(1) == Approx(0.1));
+  for (const auto& w : st.workers())
+    CHECK(w.stage_idle >= 0);
+}

@@ -205,3 +205,27 @@ TEST_CASE("cluster: a daemon refuses a non-loopback address without TLS", "[inte
   CHECK(unknown.wait(20s) == 2);
   CHECK(unknown.output().find("no node named 'z' (nodes: a)") != std::string::npos);
 }
+
+TEST_CASE("cluster: 2 pipeline stages x 2 replicas train across 3 daemons", "[integration]") {
+  cluster c;
+  c.start();
+  // The pipeline example, shortened: 6000 training samples, one epoch.
+  auto text = file_text(std::string(HERD_EXAMPLES_DIR) + "/cluster/pipeline.json");
+  auto at = text.find("\"normalize\"");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "\"train_limit\": 6000, \"test_limit\": 2000, ");
+  at = text.find("\"epochs\": 6");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 11, "\"epochs\": 1");
+  auto job = c.dir.file("pipeline.json");
+  write_file(job, text);
+  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait(120s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(out.find("job started: 3 shard(s), 4 worker(s) on 3 node(s)") != std::string::npos);
+  CHECK(final_accuracy(out) >= 70.0);
+  // The stages ran where the job placed them: replica 1's stage 1 on node a.
+  CHECK(c.daemons[0]->output().find("worker 3 started") != std::string::npos);
+}

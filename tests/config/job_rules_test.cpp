@@ -206,7 +206,10 @@ TEST_CASE("config: parallelism rules", "[config]") {
     {R"("parallelism": {"tensor_parallel": 65})",
      "/parallelism/tensor_parallel: expected an integer in [1, 64], got 65"},
     {R"("parallelism": {"stages": 2})",
-     "/parallelism/stages: unknown key (known: pipeline_stages, micro_batches, tensor_parallel)"},
+     "/parallelism/stages: unknown key (known: pipeline_stages, micro_batches, tensor_parallel, "
+     "schedule)"},
+    {R"("parallelism": {"schedule": "pipedream"})",
+     R"(/parallelism/schedule: expected "gpipe" or "1f1b", got "pipedream")"},
     {R"("parallelism": {"pipeline_stages": 4}, "shards": 4, "workers": 4)",
      "/parallelism/pipeline_stages: expected at most 3 (one layer per stage at least), got 4"},
     {R"("parallelism": {"pipeline_stages": 2}, "workers": 3)",
@@ -245,4 +248,15 @@ TEST_CASE("config: parallelism rules", "[config]") {
   CHECK(job.parallelism.tensor_parallel == 1);
   CHECK(parsed(mlp_with(R"("parallelism": {"tensor_parallel": 2})")).parallelism.tensor_parallel
         == 2);
+}
+
+TEST_CASE("config: the pipeline schedule is read and written back", "[config]") {
+  auto mlp_with = [](const std::string& members) {
+    return R"({"model": {"layers": [784, 256, 128, 10]}, )" + members + "}";
+  };
+  auto job = parsed(mlp_with(R"("parallelism": {"pipeline_stages": 2, "schedule": "1f1b"}, "workers": 2)"));
+  CHECK(job.parallelism.schedule == pipeline_schedule::one_f_one_b);
+  CHECK(parsed(to_json(job)).parallelism == job.parallelism);
+  CHECK(parsed(mlp_with(R"("parallelism": {"pipeline_stages": 2}, "workers": 2)")).parallelism.schedule
+        == pipeline_schedule::gpipe);
 }

@@ -108,6 +108,32 @@ TEST_CASE("faults: a tensor-parallel worker's daemon killed, it restarts with ne
   report(out, "restarted|recovered|final test accuracy");
 }
 
+TEST_CASE("faults: a daemon holding two pipeline stages killed, both replicas restart",
+          "[faults][slow]") {
+  three_daemons c; // shards on a and b; replica 0 = stages on b, c; replica 1 = on c, a
+  json workers = json::array();
+  for (auto node : {"b", "c", "c", "a"})
+    workers.push_back({{"node", node}, {"device", "cpu"}});
+  auto job = c.job({{"parallelism", {{"pipeline_stages", 2}, {"micro_batches", 4}}},
+                    {"workers", workers}});
+  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("step 300 ", 90s));
+  c.daemons[2]->kill(SIGKILL); // node c: replica 0's stage 1 and replica 1's stage 0
+  REQUIRE(run.wait(300s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(out.find("stage 1 of replica 0 (worker 1) failed") != std::string::npos);
+  CHECK(out.find("stage 0 of replica 1 (worker 2) failed") != std::string::npos);
+  CHECK(std::regex_search(out, std::regex{R"(replica 0 restarted; its stages join at clock)"}));
+  CHECK(std::regex_search(out, std::regex{R"(replica 1 restarted; its stages join at clock)"}));
+  CHECK(std::regex_search(out, std::regex{R"(worker [0-3] recovered: stepping again [0-9.]+ s)"}));
+  // Every sample of the 6 epochs trained once: uncommitted minibatches were redone.
+  CHECK(out.find("360000 samples") != std::string::npos);
+  CHECK(final_accuracy(out) >= 87.5);
+  report(out, "failed|restarted|recovered|final test accuracy");
+}
+
 TEST_CASE("faults: the supervisor's process killed, the job resumes from its last checkpoint",
           "[faults][slow]") {
   three_daemons c;

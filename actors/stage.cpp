@@ -1,0 +1,216 @@
+#include "actors/stage.hpp"
+
+#include <limits>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/payload_codec.hpp"
+#include "messages/types.hpp"
+
+namespace herd::actors {
+
+namespace {
+
+using messages::payload;
+
+constexpr uint64_t no_chunk = std::numeric_limits<uint64_t>::max();
+
+struct stage_actor_state {
+  stage_setup setup;
+  caf::actor prev;                     // the sender of the activations
+  size_t awaiting = 0;                 // pull replies still expected
+  size_t leaving = 0;                  // leave replies still expected (after end)
+  std::vector<uint64_t> base_versions; // by shard index
+  uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
+  bool ended = false;
+  static inline const char* name = "herd.stage";
+};
+
+using stage_self = caf::stateful_actor<stage_actor_state>*;
+
+void fail(stage_self self, caf::error err) {
+  self->quit(std::move(err));
+}
+
+void finish(stage_self self) {
+  auto& st = self->state;
+  if (st.ended)
+    return;
+  st.ended = true;
+  if (st.setup.next)
+    self->send(st.setup.next, stage_end_atom::value);
+  auto& ss = *st.setup.state;
+  st.leaving = ss.own_shards().size();
+  for (auto i : ss.own_shards())
+    self->request(st.setup.shards[i], st.setup.timeout, leave_atom::value, ss.id())
+      .then(
+        [=](uint64_t) {
+          if (--self->state.leaving > 0)
+            return;
+          auto& ss = *self->state.setup.state;
+          uint64_t done = no_chunk;
+          ss.take_finished_chunk(done);
+          self->send(self->state.setup.supervisor, finished_atom::value, ss.id(), ss.clock(),
+                     done);
+          self->quit();
+        },
+        [=](caf::error& err) { fail(self, std::move(err)); });
+}
+
+void push_and_advance(stage_self self, const messages::stage_commit& c) {
+  auto& st = self->state;
+  auto& ss = *st.setup.state;
+  uint64_t up = 0, dense = 0;
+  auto e0 = steady_ns();
+  for (auto i : ss.own_shards()) {
+    const auto& s = ss.slices()[i];
+    messages::gradient_header h;
+    h.worker = ss.id();
+    h.incarnation = st.setup.incarnation;
+    h.clock = ss.clock();
+    h.base_version = st.base_versions[i];
+    h.shard = i;
+    h.offset = s.offset;
+    h.count = static_cast<uint32_t>(s.count);
+    h.samples = ss.total_rows();
+    payload p{st.setup.encoder->encode(h, ss.grad().data())};
+    up += p.bytes.size();
+    dense += 4 * uint64_t{h.count};
+    self->request(st.setup.shards[i], st.setup.timeout, push_atom::value, std::move(p))
+      .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
+  }
+  uint64_t chunk = no_chunk;
+  if (ss.is_head() && ss.take_finished_chunk(chunk)) // committed: never handed out again
+    self->send(st.setup.supervisor, chunk_done_atom::value, ss.id(), chunk);
+  auto report = ss.finish_minibatch(c);
+  report.encode_ns = steady_ns() - e0; // encoding dominates: sends only enqueue
+  report.up_bytes = up;
+  report.up_dense_bytes = dense;
+  report.down_bytes = st.down_bytes;
+  report.down_dense_bytes = dense; // a stage pulls exactly the slices it pushes
+  st.down_bytes = 0;
+  self->send(st.setup.supervisor, progress_atom::value, report);
+  self->send(self, step_atom::value);
+}
+
+// Runs whatever work can run now, in GPipe order, sending the results on.
+void drive(stage_self self) {
+  auto& st = self->state;
+  auto& ss = *st.setup.state;
+  while (auto w = ss.run_next()) {
+    if (w->to_next)
+      self->send(st.setup.next, std::move(*w->to_next));
+    if (w->to_prev)
+      self->send(st.prev, std::move(*w->to_prev));
+  }
+  if (ss.is_head() && ss.minibatch_done()) {
+    auto c = ss.commit();
+    self->send(st.setup.next, c);
+    push_and_advance(self, c);
+  }
+}
+
+void begin_minibatch(stage_self self) {
+  auto& st = self->state;
+  auto& ss = *st.setup.state;
+  if (!ss.is_head())
+    return drive(self);
+  if (ss.has_batch()) {
+    ss.start_minibatch();
+    return drive(self);
+  }
+  uint64_t done = no_chunk;
+  ss.take_finished_chunk(done);
+  self->request(st.setup.supervisor, st.setup.timeout, chunk_atom::value, ss.id(), done)
+    .then(
+      [=](messages::data_chunk& c) {
+        if (c.indices.empty())
+          return finish(self);
+        auto& ss = *self->state.setup.state;
+        ss.set_chunk(std::move(c));
+        ss.start_minibatch();
+        drive(self);
+      },
+      [=](caf::error& err) { fail(self, std::move(err)); });
+}
+
+void pull(stage_self self) {
+  auto& st = self->state;
+  auto& ss = *st.setup.state;
+  if (st.ended)
+    return;
+  if (st.setup.max_steps > 0 && ss.clock() >= st.setup.max_steps)
+    return finish(self);
+  st.awaiting = ss.own_shards().size();
+  st.base_versions.resize(st.setup.shards.size());
+  for (auto i : ss.own_shards())
+    self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ss.id(), ss.clock(),
+                  uint32_t{0})
+      .then(
+        [=](payload& p) {
+          auto& ss = *self->state.setup.state;
+          const auto& s = ss.slices()[i];
+          messages::slice_expectation want{i, s.offset, static_cast<uint32_t>(s.count)};
+          auto h = messages::decode_slice(p.bytes, want, ss.params().data() + s.offset);
+          if (!h)
+            return fail(self, std::move(h.error()));
+          self->state.base_versions[i] = h->version;
+          self->state.down_bytes += p.bytes.size();
+          // Ended meanwhile (stage 0 ran out of data): the pull no longer matters.
+          if (--self->state.awaiting > 0 || self->state.ended)
+            return;
+          ss.params_pulled();
+          begin_minibatch(self);
+        },
+        [=](caf::error& err) { fail(self, std::move(err)); });
+}
+
+caf::behavior stage_behavior(stage_self self, stage_setup setup) {
+  self->state.setup = std::move(setup);
+  self->set_default_handler(caf::print_and_drop);
+  self->send(self, step_atom::value);
+  return {
+    [=](step_atom) { pull(self); },
+    [=](messages::stage_activations& a) {
+      self->state.prev = caf::actor_cast<caf::actor>(self->current_sender());
+      self->state.setup.state->queue_forward(std::move(a));
+      drive(self);
+    },
+    [=](messages::stage_deltas& d) {
+      self->state.setup.state->queue_backward(std::move(d));
+      drive(self);
+    },
+    [=](const messages::stage_commit& c) {
+      if (self->state.setup.next)
+        self->send(self->state.setup.next, c);
+      push_and_advance(self, c);
+    },
+    [=](stage_end_atom) { finish(self); },
+    // The supervisor stops the replica (another stage failed): everything this stage sent
+    // before is on its way; the answer tells the supervisor so, then the stage ends.
+    [=](stage_abort_atom) {
+      auto rp = self->make_response_promise<uint64_t>();
+      rp.deliver(self->state.setup.state->clock());
+      self->state.ended = true;
+      self->quit();
+      return rp;
+    },
+    // A worker's controls that a stage does not follow (the supervisor refuses them for pipeline
+    // jobs): handled, so that no error goes back to the sender, whose default error handler
+    // would end it.
+    [=](stop_atom) {},
+    [=](hold_atom, uint64_t) {},
+    [=](resume_atom) {},
+  };
+}
+
+} // namespace
+
+caf::actor spawn_stage(caf::actor_system& sys, stage_setup setup) {
+  return sys.spawn<caf::detached>(stage_behavior, std::move(setup));
+}
+
+} // namespace herd::actors
