@@ -68,12 +68,7 @@ __global__ void sign_scale_kernel(const float* __restrict__ g, uint32_t n, uint3
   for (size_t i = lo + threadIdx.x; i < hi; i += blockDim.x)
     acc += fabs(double(g[i]));
   part[threadIdx.x] = acc;
-  __syncthreads();
-  for (unsigned w = blockDim.x / 2; w > 0; w /= 2) {
-    if (threadIdx.x < w)
-      part[threadIdx.x] += part[threadIdx.x + w];
-    __syncthreads();
-  }
+  detail::block_sum(part);
   if (threadIdx.x == 0)
     scales[blockIdx.x] = float(part[0] / double(hi - lo));
 }

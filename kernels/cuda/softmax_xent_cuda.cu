@@ -47,12 +47,7 @@ __global__ void mean_kernel(const float* __restrict__ v, int n, float* __restric
   for (int i = threadIdx.x; i < n; i += blockDim.x)
     acc += double(v[i]);
   part[threadIdx.x] = acc;
-  __syncthreads();
-  for (unsigned w = blockDim.x / 2; w > 0; w /= 2) {
-    if (threadIdx.x < w)
-      part[threadIdx.x] += part[threadIdx.x + w];
-    __syncthreads();
-  }
+  detail::block_sum(part);
   if (threadIdx.x == 0)
     *out = static_cast<float>(part[0] / n);
 }
