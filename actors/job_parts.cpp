@@ -157,6 +157,7 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
     ws.half = kernels::half_format::fp16;
   ws.timeout = request_timeout;
   ws.hold_every = static_cast<uint64_t>(std::max<int64_t>(0, cfg.checkpoint.every));
+  ws.prefetch = cfg.training.prefetch;
   ws.incarnation = incarnation;
   ws.part_bytes = transfer.part_bytes;
   ws.parts_in_process = transfer.parts_in_process;

@@ -26,8 +26,13 @@ constexpr uint64_t no_chunk = std::numeric_limits<uint64_t>::max();
 
 struct worker_actor_state {
   worker_setup setup;
-  size_t awaiting = 0;       // replies still expected in the current phase
-  std::vector<uint64_t> base_versions; // each shard's version in the last pull
+  size_t leaves_pending = 0; // leave replies still expected when finishing
+  // Pulls: the clock they were asked for, replies still expected, and whether a step waits for
+  // them. With prefetch they go out before the previous step computes (see compute_and_push).
+  uint64_t pull_clock = no_chunk;
+  size_t pulls_pending = 0;
+  bool pull_waiting = false;
+  std::vector<uint64_t> base_versions; // each shard's version in the pull the step computes on
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
   std::optional<uint64_t> hold_at; // checkpoint: hold before the step of this clock
@@ -57,13 +62,13 @@ void fail(worker_self self, caf::error err) {
 
 void finish(worker_self self) {
   auto& st = self->state;
-  st.awaiting = st.setup.shards.size();
+  st.leaves_pending = st.setup.shards.size();
   auto id = st.setup.state->id();
   for (auto& shard : st.setup.shards)
     self->request(shard, st.setup.timeout, leave_atom::value, id)
       .then(
         [=](uint64_t) {
-          if (--self->state.awaiting == 0) {
+          if (--self->state.leaves_pending == 0) {
             auto& ws = *self->state.setup.state;
             uint64_t done = no_chunk;
             ws.take_finished_chunk(done); // a used-up chunk is done, not handed out again
@@ -119,9 +124,17 @@ void push_local(worker_self self, const messages::gradient_header& h) {
           [=](caf::error& err) { fail(self, std::move(err)); });
 }
 
+bool steps_at(worker_self self, uint64_t clock);
+void issue_pulls(worker_self self, uint64_t clock);
+
 void compute_and_push(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
+  // Prefetch: the next step's pulls travel while this one computes. The shard answers when its
+  // rule allows: under BSP after this round (as without prefetch), under SSP/ASP possibly
+  // without this step's own gradient, which the staleness bound covers.
+  if (st.setup.prefetch && steps_at(self, ws.clock() + 1))
+    issue_pulls(self, ws.clock() + 1);
   auto t0 = std::chrono::steady_clock::now();
   auto step = ws.compute_step();
   const auto& lag = st.setup.straggler;
@@ -172,6 +185,7 @@ void compute_and_push(worker_self self) {
   report.samples = ws.last_samples();
   report.loss = step.loss;
   report.skipped = step.skipped;
+  st.bytes = messages::step_report{}; // the prefetched pulls count for the next step
   self->send(st.setup.supervisor, progress_atom::value, report);
   self->send(self, step_atom::value);
 }
@@ -194,7 +208,8 @@ void next_batch(worker_self self) {
       [=](caf::error& err) { fail(self, std::move(err)); });
 }
 
-// A pulled slice arrived (from a payload or a local snapshot): the rest once all are in.
+// A pulled slice arrived (from a payload or a local snapshot): the step goes on once all are
+// in and it waits for them.
 void slice_pulled(worker_self self, uint32_t shard, uint64_t version, uint64_t bytes,
                   std::optional<kernels::half_format> as16 = {}) {
   auto& st = self->state;
@@ -202,28 +217,24 @@ void slice_pulled(worker_self self, uint32_t shard, uint64_t version, uint64_t b
   st.base_versions[shard] = version;
   st.bytes.down_bytes += bytes;
   st.bytes.down_dense_bytes += 4 * uint64_t{st.setup.state->slices()[shard].count};
-  if (--st.awaiting == 0)
+  if (--st.pulls_pending == 0 && st.pull_waiting) {
+    st.pull_waiting = false;
     next_batch(self);
+  }
 }
 
-void pull(worker_self self) {
+// Asks every shard for its slice as of `clock` (the shard answers once its consistency rule
+// lets a step of that clock read). The replies write the parameter vector, so this goes out
+// only while no step computes on it: a detached actor handles them after the current handler.
+void issue_pulls(worker_self self, uint64_t clock) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
-  if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
-    return finish(self);
-  auto every = st.setup.hold_every;
-  if (every > 0 && ws.clock() % every == 0 && ws.clock() != st.no_self_hold_at)
-    st.hold_at = st.hold_at ? std::min(*st.hold_at, ws.clock()) : ws.clock();
-  if (st.hold_at && ws.clock() >= *st.hold_at) {
-    st.holding = true;
-    return maybe_report_held(self);
-  }
-  st.awaiting = st.setup.shards.size();
+  st.pull_clock = clock;
+  st.pulls_pending = st.setup.shards.size();
   st.base_versions.resize(st.setup.shards.size());
-  st.bytes = messages::step_report{};
   for (uint32_t i = 0; i < st.setup.shards.size(); ++i) {
     if (st.local[i]) {
-      self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock(),
+      self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), clock,
                     local_atom::value)
         .then(
           [=](const local_slice& l) {
@@ -239,7 +250,7 @@ void pull(worker_self self) {
           [=](caf::error& err) { fail(self, std::move(err)); });
       continue;
     }
-    self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), ws.clock(),
+    self->request(st.setup.shards[i], st.setup.timeout, pull_atom::value, ws.id(), clock,
                   st.part_bytes[i])
       .then(
         [=](payload& p) {
@@ -267,6 +278,36 @@ void pull(worker_self self) {
         },
         [=](caf::error& err) { fail(self, std::move(err)); });
   }
+}
+
+// Whether the step of `clock` will run: not after a stop or max_steps, not at a hold.
+bool steps_at(worker_self self, uint64_t clock) {
+  const auto& st = self->state;
+  if (st.stopping || (st.setup.max_steps > 0 && clock >= st.setup.max_steps))
+    return false;
+  if (st.hold_at && clock >= *st.hold_at)
+    return false;
+  auto every = st.setup.hold_every;
+  return every == 0 || clock % every != 0 || clock == st.no_self_hold_at;
+}
+
+void pull(worker_self self) {
+  auto& st = self->state;
+  auto& ws = *st.setup.state;
+  if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
+    return finish(self);
+  auto every = st.setup.hold_every;
+  if (every > 0 && ws.clock() % every == 0 && ws.clock() != st.no_self_hold_at)
+    st.hold_at = st.hold_at ? std::min(*st.hold_at, ws.clock()) : ws.clock();
+  if (st.hold_at && ws.clock() >= *st.hold_at) {
+    st.holding = true;
+    return maybe_report_held(self);
+  }
+  if (st.pull_clock != ws.clock()) // not prefetched
+    issue_pulls(self, ws.clock());
+  if (st.pulls_pending == 0)
+    return next_batch(self);
+  st.pull_waiting = true;
 }
 
 caf::behavior worker_behavior(worker_self self, worker_setup setup) {

@@ -47,6 +47,8 @@ struct worker_setup {
   /// multiple of this clock, so a checkpoint lands exactly there however late the supervisor
   /// reads progress.
   uint64_t hold_every = 0;
+  /// Ask for the next step's parameters before computing this one (training.prefetch).
+  bool prefetch = true;
 };
 
 caf::actor spawn_worker(caf::actor_system& sys, worker_setup setup);

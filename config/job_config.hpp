@@ -72,6 +72,8 @@ struct training_config {
   int64_t log_every = 100;   // clocks; 0 = only at the end
   double target_accuracy = 0.88;  // in [0, 1]; 0 = no target
   int blas_threads = 1;
+  // Workers ask for the next step's parameters while computing this one (see docs/config.md).
+  bool prefetch = true;
   // live: evaluate snapshots while training runs; deferred: keep the snapshots and evaluate them
   // after training, so evaluation never competes with training for the cores.
   eval_mode evaluation = eval_mode::live;

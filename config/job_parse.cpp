@@ -114,6 +114,7 @@ void read_training(object_reader r, training_config& out) {
   r.read_integer("log_every", out.log_every);
   r.read_number("target_accuracy", out.target_accuracy, "a number in [0, 1]", unit_closed);
   r.read_integer("blas_threads", out.blas_threads, 1);
+  r.read_bool("prefetch", out.prefetch);
   r.read_choice("evaluation", out.evaluation, {eval_mode::live, eval_mode::deferred});
   if (out.epochs == 0 && out.max_steps == 0)
     r.add_issue(r.path().empty() ? "/" : r.path(),

@@ -58,6 +58,7 @@ std::string to_json(const job_config& job) {
       {"log_every", t.log_every},
       {"target_accuracy", t.target_accuracy},
       {"blas_threads", t.blas_threads},
+      {"prefetch", t.prefetch},
       {"evaluation", to_string(t.evaluation)}}},
     {"consistency",
      {{"model", to_string(job.consistency.model)},

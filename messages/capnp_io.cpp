@@ -17,6 +17,23 @@ std::vector<char> flatten(capnp::MallocMessageBuilder& builder) {
   return bytes;
 }
 
+flat_builder::flat_builder(size_t words) : bytes_((words + 1) * sizeof(capnp::word)) {
+  // std::vector's storage comes from operator new: aligned for words. capnp needs it zeroed,
+  // which the vector's value-initialisation does.
+  auto* seg = reinterpret_cast<capnp::word*>(bytes_.data()) + 1;
+  builder_ = kj::heap<capnp::FlatMessageBuilder>(kj::arrayPtr(seg, words));
+}
+
+std::vector<char> flat_builder::finish() {
+  auto segments = builder_->getSegmentsForOutput();
+  KJ_REQUIRE(segments.size() == 1, "flat message built in more than one segment");
+  uint32_t table[2] = {0, static_cast<uint32_t>(segments[0].size())}; // count - 1, size
+  std::memcpy(bytes_.data(), table, sizeof table);
+  bytes_.resize((segments[0].size() + 1) * sizeof(capnp::word));
+  builder_ = nullptr;
+  return std::move(bytes_);
+}
+
 flat_reader::flat_reader(const std::vector<char>& bytes) {
   const char* data = bytes.data();
   if (reinterpret_cast<uintptr_t>(data) % sizeof(capnp::word) != 0) {

@@ -21,6 +21,20 @@ inline caf::error bad(std::string what) {
 /// The builder's message as one flat byte buffer.
 std::vector<char> flatten(capnp::MallocMessageBuilder& builder);
 
+/// Builds a one-segment message straight in the byte buffer it is sent in (no arena to zero
+/// and copy out of): for messages whose size is known up front. Building past `words` throws
+/// kj::Exception, so size generously; finish() trims the buffer to what was used.
+class flat_builder {
+public:
+  explicit flat_builder(size_t words);
+  capnp::MessageBuilder& builder() { return *builder_; }
+  std::vector<char> finish();
+
+private:
+  std::vector<char> bytes_; // segment table (one segment: 8 bytes), then the segment
+  kj::Own<capnp::FlatMessageBuilder> builder_;
+};
+
 /// Reads `bytes` as a flat message; copies to an aligned buffer when the vector's is not.
 class flat_reader {
 public:

@@ -101,8 +101,8 @@ float from_bf16(uint16_t x) {
 }
 
 std::vector<char> encode_slice(const slice_header& h, const float* values, dense_format fmt) {
-  capnp::MallocMessageBuilder builder(segment_words(h.count, fmt));
-  auto msg = builder.initRoot<wire::ParamSlice>();
+  detail::flat_builder flat(segment_words(h.count, fmt));
+  auto msg = flat.builder().initRoot<wire::ParamSlice>();
   msg.setFormatVersion(wire::FORMAT_VERSION);
   msg.setShard(h.shard);
   msg.setOffset(h.offset);
@@ -114,7 +114,7 @@ std::vector<char> encode_slice(const slice_header& h, const float* values, dense
              : fmt == dense_format::bf16 ? v.initBf16(bytes)
                                          : v.initF16(bytes);
   fill(dst, values, h.count, fmt);
-  return detail::flatten(builder);
+  return flat.finish();
 }
 
 expected<slice_header> decode_slice(const std::vector<char>& bytes,
@@ -209,8 +209,8 @@ expected<gradient_header> read_header(wire::Gradient::Reader msg,
 
 std::vector<char> encode_gradient(const gradient_header& h, const float* values,
                                   dense_format fmt) {
-  capnp::MallocMessageBuilder builder(segment_words(h.count, fmt));
-  auto msg = builder.initRoot<wire::Gradient>();
+  detail::flat_builder flat(segment_words(h.count, fmt));
+  auto msg = flat.builder().initRoot<wire::Gradient>();
   detail::write_header(msg, h);
   auto bytes = size_t{h.count} * element_size(fmt);
   auto enc = msg.getEncoding();
@@ -218,7 +218,7 @@ std::vector<char> encode_gradient(const gradient_header& h, const float* values,
              : fmt == dense_format::bf16 ? enc.initDenseBf16(bytes)
                                          : enc.initDenseF16(bytes);
   fill(dst, values, h.count, fmt);
-  return detail::flatten(builder);
+  return flat.finish();
 }
 
 expected<gradient_header> decode_gradient(const std::vector<char>& bytes,

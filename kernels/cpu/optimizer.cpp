@@ -26,7 +26,10 @@ void sgd_plain_loop(float* __restrict w, const float* __restrict g, size_t n,
     sgd_plain_step(w[i], g[i], p);
 }
 
-void adam_loop(float* __restrict w, float* __restrict m, float* __restrict v,
+// Built twice, for AVX2 and for baseline x86-64, picked at load time: the shard runs this once
+// per applied update, and 8-wide sqrt/div halve it where the CPU has them. No FMA in either
+// clone, so both round every operation the same way.
+__attribute__((target_clones("avx2", "default"))) void adam_loop(float* __restrict w, float* __restrict m, float* __restrict v,
                const float* __restrict g, size_t n, adam_step_consts k) {
   for (size_t i = 0; i < n; ++i)
     adam_step(w[i], m[i], v[i], g[i], k);

@@ -29,7 +29,8 @@ TEST_CASE("config: every key is read into its field", "[config]") {
     "optimizer": {"type": "adam", "lr": 1, "momentum": 0, "nesterov": false, "weight_decay": 1e-4,
                   "beta1": 0.8, "beta2": 0.99, "eps": 1e-6},
     "training": {"batch_size": 32, "epochs": 0, "max_steps": 100, "chunk_batches": 4, "seed": 7,
-                 "eval_every": 0, "log_every": 10, "target_accuracy": 0.5, "blas_threads": 2},
+                 "eval_every": 0, "log_every": 10, "target_accuracy": 0.5, "blas_threads": 2,
+                 "prefetch": false},
     "consistency": {"model": "ssp", "staleness": 3},
     "compression": {"codec": "none"},
     "precision": {"compute": "fp32"},
@@ -46,7 +47,7 @@ TEST_CASE("config: every key is read into its field", "[config]") {
   CHECK(job.data == data_config{"a", "b", "c", "d", normalization::scale, 2000, 1000});
   CHECK(job.optimizer
         == optimizer_config{optimizer_kind::adam, 1.0, 0.0, false, 1e-4, 0.8, 0.99, 1e-6});
-  CHECK(job.training == training_config{32, 0, 100, 4, 7, 0, 10, 0.5, 2});
+  CHECK(job.training == training_config{32, 0, 100, 4, 7, 0, 10, 0.5, 2, false});
   CHECK(job.consistency == consistency_config{consistency_model::ssp, 3});
   CHECK(job.parallelism == parallelism_config{1, 4, 1});
   CHECK(job.nodes
@@ -129,7 +130,7 @@ TEST_CASE("config: unknown key is an error naming its path", "[config]") {
   CHECK(error_of(job_with(R"("training": {"batch_sze": 32})"))
         == "/training/batch_sze: unknown key (known: batch_size, epochs, max_steps, "
            "chunk_batches, seed, eval_every, log_every, target_accuracy, blas_threads, "
-        "evaluation); "
+           "prefetch, evaluation); "
            "did you mean \"batch_size\"?");
   CHECK(error_of(job_with(R"("wokers": 2)"))
         == "/wokers: unknown key (known: name, model, data, optimizer, training, consistency, "
