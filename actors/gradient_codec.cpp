@@ -110,9 +110,41 @@ gradient_decoder::gradient_decoder(std::shared_ptr<const compress::codec_registr
   : codecs_(std::move(codecs)) {
 }
 
+namespace {
+
+caf::error non_finite(uint32_t worker, const float* v, uint32_t count) {
+  uint32_t i = 0;
+  while (i < count && std::isfinite(v[i]))
+    ++i;
+  return make_error(errc::payload_invalid, "gradient from worker " + std::to_string(worker)
+                                             + " holds a non-finite value at element "
+                                             + std::to_string(i));
+}
+
+} // namespace
+
 expected<messages::gradient_header>
 gradient_decoder::decode(const std::vector<char>& bytes, const messages::slice_expectation& want,
                          float* out) {
+  const float* values = nullptr;
+  auto h = decode(bytes, want, out, values);
+  if (h && values != out)
+    std::copy(values, values + want.count, out);
+  return h;
+}
+
+expected<messages::gradient_header>
+gradient_decoder::decode(const std::vector<char>& bytes, const messages::slice_expectation& want,
+                         float* out, const float*& values) {
+  values = out;
+  const float* view = nullptr;
+  auto dense = messages::view_dense_gradient(bytes, want, view);
+  if (dense && view) { // fp32 as sent: checked where it lies
+    if (!kernels::all_finite_cpu(view, want.count))
+      return non_finite(dense->worker, view, want.count);
+    values = view;
+    return dense;
+  }
   auto h = messages::decode_gradient(bytes, want, scratch_);
   if (!h)
     return h;
@@ -128,11 +160,7 @@ gradient_decoder::decode(const std::vector<char>& bytes, const messages::slice_e
     return make_error(errc::payload_invalid, "gradient from worker " + std::to_string(h->worker)
                                                + " refused: " + *why);
   if (!kernels::all_finite_cpu(out, want.count)) // one vectorized pass; the loop names where
-    for (uint32_t i = 0; i < want.count; ++i)
-      if (!std::isfinite(out[i]))
-        return make_error(errc::payload_invalid,
-                          "gradient from worker " + std::to_string(h->worker)
-                            + " holds a non-finite value at element " + std::to_string(i));
+    return non_finite(h->worker, out, want.count);
   return h;
 }
 

@@ -74,6 +74,12 @@ public:
                                              const messages::slice_expectation& want,
                                              float* out);
 
+  /// As decode, but a dense fp32 gradient is not copied: `values` points into `bytes` then,
+  /// and at `out` for every other encoding.
+  expected<messages::gradient_header> decode(const std::vector<char>& bytes,
+                                             const messages::slice_expectation& want,
+                                             float* out, const float*& values);
+
 private:
   std::shared_ptr<const kernels::compress::codec_registry> codecs_;
   std::map<kernels::compress::codec_kind, std::unique_ptr<kernels::compress::codec>> by_kind_;

@@ -208,7 +208,8 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       messages::slice_expectation want{st.core->id(), st.core->offset(),
                                        static_cast<uint32_t>(st.core->size())};
       auto t0 = std::chrono::steady_clock::now();
-      auto h = st.decoder->decode(p.bytes, want, st.grad.data());
+      const float* values = nullptr; // in p.bytes for dense fp32: no copy
+      auto h = st.decoder->decode(p.bytes, want, st.grad.data(), values);
       st.decode_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now() - t0)
                                  .count());
@@ -217,8 +218,7 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
         ++st.refused;
         return std::move(h.error());
       }
-      if (auto err = st.core->push(h->worker, h->clock, h->base_version, st.grad.data(),
-                                   h->samples)) {
+      if (auto err = st.core->push(h->worker, h->clock, h->base_version, values, h->samples)) {
         ++st.refused;
         return err;
       }

@@ -253,4 +253,31 @@ expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
   });
 }
 
+expected<gradient_header> view_dense_gradient(const std::vector<char>& bytes,
+                                              const slice_expectation& want,
+                                              const float*& values) {
+  values = nullptr;
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % sizeof(capnp::word) != 0)
+    return bad("gradient bytes are not word-aligned"); // flat_reader would read a copy
+  return detail::guarded([&]() -> expected<gradient_header> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
+    auto msg = reader.getRoot<wire::Gradient>();
+    auto h = detail::read_header(msg, want);
+    if (!h)
+      return h;
+    auto enc = msg.getEncoding();
+    if (enc.which() != wire::Gradient::Encoding::DENSE_F32)
+      return h;
+    auto data = enc.getDenseF32();
+    if (data.size() != size_t{h->count} * 4)
+      return bad("payload values hold " + std::to_string(data.size()) + " bytes, expected "
+                 + std::to_string(size_t{h->count} * 4));
+    values = reinterpret_cast<const float*>(data.begin()); // 8-byte aligned inside the words
+    return h;
+  });
+}
+
 } // namespace herd::messages

@@ -60,6 +60,14 @@ std::vector<char> encode_gradient(const gradient_header& h, const float* values,
 expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
                                           const slice_expectation& want, float* out);
 
+/// A dense fp32 Gradient read where it lies: `values` points at its `want.count` floats inside
+/// `bytes` (valid while `bytes` is). `values` is nullptr, and the header still checked, when
+/// the gradient has another encoding or `bytes` is not word-aligned; the values are not
+/// checked for NaN or Inf here.
+expected<gradient_header> view_dense_gradient(const std::vector<char>& bytes,
+                                              const slice_expectation& want,
+                                              const float*& values);
+
 /// Encodes a compressed gradient (h.count == e.count) as a Gradient message.
 std::vector<char> encode_gradient(const gradient_header& h,
                                   const kernels::compress::encoded& e);

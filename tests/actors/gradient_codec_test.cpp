@@ -135,6 +135,32 @@ TEST_CASE("gradient codec: a gradient holding NaN is refused whatever the codec"
     auto h = dec.decode(enc.encode(header(0, slices[0], 0), g.data()), {0, 0, 1000}, out.data());
     REQUIRE_FALSE(h);
     CHECK(code_of(h.error()) == errc::payload_invalid);
+    if (name == "none" || name == "fp16") // dense: the message names where
+      CHECK_THAT(caf::to_string(h.error()), Catch::Contains("element 123"));
+  }
+}
+
+TEST_CASE("gradient codec: a dense fp32 gradient is read in place, others through the buffer",
+          "[actors]") {
+  auto codecs = registry();
+  auto slices = model::partition(1000, 1);
+  auto g = random_gradient(1000, 3);
+  for (std::string name : {"none", "fp16", "topk"}) {
+    INFO("codec " << name);
+    config::compression_config cfg;
+    cfg.codec = name;
+    actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1, 0};
+    actors::gradient_decoder dec{codecs};
+    std::vector<float> out(1000), copied(1000);
+    auto bytes = enc.encode(header(0, slices[0], 0), g.data());
+    const float* values = nullptr;
+    REQUIRE(dec.decode(bytes, {0, 0, 1000}, out.data(), values));
+    REQUIRE(dec.decode(bytes, {0, 0, 1000}, copied.data()));
+    bool in_place = reinterpret_cast<const char*>(values) >= bytes.data()
+                    && reinterpret_cast<const char*>(values) < bytes.data() + bytes.size();
+    CHECK(in_place == (name == "none"));
+    CHECK((values == out.data()) == (name != "none"));
+    CHECK(std::vector<float>(values, values + 1000) == copied);
   }
 }
 

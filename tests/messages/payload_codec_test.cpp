@@ -158,3 +158,31 @@ TEST_CASE("payload: a gradient covering no samples is refused", "[messages]") {
   CHECK_FALSE(decode_gradient(encode_gradient(h, v.data(), dense_format::f32), {1, 1000, 10},
                               out.data()));
 }
+
+TEST_CASE("payload: a dense fp32 gradient is viewed where it lies, other encodings are not",
+          "[messages]") {
+  uint32_t n = GENERATE(1u, 255u, 257u, 100000u);
+  auto values = random_values(n, n);
+  slice_expectation want{1, 1000, n};
+  auto f32 = encode_gradient(header_for(n), values.data(), dense_format::f32);
+  const float* view = nullptr;
+  auto h = view_dense_gradient(f32, want, view);
+  REQUIRE(h);
+  CHECK(h->worker == 3);
+  CHECK(h->clock == 17);
+  REQUIRE(view != nullptr);
+  CHECK(reinterpret_cast<const char*>(view) > f32.data());
+  CHECK(reinterpret_cast<const char*>(view + n) <= f32.data() + f32.size());
+  CHECK(std::vector<float>(view, view + n) == values);
+
+  auto bf16 = encode_gradient(header_for(n), values.data(), dense_format::bf16);
+  REQUIRE(view_dense_gradient(bf16, want, view));
+  CHECK(view == nullptr);
+
+  slice_expectation elsewhere{1, 999, n};
+  CHECK_FALSE(view_dense_gradient(f32, elsewhere, view));
+  CHECK(view == nullptr);
+  auto cut = f32;
+  cut.resize(cut.size() - 8);
+  CHECK_FALSE(view_dense_gradient(cut, want, view));
+}
