@@ -141,17 +141,11 @@ std::vector<char> encode_gradient(const gradient_header& h, const encoded& e) {
 
 expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
                                           const slice_expectation& want, encoded& out) {
-  if (auto err = detail::check_framing(bytes))
-    return err;
-  return detail::guarded([&]() -> expected<gradient_header> {
-    detail::flat_reader flat{bytes};
-    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
-    auto msg = reader.getRoot<wire::Gradient>();
-    auto h = detail::read_header(msg, want);
-    if (!h)
-      return h;
+  return detail::read_gradient(bytes, want, [&](wire::Gradient::Reader msg,
+                                                 const gradient_header& h)
+                                               -> expected<gradient_header> {
     out = encoded{};
-    out.count = h->count;
+    out.count = h.count;
     auto enc = msg.getEncoding();
     switch (enc.which()) {
       case wire::Gradient::Encoding::DENSE_F32:

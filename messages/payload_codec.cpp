@@ -223,26 +223,20 @@ std::vector<char> encode_gradient(const gradient_header& h, const float* values,
 
 expected<gradient_header> decode_gradient(const std::vector<char>& bytes,
                                           const slice_expectation& want, float* out) {
-  if (auto err = detail::check_framing(bytes))
-    return err;
-  return detail::guarded([&]() -> expected<gradient_header> {
-    detail::flat_reader flat{bytes};
-    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
-    auto msg = reader.getRoot<wire::Gradient>();
-    auto h = detail::read_header(msg, want);
-    if (!h)
-      return h;
+  return detail::read_gradient(bytes, want, [&](wire::Gradient::Reader msg,
+                                                 const gradient_header& h)
+                                               -> expected<gradient_header> {
     auto enc = msg.getEncoding();
     caf::error err;
     switch (enc.which()) {
       case wire::Gradient::Encoding::DENSE_F32:
-        err = decode_dense(enc.getDenseF32(), dense_format::f32, h->count, out, true);
+        err = decode_dense(enc.getDenseF32(), dense_format::f32, h.count, out, true);
         break;
       case wire::Gradient::Encoding::DENSE_BF16:
-        err = decode_dense(enc.getDenseBf16(), dense_format::bf16, h->count, out, true);
+        err = decode_dense(enc.getDenseBf16(), dense_format::bf16, h.count, out, true);
         break;
       case wire::Gradient::Encoding::DENSE_F16:
-        err = decode_dense(enc.getDenseF16(), dense_format::f16, h->count, out, true);
+        err = decode_dense(enc.getDenseF16(), dense_format::f16, h.count, out, true);
         break;
       default:
         err = bad("gradient is compressed: decode it with decode_compressed_gradient");
@@ -257,24 +251,18 @@ expected<gradient_header> view_dense_gradient(const std::vector<char>& bytes,
                                               const slice_expectation& want,
                                               const float*& values) {
   values = nullptr;
-  if (auto err = detail::check_framing(bytes))
-    return err;
   if (reinterpret_cast<uintptr_t>(bytes.data()) % sizeof(capnp::word) != 0)
     return bad("gradient bytes are not word-aligned"); // flat_reader would read a copy
-  return detail::guarded([&]() -> expected<gradient_header> {
-    detail::flat_reader flat{bytes};
-    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
-    auto msg = reader.getRoot<wire::Gradient>();
-    auto h = detail::read_header(msg, want);
-    if (!h)
-      return h;
+  return detail::read_gradient(bytes, want, [&](wire::Gradient::Reader msg,
+                                                 const gradient_header& h)
+                                               -> expected<gradient_header> {
     auto enc = msg.getEncoding();
     if (enc.which() != wire::Gradient::Encoding::DENSE_F32)
       return h;
     auto data = enc.getDenseF32();
-    if (data.size() != size_t{h->count} * 4)
+    if (data.size() != size_t{h.count} * 4)
       return bad("payload values hold " + std::to_string(data.size()) + " bytes, expected "
-                 + std::to_string(size_t{h->count} * 4));
+                 + std::to_string(size_t{h.count} * 4));
     values = reinterpret_cast<const float*>(data.begin()); // 8-byte aligned inside the words
     return h;
   });

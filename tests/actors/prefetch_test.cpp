@@ -5,6 +5,8 @@
 // then follows its push, and messages between two actors arrive in order).
 #include <catch2/catch.hpp>
 
+#include <utility>
+
 #include "actors/job.hpp"
 #include "tests/actors/small_job.hpp"
 
@@ -24,16 +26,22 @@ actors::job_inputs job(int workers, config::consistency_model model, bool prefet
   return in;
 }
 
+/// The same job with prefetch (first) and without (second).
+std::pair<actors::job_result, actors::job_result> both_ways(int workers,
+                                                            config::consistency_model model,
+                                                            bool payloads) {
+  auto with = job(workers, model, true);
+  with.transfer.payloads_in_process = payloads; // false: local handover
+  auto without = with;
+  without.cfg.training.prefetch = false;
+  return {test::run_to_end(with), test::run_to_end(without)};
+}
+
 } // namespace
 
 TEST_CASE("prefetch: BSP trains bit for bit as without it", "[actors][integration]") {
   bool payloads = GENERATE(false, true); // local handover, and payloads as across processes
-  auto with = job(2, config::consistency_model::bsp, true);
-  with.transfer.payloads_in_process = payloads;
-  auto without = with;
-  without.cfg.training.prefetch = false;
-  auto a = test::run_to_end(with);
-  auto b = test::run_to_end(without);
+  auto [a, b] = both_ways(2, config::consistency_model::bsp, payloads);
   CHECK(a.clock == 16);
   CHECK(b.clock == 16);
   REQUIRE(a.params.size() == b.params.size());
@@ -49,12 +57,7 @@ TEST_CASE("prefetch: BSP trains bit for bit as without it", "[actors][integratio
 TEST_CASE("prefetch: a lone ASP worker reads before its own last push lands",
           "[actors][integration]") {
   bool payloads = GENERATE(false, true);
-  auto with = job(1, config::consistency_model::asp, true);
-  with.transfer.payloads_in_process = payloads;
-  auto without = with;
-  without.cfg.training.prefetch = false;
-  auto a = test::run_to_end(with);
-  auto b = test::run_to_end(without);
+  auto [a, b] = both_ways(1, config::consistency_model::asp, payloads);
   CHECK(a.steps == 16);
   CHECK(b.steps == 16);
   // Step 0 reads version 0 and lands on it; every later step read before the previous push.
