@@ -5,8 +5,10 @@
 #include <cuda_runtime_api.h>
 
 #include "actors/gradient_codec.hpp"
+#include "kernels/compress/code_packing.hpp"
 #include "kernels/compress/codec_params.hpp"
 #include "kernels/compress/momentum_correction.hpp" // warmup_density
+#include "kernels/compress/qsgd_codec.hpp"
 #include "kernels/compress/topk_candidates.hpp"
 #include "kernels/cuda/codecs_cuda.hpp"
 #include "kernels/cuda/elementwise_cuda.hpp"
@@ -17,7 +19,8 @@ namespace herd::actors {
 namespace compress = kernels::compress;
 
 bool cuda_push_encoder::supports(const config::compression_config& c) {
-  static const char* const on_device[] = {"fp16", "bf16", "int8", "sign", "topk"};
+  static const char* const on_device[] = {"fp16", "bf16", "int8", "sign",
+                                          "qsgd", "topk", "randk"};
   return !c.momentum_correction
          && std::find_if(std::begin(on_device), std::end(on_device),
                          [&](const char* n) { return c.codec == n; })
@@ -38,15 +41,25 @@ cuda_push_encoder::cuda_push_encoder(const config::compression_config& cfg,
   scales_ = kernels::device_buffer<float>(widest / bucket + 1);
   if (cfg_.codec == "topk") {
     hist_ = kernels::device_buffer<uint32_t>(compress::topk_buckets + 1);
-    cand_idx_ = kernels::device_buffer<uint32_t>(widest);
-    cand_val_ = kernels::device_buffer<float>(widest);
     count_ = kernels::device_buffer<uint32_t>(1);
   }
+  if (cfg_.codec == "topk" || cfg_.codec == "randk") { // randk: the positions and values
+    cand_idx_ = kernels::device_buffer<uint32_t>(widest);
+    cand_val_ = kernels::device_buffer<float>(widest);
+  }
+  if (cfg_.codec == "randk")
+    randk_work_ = kernels::device_buffer<uint8_t>(kernels::randk_work_bytes(uint32_t(widest)));
   if (cfg_.error_feedback)
     for (const auto& s : slices_) {
       residual_.emplace_back(s.count);
       HERD_CUDA_CHECK(cudaMemset(residual_.back().get(), 0, residual_.back().bytes()));
     }
+}
+
+double cuda_push_encoder::density_at(uint64_t clock) const {
+  if (cfg_.warmup_steps > 0)
+    return compress::warmup_density(cfg_.density, clock, uint64_t(cfg_.warmup_steps));
+  return cfg_.density;
 }
 
 void cuda_push_encoder::copy_down(void* host, const void* dev, size_t bytes, cudaStream_t s) {
@@ -84,18 +97,26 @@ std::vector<char> cuda_push_encoder::encode(const messages::gradient_header& h,
     e.data.resize(2 * size_t(n));
     copy_down(e.data.data(), h16, e.data.size(), s);
     HERD_CUDA_CHECK(cudaStreamSynchronize(s));
-  } else if (cfg_.codec == "int8" || cfg_.codec == "sign") {
-    const bool int8 = cfg_.codec == "int8";
-    e.kind = int8 ? compress::codec_kind::int8 : compress::codec_kind::sign;
+  } else if (cfg_.codec == "int8" || cfg_.codec == "sign" || cfg_.codec == "qsgd") {
     e.bucket = bucket;
     e.scales.resize((size_t(n) + bucket - 1) / bucket);
-    if (int8) {
+    if (cfg_.codec == "int8") {
+      e.kind = compress::codec_kind::int8;
       auto* codes = reinterpret_cast<int8_t*>(codes_.get());
       kernels::int8_encode_cuda(g, n, bucket, step_seed, codes, scales_.get(), s);
       if (r)
         kernels::feedback_int8_cuda(r, codes, scales_.get(), n, bucket, s);
       e.data.resize(n);
+    } else if (cfg_.codec == "qsgd") { // levels clamped as qsgd_codec does
+      e.kind = compress::codec_kind::qsgd;
+      e.levels = std::clamp<uint32_t>(cfg_.levels, 1, compress::qsgd_max_levels);
+      kernels::qsgd_encode_cuda(g, n, bucket, e.levels, step_seed, codes_.get(), scales_.get(),
+                                s);
+      if (r)
+        kernels::feedback_qsgd_cuda(r, codes_.get(), scales_.get(), n, bucket, e.levels, s);
+      e.data.resize(compress::packed_bytes(n, compress::qsgd_codec::code_bits(e.levels)));
     } else {
+      e.kind = compress::codec_kind::sign;
       kernels::sign_encode_cuda(g, n, bucket, codes_.get(), scales_.get(), s);
       if (r)
         kernels::feedback_sign_cuda(r, codes_.get(), scales_.get(), n, bucket, s);
@@ -104,11 +125,19 @@ std::vector<char> cuda_push_encoder::encode(const messages::gradient_header& h,
     copy_down(e.data.data(), codes_.get(), e.data.size(), s);
     copy_down(e.scales.data(), scales_.get(), 4 * e.scales.size(), s);
     HERD_CUDA_CHECK(cudaStreamSynchronize(s));
+  } else if (cfg_.codec == "randk") { // values only: the receiver derives the positions
+    e.kind = compress::codec_kind::randk;
+    e.seed = step_seed;
+    const uint32_t k = compress::sparse_count(density_at(h.clock), n);
+    kernels::randk_encode_cuda(g, n, k, step_seed, randk_work_.get(), randk_work_.bytes(),
+                               cand_idx_.get(), cand_val_.get(), s);
+    if (r)
+      kernels::feedback_randk_cuda(r, cand_idx_.get(), cand_val_.get(), k, s);
+    e.data.resize(4 * size_t(k));
+    copy_down(e.data.data(), cand_val_.get(), e.data.size(), s);
+    HERD_CUDA_CHECK(cudaStreamSynchronize(s));
   } else { // topk
-    double density = cfg_.density;
-    if (cfg_.warmup_steps > 0)
-      density = compress::warmup_density(cfg_.density, h.clock, uint64_t(cfg_.warmup_steps));
-    const uint32_t k = compress::sparse_count(density, n);
+    const uint32_t k = compress::sparse_count(density_at(h.clock), n);
     kernels::topk_candidates_cuda(g, n, k, hist_.get(), cand_idx_.get(), cand_val_.get(),
                                   count_.get(), s);
     copy_down(count_h_.get(), count_.get(), 4, s);

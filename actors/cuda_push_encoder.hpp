@@ -3,12 +3,15 @@
 // codecs, seeds and error feedback as gradient_encoder, the same wire bytes:
 //   fp16, bf16   device cast, D2H of 2 bytes per element
 //   int8, sign   device codes and scales, D2H of those
+//   qsgd         device norms (summed in the CPU's order) and packed codes, D2H of those
+//   randk        device positions (Floyd's sampling from the same draws) and values, D2H of
+//                the values only (the receiver derives the positions from the seed)
 //   topk         device threshold selection (histogram) -> D2H of the candidates -> the exact
 //                k on the host (compress::topk_from_candidates); always the exact selection
 //                (compression.sampled only changes the host path)
 // Error feedback keeps the residual on the device (kernels/cuda/feedback_cuda.hpp). Momentum
-// correction, randk and qsgd are not supported here: supports() says so and the worker
-// encodes on the host. Built only with HERD_WITH_CUDA.
+// correction is not supported here: supports() says so and the worker encodes on the host.
+// Built only with HERD_WITH_CUDA.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,8 @@ public:
 
 private:
   void copy_down(void* host, const void* dev, size_t bytes, cudaStream_t s);
+  /// topk, randk: the density at step `clock` (the warm-up, as gradient_encoder).
+  double density_at(uint64_t clock) const;
 
   config::compression_config cfg_;
   std::vector<model::slice> slices_;
@@ -48,10 +53,11 @@ private:
   kernels::half_format half_ = kernels::half_format::fp16;
   std::vector<kernels::device_buffer<float>> residual_; // per slice, with error feedback
   // Scratch for the largest slice.
-  kernels::device_buffer<uint8_t> codes_;   // int8 codes, sign bits, half values
+  kernels::device_buffer<uint8_t> codes_;   // int8 codes, sign bits, qsgd stream, half values
   kernels::device_buffer<float> scales_;
-  kernels::device_buffer<uint32_t> hist_, cand_idx_, count_;
+  kernels::device_buffer<uint32_t> hist_, cand_idx_, count_; // cand_*: topk; randk's idx, val
   kernels::device_buffer<float> cand_val_;
+  kernels::device_buffer<uint8_t> randk_work_;
   kernels::pinned_buffer<uint32_t> count_h_;
   kernels::compress::encoded out_;
   std::vector<uint32_t> idx_h_, scratch_;

@@ -38,6 +38,31 @@ __global__ void sign_kernel(float* __restrict__ r, const uint8_t* __restrict__ b
   }
 }
 
+__global__ void qsgd_kernel(float* __restrict__ r, const uint8_t* __restrict__ data,
+                            const float* __restrict__ scales, uint32_t n, uint32_t bucket,
+                            uint32_t levels, uint32_t w) {
+  const float s = float(levels);
+  HERD_GRID_STRIDE(i, size_t(n)) {
+    // The code's w <= 16 bits start at stream bit i*w: within 3 bytes, all inside the stream.
+    const size_t bit = i * w;
+    const uint32_t shift = uint32_t(bit % 8);
+    const uint8_t* p = data + bit / 8;
+    uint32_t v = p[0];
+    if (shift + w > 8)
+      v |= uint32_t(p[1]) << 8;
+    if (shift + w > 16)
+      v |= uint32_t(p[2]) << 16;
+    const uint32_t code = (v >> shift) & ((1u << w) - 1u);
+    const float m = __fmul_rn(float(code >> 1), __fdiv_rn(scales[i / bucket], s));
+    r[i] = __fsub_rn(r[i], (code & 1u) ? -m : m);
+  }
+}
+
+__global__ void randk_kernel(float* __restrict__ r, const uint32_t* __restrict__ idx,
+                             const float* __restrict__ val, uint32_t k) {
+  HERD_GRID_STRIDE(j, size_t(k)) { r[idx[j]] = __fsub_rn(r[idx[j]], val[j]); }
+}
+
 __global__ void half_kernel(float* __restrict__ r, uint32_t n, bool bf16) {
   HERD_GRID_STRIDE(i, size_t(n)) {
     const float c = r[i];
@@ -75,6 +100,26 @@ void feedback_sign_cuda(float* r, const uint8_t* bits, const float* scales, uint
   if (n == 0)
     return;
   sign_kernel<<<grid_for(n), block_threads, 0, s>>>(r, bits, scales, n, bucket ? bucket : 1);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+void feedback_qsgd_cuda(float* r, const uint8_t* data, const float* scales, uint32_t n,
+                        uint32_t bucket, uint32_t levels, cudaStream_t s) {
+  if (n == 0)
+    return;
+  uint32_t w = 1; // qsgd_codec::code_bits(levels)
+  for (uint32_t v = levels; v != 0; v >>= 1)
+    ++w;
+  qsgd_kernel<<<grid_for(n), block_threads, 0, s>>>(r, data, scales, n, bucket ? bucket : 1,
+                                                    levels, w);
+  HERD_CUDA_CHECK(cudaGetLastError());
+}
+
+void feedback_randk_cuda(float* r, const uint32_t* idx, const float* val, uint32_t k,
+                         cudaStream_t s) {
+  if (k == 0)
+    return;
+  randk_kernel<<<grid_for(k), block_threads, 0, s>>>(r, idx, val, k);
   HERD_CUDA_CHECK(cudaGetLastError());
 }
 

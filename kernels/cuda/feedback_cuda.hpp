@@ -26,6 +26,14 @@ void feedback_int8_cuda(float* r, const int8_t* codes, const float* scales, uint
 /// r[i] -= (bit i of bits set ? -1 : 1) * scales[i / bucket] (sign_codec's decode).
 void feedback_sign_cuda(float* r, const uint8_t* bits, const float* scales, uint32_t n,
                         uint32_t bucket, cudaStream_t s);
+/// r[i] -= qsgd_codec's decode of element i: sign * level * (scales[i / bucket] / levels), the
+/// code read from the packed stream `data` (1 + bit_width(levels) bits per element).
+void feedback_qsgd_cuda(float* r, const uint8_t* data, const float* scales, uint32_t n,
+                        uint32_t bucket, uint32_t levels, cudaStream_t s);
+/// r[idx[j]] -= val[j] for j < k (randk_codec's decode; idx distinct, < n); the rest of r
+/// keeps c (c - 0 on the CPU).
+void feedback_randk_cuda(float* r, const uint32_t* idx, const float* val, uint32_t k,
+                         cudaStream_t s);
 /// r[i] -= float(half(r[i])) (the fp16/bf16 codecs' round trip).
 void feedback_half_cuda(float* r, uint32_t n, half_format f, cudaStream_t s);
 
