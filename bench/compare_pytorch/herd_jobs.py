@@ -6,8 +6,10 @@ are kept and evaluated after training, so metrics.jsonl's train_s is the trainin
 and one of these placements:
   herd-1w1s.json       in-process, 1 worker + 1 shard
   herd-2w2s.json       in-process, 2 workers + 2 shards
+  herd-2w2s-asp.json   the same under ASP
   herd-2nodes.json     2 node daemons: shard 0 and worker 0 on node a, shard 1 and worker 1 on b
   herd-2nodes-ssp2.json  the same under SSP with staleness 2
+  herd-2nodes-asp.json   the same under ASP
   cluster.json         the topology for herd-2nodes.json: a and b on 127.0.0.1, free ports
 
 Usage: herd_jobs.py EXAMPLE_JOB OUT_DIR EPOCHS
@@ -55,6 +57,10 @@ def main():
         job["workers"] = [{"node": "local", "device": "cpu"} for _ in range(workers)]
         job["supervisor"] = {"node": "local", "restart": "on-failure", "max_restarts": 3}
         write(f"herd-{workers}w{shards}s.json", job)
+        if workers == 2:
+            job["name"] += "_asp"
+            job["consistency"] = {"model": "asp"}
+            write(f"herd-{workers}w{shards}s-asp.json", job)
 
     job = json.loads(json.dumps(base))
     job["name"] = "compare_2nodes"
@@ -66,6 +72,9 @@ def main():
     job["name"] = "compare_2nodes_ssp2"
     job["consistency"] = {"model": "ssp", "staleness": 2}
     write("herd-2nodes-ssp2.json", job)
+    job["name"] = "compare_2nodes_asp"
+    job["consistency"] = {"model": "asp"}
+    write("herd-2nodes-asp.json", job)
     pa, pb = free_ports(2)
     write("cluster.json", {"nodes": [{"name": "a", "host": "127.0.0.1", "port": pa},
                                      {"name": "b", "host": "127.0.0.1", "port": pb}],

@@ -6,8 +6,10 @@
 #   pytorch-ddp2   PyTorch DDP over gloo, 2 processes on loopback, 1 thread each, same Adam
 #   herd-1w1s      herd run, in-process, 1 worker + 1 shard
 #   herd-2w2s      herd run, in-process, 2 workers + 2 shards
+#   herd-2w2s-asp  the same under ASP (no round barrier: each push is one Adam step)
 #   herd-2nodes    2 herd node daemons on loopback (a shard and a worker each), herd run --cluster
 #   herd-2nodes-ssp2  the same under SSP with staleness 2 (herd's consistency models at work)
+#   herd-2nodes-asp   the same under ASP
 # run back to back, in that order, R times. Evaluation is off the training clock everywhere:
 # PyTorch stops its clock while it evaluates (every 500 steps), herd uses "evaluation":
 # "deferred". Prints a Markdown table (mean ± half the range over the repeats, ratios
@@ -200,9 +202,11 @@ for ((r = 1; r <= repeats; ++r)); do
   run_torch pytorch-ddp2 2 1 "$r" "${adam[@]}" >>"$rows"
   run_herd herd-1w1s "$out/jobs/herd-1w1s.json" "$r" >>"$rows"
   run_herd herd-2w2s "$out/jobs/herd-2w2s.json" "$r" >>"$rows"
+  run_herd herd-2w2s-asp "$out/jobs/herd-2w2s-asp.json" "$r" >>"$rows"
   run_herd_nodes herd-2nodes "$r" >>"$rows"
   run_herd_nodes herd-2nodes-ssp2 "$r" >>"$rows"
-  tail -n 6 "$rows" | "$py" "$here/report.py" brief
+  run_herd_nodes herd-2nodes-asp "$r" >>"$rows"
+  tail -n 8 "$rows" | "$py" "$here/report.py" brief
 done
 
 echo "uptime at end: $(uptime)" | tee -a "$out/machine.txt"
