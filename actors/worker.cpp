@@ -23,13 +23,14 @@ namespace {
 using messages::payload;
 
 constexpr uint64_t no_chunk = std::numeric_limits<uint64_t>::max();
+constexpr uint64_t no_clock = std::numeric_limits<uint64_t>::max();
 
 struct worker_actor_state {
   worker_setup setup;
   size_t leaves_pending = 0; // leave replies still expected when finishing
   // Pulls: the clock they were asked for, replies still expected, and whether a step waits for
   // them. With prefetch they go out before the previous step computes (see compute_and_push).
-  uint64_t pull_clock = no_chunk;
+  uint64_t pull_clock = no_clock;
   size_t pulls_pending = 0;
   bool pull_waiting = false;
   std::vector<uint64_t> base_versions; // each shard's version in the pull the step computes on
