@@ -281,24 +281,33 @@ void issue_pulls(worker_self self, uint64_t clock) {
   }
 }
 
-// Whether the step of `clock` will run: not after a stop or max_steps, not at a hold.
+// The worker's last step is before `clock`: asked to stop, or max_steps reached.
+bool ends_at(worker_self self, uint64_t clock) {
+  const auto& st = self->state;
+  return st.stopping || (st.setup.max_steps > 0 && clock >= st.setup.max_steps);
+}
+
+// A periodic checkpoint holds the worker before the step of `clock` (not at the clock it
+// started or resumed at).
+bool self_holds_at(worker_self self, uint64_t clock) {
+  const auto& st = self->state;
+  auto every = st.setup.hold_every;
+  return every > 0 && clock % every == 0 && clock != st.no_self_hold_at;
+}
+
+// Whether the step of `clock` will run: not after the last step, not at a hold.
 bool steps_at(worker_self self, uint64_t clock) {
   const auto& st = self->state;
-  if (st.stopping || (st.setup.max_steps > 0 && clock >= st.setup.max_steps))
-    return false;
-  if (st.hold_at && clock >= *st.hold_at)
-    return false;
-  auto every = st.setup.hold_every;
-  return every == 0 || clock % every != 0 || clock == st.no_self_hold_at;
+  return !ends_at(self, clock) && !(st.hold_at && clock >= *st.hold_at)
+         && !self_holds_at(self, clock);
 }
 
 void pull(worker_self self) {
   auto& st = self->state;
   auto& ws = *st.setup.state;
-  if (st.stopping || (st.setup.max_steps > 0 && ws.clock() >= st.setup.max_steps))
+  if (ends_at(self, ws.clock()))
     return finish(self);
-  auto every = st.setup.hold_every;
-  if (every > 0 && ws.clock() % every == 0 && ws.clock() != st.no_self_hold_at)
+  if (self_holds_at(self, ws.clock()))
     st.hold_at = st.hold_at ? std::min(*st.hold_at, ws.clock()) : ws.clock();
   if (st.hold_at && ws.clock() >= *st.hold_at) {
     st.holding = true;
