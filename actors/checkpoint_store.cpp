@@ -101,7 +101,8 @@ json manifest_of(const checkpoint& c, const std::vector<std::pair<std::string, u
                {"waiting", waiting},            {"outstanding", outstanding}};
   json workers = json::array();
   for (const auto& w : c.workers) {
-    json row{{"worker", w.worker}, {"node", w.node}, {"clock", w.clock}, {"pos", w.pos}};
+    json row{{"worker", w.worker}, {"node", w.node}, {"device", w.device}, {"clock", w.clock},
+             {"pos", w.pos}};
     if (w.has_chunk)
       row["chunk"] = chunk_json(w.chunk);
     workers.push_back(row);
@@ -141,6 +142,7 @@ checkpoint checkpoint_of(const json& m) {
     worker_position p;
     p.worker = w.at("worker").get<uint32_t>();
     p.node = w.at("node").get<std::string>();
+    p.device = w.value("device", std::string{}); // "" (older manifests): the job file decides
     p.clock = w.at("clock").get<uint64_t>();
     p.pos = w.at("pos").get<uint64_t>();
     if (w.contains("chunk")) {

@@ -22,6 +22,7 @@ struct worker_position {
   bool has_chunk = false;   // working through `chunk` from batch position `pos`
   data::chunk chunk;
   uint64_t pos = 0;
+  std::string device = "cpu"; // where it computes ("cuda:N"); older manifests: the job file's
 };
 
 struct checkpoint {

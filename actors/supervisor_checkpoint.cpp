@@ -90,7 +90,8 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
     c.rule = to_message(st.rule);
     c.data = st.core->data_position();
     for (auto& [id, at] : st.ckpt_held) {
-      worker_position p{id, st.worker_nodes[id], at.clock, at.has_chunk, {}, at.pos};
+      worker_position p{id, st.worker_nodes[id], at.clock, at.has_chunk, {}, at.pos,
+                        st.device_of(id)};
       if (at.has_chunk)
         p.chunk = data::chunk{at.chunk_id, at.epoch, at.indices};
       c.workers.push_back(std::move(p));

@@ -111,6 +111,8 @@ void place_workers(supervisor_self self) {
       messages::worker_place at{w.worker, w.clock, w.has_chunk, w.chunk.id, w.chunk.epoch,
                                 w.chunk.indices, w.pos};
       st.core->add_worker(w.worker, w.clock);
+      if (!w.device.empty()) // added workers keep their device (the job file's keep theirs)
+        st.worker_devices[w.worker] = w.device;
       place_worker(self, node, w.worker, w.clock, resumed, at);
     }
     return;

@@ -32,7 +32,8 @@ actors::checkpoint sample_checkpoint(uint64_t clock) {
   c.data.samples_done = 160;
   c.data.waiting.push_back(data::chunk{5, 0, {3, 1, 2}});
   c.data.outstanding.emplace_back(0, data::chunk{6, 1, {9, 8}});
-  c.workers.push_back(actors::worker_position{0, "local", clock, true, {6, 1, {9, 8}}, 1});
+  c.workers.push_back(
+    actors::worker_position{0, "local", clock, true, {6, 1, {9, 8}}, 1, "cuda:1"});
   c.samples = 1234;
   c.steps = 56;
   c.skipped = 1;
@@ -90,6 +91,7 @@ TEST_CASE("checkpoint: files round-trip and the newest whole one is found", "[ac
   CHECK(got->data.waiting.size() == 1);
   CHECK(got->data.outstanding.at(0).second.indices == std::vector<uint32_t>{9, 8});
   CHECK(got->workers.at(0).pos == 1);
+  CHECK(got->workers.at(0).device == "cuda:1");
   CHECK(got->next_worker_id == 3);
   auto s = messages::decode_shard_snapshot(got->shards.at(0));
   REQUIRE(s);
@@ -167,6 +169,30 @@ TEST_CASE("checkpoint: resuming gives bit-identical parameters to a run that nev
   other.cfg.optimizer.lr = 0.02;
   other.resume = in.resume;
   CHECK(run(other).params != straight.params);
+}
+
+TEST_CASE("checkpoint: a resumed worker keeps the device the checkpoint names",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  run(single_worker_job(dir.file("ck")));
+  auto from = dir.file("from");
+  fs::create_directories(from);
+  fs::copy(dir.file("ck") + "/ckpt-000000000020", from + "/ckpt-000000000020");
+  auto c = actors::load_latest_checkpoint(from);
+  REQUIRE(c);
+  REQUIRE(c->workers.size() == 1);
+  CHECK(c->workers[0].device == "cpu");
+  // As a worker added with `herd ctl add-worker --device cuda:99` would be saved: resuming
+  // must ask for that device (absent here and on any real machine), not fall back to the CPU.
+  auto moved = *c;
+  moved.workers[0].device = "cuda:99";
+  auto in = single_worker_job(dir.file("resumed"));
+  in.resume = std::make_shared<const actors::checkpoint>(moved);
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto r = actors::run_job(sys, in);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(describe(r.error()), Catch::Contains("cuda:99"));
 }
 
 TEST_CASE("checkpoint: a BSP evaluation reads exactly its clock, as the checkpoint of it",
