@@ -43,13 +43,14 @@ uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples) 
   // A pipeline replica of K stages is one data-parallel worker to each of its shards.
   auto workers = uint64_t(cfg.workers.size())
                  / uint64_t(std::max(1, cfg.parallelism.pipeline_stages));
-  uint64_t steps = uint64_t(cfg.training.max_steps);
-  if (steps == 0) {
-    auto per_step = uint64_t(cfg.training.batch_size) * workers;
-    steps = (uint64_t(cfg.training.epochs) * train_samples + per_step - 1) / per_step;
-  }
-  // BSP aggregates one update per clock; SSP and ASP apply every worker's push.
-  return cfg.consistency.model == config::consistency_model::bsp ? steps : steps * workers;
+  // In samples: the schedule advances by the samples each update covers (optimizer_state).
+  // The job ends at max_steps clocks or at the end of its epochs, whichever comes first.
+  // (epochs 0: max_steps alone.)
+  auto by_steps = uint64_t(cfg.training.max_steps) * uint64_t(cfg.training.batch_size) * workers;
+  auto by_epochs = uint64_t(cfg.training.epochs) * train_samples;
+  if (by_steps == 0 || by_epochs == 0)
+    return std::max(by_steps, by_epochs);
+  return std::min(by_steps, by_epochs);
 }
 
 expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,

@@ -46,7 +46,7 @@ struct job_plan {
 
 job_plan plan_job(const config::job_config& cfg);
 
-/// Optimizer steps each shard takes over the job (for the learning-rate schedule).
+/// Samples the job trains on (the learning-rate schedule's horizon, optimizer_state).
 uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples);
 
 /// How large payloads cross between processes (see messages::payload_part_bytes).

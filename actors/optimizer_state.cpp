@@ -17,22 +17,24 @@ optimizer_state::optimizer_state(const config::optimizer_config& cfg, size_t n, 
   }
 }
 
-bool optimizer_state::restore(int64_t steps, std::vector<float> momentum,
+bool optimizer_state::restore(int64_t steps, uint64_t samples, std::vector<float> momentum,
                               std::vector<float> variance) {
   if (steps < 0 || momentum.size() != m_.size() || variance.size() != v_.size())
     return false;
   steps_ = steps;
+  samples_ = samples;
   m_ = std::move(momentum);
   v_ = std::move(variance);
   return true;
 }
 
-void optimizer_state::step(float* w, const float* g, float lr_scale) {
+void optimizer_state::step(float* w, const float* g, uint64_t samples, float lr_scale) {
   if (cfg_.schedule == config::lr_schedule::cosine && horizon_ > 0) {
-    double t = std::min(1.0, double(steps_) / double(horizon_));
+    double t = std::min(1.0, double(samples_) / double(horizon_));
     lr_scale *= static_cast<float>(0.5 * (1.0 + std::cos(3.141592653589793 * t)));
   }
   ++steps_;
+  samples_ += samples;
   auto lr = static_cast<float>(cfg_.lr) * lr_scale;
   if (cfg_.type == config::optimizer_kind::adam) {
     kernels::adam_params p;

@@ -113,7 +113,7 @@ caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_vers
   if (!rule_.aggregates()) {
     auto stale = version_ > base_version ? version_ - base_version : 0;
     float scale = rule_.staleness_aware && stale > 1 ? 1.0f / float(stale) : 1.0f;
-    apply(grad, base_version, scale);
+    apply(grad, base_version, samples, scale);
     return {};
   }
   auto found = rounds_.find(clock);
@@ -138,9 +138,10 @@ caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_vers
   return {};
 }
 
-void shard_state::apply(const float* grad, uint64_t base_version, float lr_scale) {
+void shard_state::apply(const float* grad, uint64_t base_version, uint32_t samples,
+                        float lr_scale) {
   staleness_.add(version_ > base_version ? version_ - base_version : 0);
-  optimizer_.step(params_.data(), grad, lr_scale);
+  optimizer_.step(params_.data(), grad, samples, lr_scale);
   ++version_;
 }
 
@@ -151,7 +152,7 @@ void shard_state::apply_round(round& r) {
     scratch_[i] = r.sum[i] * inv;
   for (auto base : r.base_versions)
     staleness_.add(version_ > base ? version_ - base : 0);
-  optimizer_.step(params_.data(), scratch_.data());
+  optimizer_.step(params_.data(), scratch_.data(), r.samples);
   ++version_;
   if (keep_every_ > 0 && version_ % keep_every_ == 0) {
     kept_[version_] = params_;
@@ -187,6 +188,7 @@ messages::shard_snapshot shard_state::snapshot() const {
   s.skipped = skipped_;
   s.params = params_;
   s.optimizer_steps = optimizer_.steps();
+  s.schedule_samples = optimizer_.schedule_samples();
   s.momentum = optimizer_.momentum();
   s.variance = optimizer_.variance();
   s.members.assign(members_.begin(), members_.end());
@@ -200,7 +202,7 @@ caf::error shard_state::restore(const messages::shard_snapshot& s) {
                         + std::to_string(s.offset) + " with " + std::to_string(s.params.size())
                         + " values does not fit shard " + std::to_string(id_) + " at offset "
                         + std::to_string(offset_) + " with " + std::to_string(params_.size()));
-  if (!optimizer_.restore(s.optimizer_steps, s.momentum, s.variance))
+  if (!optimizer_.restore(s.optimizer_steps, s.schedule_samples, s.momentum, s.variance))
     return make_error(errc::size_mismatch, "checkpoint of shard " + std::to_string(id_)
                                              + ": optimizer state of another optimizer or size");
   params_ = s.params;

@@ -130,7 +130,7 @@ private:
     std::vector<uint64_t> base_versions;
   };
 
-  void apply(const float* grad, uint64_t base_version, float lr_scale);
+  void apply(const float* grad, uint64_t base_version, uint32_t samples, float lr_scale);
   void apply_round(round& r);
   void complete_rounds();
   /// The member's clock entry when `clock` is its current one; an error otherwise.

@@ -43,6 +43,7 @@ std::vector<char> encode_shard_snapshot(const shard_snapshot& s) {
   msg.setSkipped(s.skipped);
   put(msg.initParams(s.params.size() * sizeof(float)), s.params);
   msg.setOptimizerSteps(s.optimizer_steps);
+  msg.setScheduleSamples(s.schedule_samples);
   put(msg.initMomentum(s.momentum.size() * sizeof(float)), s.momentum);
   put(msg.initVariance(s.variance.size() * sizeof(float)), s.variance);
   auto members = msg.initMembers(static_cast<unsigned>(s.members.size()));
@@ -70,6 +71,7 @@ expected<shard_snapshot> decode_shard_snapshot(const std::vector<char>& bytes) {
     s.pushes = msg.getPushes();
     s.skipped = msg.getSkipped();
     s.optimizer_steps = msg.getOptimizerSteps();
+    s.schedule_samples = msg.getScheduleSamples();
     auto count = msg.getCount();
     if (auto err = get(msg.getParams(), count, false, "params", s.params))
       return err;

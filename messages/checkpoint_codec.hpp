@@ -18,6 +18,7 @@ struct shard_snapshot {
   uint64_t skipped = 0;
   std::vector<float> params;
   int64_t optimizer_steps = 0;
+  uint64_t schedule_samples = 0; // samples the updates so far covered (the lr schedule's t)
   std::vector<float> momentum; // empty or params.size()
   std::vector<float> variance; // empty or params.size()
   std::vector<std::pair<uint32_t, uint64_t>> members; // worker, clock of its next push

@@ -26,4 +26,5 @@ struct ShardCheckpoint {
   momentum @9 :Data;         # SGD momentum or Adam's first moment (count fp32, or empty)
   variance @10 :Data;        # Adam's second moment (count fp32, or empty)
   members @11 :List(MemberClock);
+  scheduleSamples @12 :UInt64; # samples the lr schedule has advanced over (0 in older files)
 }

@@ -32,8 +32,14 @@ actors::checkpoint sample_checkpoint(uint64_t clock) {
   c.data.samples_done = 160;
   c.data.waiting.push_back(data::chunk{5, 0, {3, 1, 2}});
   c.data.outstanding.emplace_back(0, data::chunk{6, 1, {9, 8}});
-  c.workers.push_back(
-    actors::worker_position{0, "local", clock, true, {6, 1, {9, 8}}, 1, "cuda:1"});
+  actors::worker_position w;
+  w.node = "local";
+  w.clock = clock;
+  w.has_chunk = true;
+  w.chunk = data::chunk{6, 1, {9, 8}};
+  w.pos = 1;
+  w.device = "cuda:1";
+  c.workers.push_back(std::move(w));
   c.samples = 1234;
   c.steps = 56;
   c.skipped = 1;
@@ -42,6 +48,8 @@ actors::checkpoint sample_checkpoint(uint64_t clock) {
   s.shard = 0;
   s.params = {1.0f, -2.0f, 3.5f};
   s.momentum = {0.1f, 0.2f, 0.3f};
+  s.optimizer_steps = 5;
+  s.schedule_samples = 160;
   s.members = {{0, clock}};
   c.shards.push_back(messages::encode_shard_snapshot(s));
   return c;
@@ -96,6 +104,8 @@ TEST_CASE("checkpoint: files round-trip and the newest whole one is found", "[ac
   auto s = messages::decode_shard_snapshot(got->shards.at(0));
   REQUIRE(s);
   CHECK(s->params == std::vector<float>{1.0f, -2.0f, 3.5f});
+  CHECK(s->optimizer_steps == 5);
+  CHECK(s->schedule_samples == 160);
   CHECK(s->members.at(0).second == 20);
 }
 

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <vector>
 
 #include "actors/shard_state.hpp"
@@ -223,4 +224,41 @@ TEST_CASE("shard_state: under BSP the parameters at each evaluation clock are ke
   auto four = st.take_kept(4);
   REQUIRE(four);
   CHECK(*four == at[4]);
+}
+
+TEST_CASE("shard_state: the cosine schedule follows samples, across a BSP to ASP switch",
+          "[actors]") {
+  // 2 workers at batch 8 over 64 samples: 4 BSP rounds, or 8 ASP pushes. Two rounds under
+  // BSP, then the rest under ASP: the lr must decay over the samples, reaching 0 only at the
+  // end (a schedule counting optimizer steps would hit 0 halfway through the ASP pushes).
+  auto opt = plain_sgd(1.0);
+  opt.schedule = herd::config::lr_schedule::cosine;
+  constexpr uint64_t horizon = 64;
+  shard_state st{0, 0, {0.0f}, opt, consistency_rule{consistency_model::bsp, 0}, horizon};
+  st.join(0, 0);
+  st.join(1, 0);
+  std::vector<float> one{1.0f};
+  auto lr_at = [](uint64_t samples) {
+    return 0.5 * (1.0 + std::cos(3.141592653589793 * double(samples) / double(horizon)));
+  };
+  double want = 0;
+  float before = 0;
+  for (uint64_t clock = 0; clock < 2; ++clock) {
+    REQUIRE_FALSE(st.push(0, clock, clock, one.data(), 8));
+    REQUIRE_FALSE(st.push(1, clock, clock, one.data(), 8));
+    want -= lr_at(16 * clock);
+  }
+  CHECK(st.params()[0] == Approx(want).epsilon(1e-6));
+  st.set_rule(consistency_rule{consistency_model::asp, 0});
+  uint64_t done = 32;
+  for (uint64_t clock = 2; clock < 4; ++clock)
+    for (uint32_t w = 0; w < 2; ++w) {
+      before = st.params()[0];
+      REQUIRE_FALSE(st.push(w, clock, st.version(), one.data(), 8));
+      want -= lr_at(done);
+      done += 8;
+      CHECK(before - st.params()[0] > 0.0f); // still learning: the last push at lr(56/64)
+    }
+  CHECK(st.params()[0] == Approx(want).epsilon(1e-6));
+  CHECK(st.version() == 6);
 }
