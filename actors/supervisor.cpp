@@ -62,8 +62,6 @@ void set_consistency(supervisor_self self, const consistency_rule& rule) {
 
 namespace {
 
-void maybe_finish(supervisor_self self);
-
 // Gathers the counters and the final parameters from every shard, then answers run_job.
 void deliver_result(supervisor_self self) {
   auto& st = self->state;
@@ -160,6 +158,8 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
       });
 }
 
+} // namespace
+
 void maybe_finish(supervisor_self self) {
   auto& st = self->state;
   // One evaluation at a time: a periodic one in flight calls back here when it ends. A worker
@@ -177,8 +177,6 @@ void maybe_finish(supervisor_self self) {
     return save_checkpoint(self, [=] { request_eval(self, clock, true); });
   request_eval(self, clock, true);
 }
-
-} // namespace
 
 void maybe_finish_after_loss(supervisor_self self, uint32_t id) {
   auto& st = self->state;

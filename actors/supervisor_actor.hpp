@@ -109,6 +109,9 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
 void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason);
 /// Places failed worker `id` again (same id, joined at a fresh clock), on its node if alive.
 void restart_worker(supervisor_self self, uint32_t id);
+/// Starts the end of the job (final evaluation, result) once every worker has finished, no
+/// evaluation is in flight and no restart is under way. Whatever clears one of those calls it.
+void maybe_finish(supervisor_self self);
 /// After a worker is lost for good: ends the job if no worker is left, else maybe finishes.
 void maybe_finish_after_loss(supervisor_self self, uint32_t id);
 

@@ -159,7 +159,10 @@ void restart_replica(supervisor_self self, uint32_t r) {
       self->state.restarting.erase(s);
     log(self, "replica " + std::to_string(r) + " " + outcome);
     if (outcome.rfind("restart failed", 0) == 0)
-      maybe_finish_after_loss(self, ids.front());
+      return maybe_finish_after_loss(self, ids.front());
+    // Its stages run before their spawn replies are in: they may have used up the data and
+    // finished already, and their `finished` found the restart still under way.
+    maybe_finish(self);
   };
   // Two clocks past the furthest any shard knows (as join_new_worker): no round at that clock
   // can be complete yet.

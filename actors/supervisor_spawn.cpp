@@ -431,6 +431,7 @@ void restart_worker(supervisor_self self, uint32_t id) {
                     }
                     log(self, "worker " + std::to_string(id) + " restarted (restart "
                                 + std::to_string(st.restarts[id]) + ") " + *r);
+                    maybe_finish(self); // it may have run out of data before its spawn reply
                   },
                   2);
 }
