@@ -195,6 +195,7 @@ caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
                                                   plan.slices, cfg.training.seed, id);
   ss.timeout = request_timeout;
   ss.incarnation = incarnation;
+  ss.hold_every = static_cast<uint64_t>(std::max<int64_t>(0, cfg.checkpoint.every));
   return spawn_stage(sys, std::move(ss));
 }
 

@@ -1,6 +1,8 @@
 #include "actors/stage.hpp"
 
+#include <algorithm>
 #include <limits>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -8,6 +10,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
+#include "messages/specs.hpp"
 #include "messages/types.hpp"
 
 namespace herd::actors {
@@ -26,6 +29,13 @@ struct stage_actor_state {
   std::vector<uint64_t> base_versions; // by shard index
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
   bool ended = false;
+  // Checkpoints, as a worker's: hold before pulling for clock hold_at (or a multiple of
+  // hold_every), report the place once every push is answered, go on when told.
+  size_t pushes_pending = 0;
+  std::optional<uint64_t> hold_at;
+  bool holding = false;
+  bool held_sent = false;
+  uint64_t no_self_hold_at = 0; // the clock it started or resumed at: no periodic hold there
   static inline const char* name = "herd.stage";
 };
 
@@ -60,6 +70,21 @@ void finish(stage_self self) {
         [=](caf::error& err) { fail(self, std::move(err)); });
 }
 
+// Holding for a checkpoint: once every push is answered the shards hold all of this stage's
+// minibatches, and the supervisor learns its clock. A pipeline job's chunk is one minibatch,
+// committed (chunk_done, sent before this) by the time stage 0 holds: no chunk to save.
+void maybe_report_held(stage_self self) {
+  auto& st = self->state;
+  if (!st.holding || st.held_sent || st.pushes_pending > 0 || st.ended)
+    return;
+  st.held_sent = true;
+  auto& ss = *st.setup.state;
+  messages::worker_place at;
+  at.worker = ss.id();
+  at.clock = ss.clock();
+  self->send(st.setup.supervisor, held_atom::value, at);
+}
+
 void push_and_advance(stage_self self, const messages::stage_commit& c) {
   auto& st = self->state;
   auto& ss = *st.setup.state;
@@ -79,8 +104,14 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
     payload p{st.setup.encoder->encode(h, ss.grad().data())};
     up += p.bytes.size();
     dense += 4 * uint64_t{h.count};
+    ++st.pushes_pending;
     self->request(st.setup.shards[i], st.setup.timeout, push_atom::value, std::move(p))
-      .then([](uint64_t) {}, [=](caf::error& err) { fail(self, std::move(err)); });
+      .then(
+        [=](uint64_t) {
+          --self->state.pushes_pending;
+          maybe_report_held(self);
+        },
+        [=](caf::error& err) { fail(self, std::move(err)); });
   }
   uint64_t chunk = no_chunk;
   if (ss.is_head() && ss.take_finished_chunk(chunk)) // committed: never handed out again
@@ -144,6 +175,13 @@ void pull(stage_self self) {
     return;
   if (st.setup.max_steps > 0 && ss.clock() >= st.setup.max_steps)
     return finish(self);
+  auto every = st.setup.hold_every;
+  if (every > 0 && ss.clock() % every == 0 && ss.clock() != st.no_self_hold_at)
+    st.hold_at = st.hold_at ? std::min(*st.hold_at, ss.clock()) : ss.clock();
+  if (st.hold_at && ss.clock() >= *st.hold_at) {
+    st.holding = true;
+    return maybe_report_held(self);
+  }
   st.awaiting = ss.own_shards().size();
   st.base_versions.resize(st.setup.shards.size());
   for (auto i : ss.own_shards())
@@ -170,6 +208,7 @@ void pull(stage_self self) {
 
 caf::behavior stage_behavior(stage_self self, stage_setup setup) {
   self->state.setup = std::move(setup);
+  self->state.no_self_hold_at = self->state.setup.state->clock();
   self->set_default_handler(caf::print_and_drop);
   self->send(self, step_atom::value);
   return {
@@ -198,12 +237,21 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       self->quit();
       return rp;
     },
-    // A worker's controls that a stage does not follow (the supervisor refuses them for pipeline
-    // jobs): handled, so that no error goes back to the sender, whose default error handler
-    // would end it.
+    [=](hold_atom, uint64_t clock) { self->state.hold_at = clock; },
+    [=](resume_atom) {
+      auto& st = self->state;
+      bool was_holding = st.holding;
+      st.hold_at.reset();
+      st.holding = false;
+      st.held_sent = false;
+      st.no_self_hold_at = st.setup.state->clock();
+      if (was_holding)
+        pull(self);
+    },
+    // A worker's control that a stage does not follow (the supervisor refuses remove-worker for
+    // pipeline jobs): handled, so that no error goes back to the sender, whose default error
+    // handler would end it.
     [=](stop_atom) {},
-    [=](hold_atom, uint64_t) {},
-    [=](resume_atom) {},
   };
 }
 

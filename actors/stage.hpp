@@ -10,6 +10,10 @@
 //     on commit: push the stage's gradient to its shards --> clock+1 --> step
 //   stage 0, no data left (or max_steps): end --> 1 --> ... --> K-1; each leaves its shards
 //     and reports finished to the supervisor.
+//   checkpoints: every stage holds before the pull of the checkpoint's clock C (the replica's
+//     commit of C - 1 has passed every stage), reports its place once its pushes are answered
+//     (its clock; stage 0's chunk, one minibatch, is committed by then), and pulls again on
+//     resume.
 //
 // No stage pushes before the commit, i.e. before every stage of the replica finished the
 // minibatch's backward: a stage lost mid-minibatch leaves nothing of it on any shard.
@@ -35,6 +39,7 @@ struct stage_setup {
   std::shared_ptr<gradient_encoder> encoder;
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   uint32_t incarnation = 0;
+  uint64_t hold_every = 0; // checkpoint.every: hold before the pull of each multiple
 };
 
 caf::actor spawn_stage(caf::actor_system& sys, stage_setup setup);

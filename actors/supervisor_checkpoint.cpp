@@ -142,12 +142,6 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
 void start_checkpoint(supervisor_self self, std::optional<caf::response_promise> rp,
                       uint64_t at_least) {
   auto& st = self->state;
-  if (st.plan.pipelined()) { // stages do not hold at a clock (yet): refuse rather than wait
-    if (rp)
-      rp->deliver(make_error(errc::invalid_argument,
-                             "checkpoints of pipeline jobs are not supported yet"));
-    return;
-  }
   if (rp)
     st.ckpt_waiters.push_back(std::move(*rp));
   if (st.ckpt_clock)

@@ -88,6 +88,8 @@ void replica_stopped(supervisor_self self, uint32_t id, const caf::error& reason
                             + std::to_string(i) + ": " + describe(err));
               });
   }
+  for (auto s : replica_ids(self, r)) // a checkpoint under way no longer waits for them
+    checkpoint_worker_gone(self, s);
   log(self, "stage " + std::to_string(id % k) + " of replica " + std::to_string(r)
               + " (worker " + std::to_string(id) + ") failed (" + describe(reason)
               + "); the replica is stopped, " + std::to_string(back)

@@ -1,6 +1,7 @@
 // Placing the job's shards and workers on its nodes, and workers added while it runs.
 #include <algorithm>
 #include <cstdio>
+#include <map>
 
 #include <caf/event_based_actor.hpp>
 
@@ -56,6 +57,10 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
         st.worker_ids.emplace(w.address(), id);
         if (st.core->is_active(id)) // a short job's worker may be done already
           st.workers.emplace(id, w);
+        // A checkpoint began while it was being placed (a restart, a replica): it holds too,
+        // at the checkpoint's clock or, joined past it, at once where it starts.
+        if (st.ckpt_clock)
+          self->send(w, hold_atom::value, *st.ckpt_clock);
         self->monitor(w);
         placed();
       },
@@ -67,6 +72,39 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
 }
 
 namespace {
+
+// Pipeline jobs: each replica of the checkpoint comes back whole (its stages hold no chunk:
+// stage 0 holds between two minibatches, each its own chunk).
+void resume_replicas(supervisor_self self, const checkpoint& c, std::function<void()> started) {
+  auto& st = self->state;
+  auto k = uint32_t(st.plan.stage_count());
+  std::map<uint32_t, std::vector<const worker_position*>> replicas;
+  for (const auto& w : c.workers)
+    replicas[w.worker / k].push_back(&w);
+  size_t stages = 0;
+  for (auto& [r, at] : replicas) {
+    if (at.size() == k)
+      stages += k;
+    else // a replica cut short (never in a whole checkpoint): its stages leave their shards
+      for (auto* w : at)
+        for (auto i : st.plan.shards_of(w->worker))
+          self->send(st.shards[i], leave_atom::value, w->worker);
+  }
+  if (stages == 0)
+    return fail_job(self, make_error(errc::invalid_argument,
+                                     "the checkpoint at clock " + std::to_string(c.clock)
+                                       + " holds no whole pipeline replica"));
+  auto resumed = countdown(stages, std::move(started));
+  for (auto& [r, at] : replicas) {
+    if (at.size() != k)
+      continue;
+    for (auto* w : at) {
+      st.core->add_worker(w->worker, w->clock);
+      st.worker_nodes[w->worker] = w->node;
+    }
+    place_replica(self, r, at.front()->clock, resumed);
+  }
+}
 
 void place_workers(supervisor_self self) {
   auto& st = self->state;
@@ -105,6 +143,8 @@ void place_workers(supervisor_self self) {
       return fail_job(self, make_error(errc::invalid_argument,
                                        "the checkpoint at clock " + std::to_string(c.clock)
                                          + " was taken after training ended: nothing to resume"));
+    if (st.plan.pipelined())
+      return resume_replicas(self, c, started);
     auto resumed = countdown(c.workers.size(), started);
     for (const auto& w : c.workers) {
       auto node = live_node(self, w.node);

@@ -17,12 +17,14 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/checkpoint_store.hpp"
 #include "actors/job.hpp"
 #include "actors/node.hpp"
 #include "actors/system_config.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
 #include "tests/actors/synthetic_data.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace herd;
 
@@ -302,8 +304,10 @@ TEST_CASE("pipeline: replicas of stages train under SSP and ASP over every sampl
     REQUIRE(std::isfinite(p));
 }
 
-TEST_CASE("pipeline: ctl shows stages and refuses to remove, add or checkpoint one", "[actors]") {
+TEST_CASE("pipeline: ctl shows stages, checkpoints, and refuses to remove or add one", "[actors]") {
+  test::temp_dir dir;
   auto in = job(2, 4, 2, 8, 3);
+  in.cfg.checkpoint.dir = dir.file("ckpt");
   in.cfg.training.max_steps = 0;
   in.cfg.training.epochs = 40; // 640 steps: the requests below are answered long before the end
   actors::system_config scfg;
@@ -329,6 +333,10 @@ TEST_CASE("pipeline: ctl shows stages and refuses to remove, add or checkpoint o
   REQUIRE(answers.size() == 4);
   CHECK(answers[0].find("\"role\":\"replica 1 stage 1\"") != std::string::npos);
   CHECK(answers[1].find("is a pipeline stage") != std::string::npos);
-  CHECK(answers[2].find("checkpoints of pipeline jobs are not supported yet") != std::string::npos);
+  // Every stage held at the checkpoint's clock; the files are whole.
+  CHECK(answers[2].find("written to " + dir.file("ckpt")) != std::string::npos);
+  auto c = actors::load_latest_checkpoint(dir.file("ckpt"));
+  REQUIRE(c);
+  CHECK(c->workers.size() == 4);
   CHECK(answers[3].find("grows by whole replicas") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 // Faults with real processes: a worker's daemon SIGKILLed mid-training (the worker restarts on
 // a surviving node), the supervisor's process SIGKILLed and the job resumed from its last
-// checkpoint on the same, still running, daemons.
+// checkpoint on the same, still running, daemons; a shard's daemon killed and the job (plain or
+// pipeline) rolled back to its newest checkpoint.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -178,6 +179,31 @@ TEST_CASE("faults: the daemon holding a shard killed, the job rolls back to its 
   CHECK(std::regex_search(
     out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
   CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
+  CHECK(final_accuracy(out) >= 87.5);
+  report(out, "rolling|recovered|final test accuracy");
+}
+
+TEST_CASE("faults: a pipeline job's shard daemon killed, the job rolls back to its checkpoint",
+          "[faults][slow]") {
+  three_daemons c; // shards on a and b; replica 0 = stages on b, c; replica 1 = on c, a
+  json workers = json::array();
+  for (auto node : {"b", "c", "c", "a"})
+    workers.push_back({{"node", node}, {"device", "cpu"}});
+  auto job = c.job({{"parallelism", {{"pipeline_stages", 2}, {"micro_batches", 4}}},
+                    {"workers", workers},
+                    {"checkpoint", {{"every", 200}, {"keep", 2}}}});
+  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("checkpoint at clock 400 written", 120s));
+  c.daemons[1]->kill(SIGKILL); // node b: shard 1 and replica 0's stage 0
+  REQUIRE(run.wait(300s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(std::regex_search(
+    out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
+  CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
+  // The data from the checkpoint on, once: every sample of the 6 epochs trained once.
+  CHECK(out.find("360000 samples") != std::string::npos);
   CHECK(final_accuracy(out) >= 87.5);
   report(out, "rolling|recovered|final test accuracy");
 }
