@@ -36,8 +36,6 @@ caf::error check_pipeline(const config::job_config& cfg) {
     return refuse("/compression/codec", "pipeline stages push dense fp32 gradients; use \"none\"");
   if (cfg.precision.compute != config::compute_precision::fp32)
     return refuse("/precision/compute", "pipeline stages compute in fp32; use \"fp32\"");
-  if (!cfg.consistency.switches.empty())
-    return refuse("/consistency/switches", "not supported with pipeline stages yet");
   return {};
 }
 

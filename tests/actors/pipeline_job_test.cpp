@@ -304,6 +304,32 @@ TEST_CASE("pipeline: replicas of stages train under SSP and ASP over every sampl
     REQUIRE(std::isfinite(p));
 }
 
+TEST_CASE("pipeline: switching BSP -> SSP(1) -> ASP -> BSP mid-run trains every sample once",
+          "[actors][integration]") {
+  auto in = job(2, 4, 2, 8, 3);
+  in.cfg.training.max_steps = 0; // 2 epochs of 256 samples: 32 minibatches, 16 clocks each
+  in.cfg.consistency.switches = {{5, config::consistency_model::ssp, 1},
+                                 {9, config::consistency_model::asp, 0},
+                                 {12, config::consistency_model::bsp, 0}};
+  std::vector<std::string> lines;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) { lines.push_back(line); };
+  auto r = run(in, cb);
+  std::string all;
+  for (const auto& l : lines)
+    all += l + "\n";
+  INFO(all);
+  CHECK(all.find("consistency: ssp(1) from clock 5") != std::string::npos);
+  CHECK(all.find("consistency: asp from clock 9") != std::string::npos);
+  CHECK(all.find("consistency: bsp from clock 12") != std::string::npos);
+  CHECK(r.samples == 2 * 256);
+  CHECK(r.shards[0].pushes == 2 * 256 / 8);
+  CHECK(r.shards[1].pushes == r.shards[0].pushes);
+  CHECK(r.shards[2].pushes == r.shards[0].pushes);
+  for (float p : r.params)
+    REQUIRE(std::isfinite(p));
+}
+
 TEST_CASE("pipeline: ctl shows stages, checkpoints, and refuses to remove or add one", "[actors]") {
   test::temp_dir dir;
   auto in = job(2, 4, 2, 8, 3);
