@@ -330,6 +330,29 @@ TEST_CASE("pipeline: switching BSP -> SSP(1) -> ASP -> BSP mid-run trains every 
     REQUIRE(std::isfinite(p));
 }
 
+TEST_CASE("pipeline: stages push top-k with error feedback and pull fp16, and still train",
+          "[actors][integration]") {
+  auto in = job(2, 4, 2, 16, 3);
+  in.cfg.training.max_steps = 0;
+  in.cfg.training.epochs = 8; // 8 x 256 samples: 64 minibatches per replica
+  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(1024, 20, 4, 2));
+  auto dense = run(in);
+  in.cfg.compression.codec = "topk";
+  in.cfg.compression.density = 0.05;
+  in.cfg.compression.error_feedback = true;
+  in.cfg.compression.pull = config::pull_format::fp16;
+  auto r = run(in);
+  CHECK(r.samples == 8 * 256);
+  CHECK(r.shards[0].pushes == 8 * 256 / 16);
+  CHECK(r.up_bytes * 5 < r.up_dense_bytes); // 5% of the values, with their positions
+  CHECK(r.down_bytes * 10 < r.down_dense_bytes * 6); // 2 bytes a value, and headers
+  for (const auto& s : r.shards)
+    CHECK(s.decoded == s.pushes + s.refused);
+  INFO("dense " << dense.final_eval.accuracy << ", compressed " << r.final_eval.accuracy);
+  CHECK(dense.final_eval.accuracy > 0.6);
+  CHECK(r.final_eval.accuracy > dense.final_eval.accuracy - 0.1);
+}
+
 TEST_CASE("pipeline: ctl shows stages, checkpoints, and refuses to remove or add one", "[actors]") {
   test::temp_dir dir;
   auto in = job(2, 4, 2, 8, 3);
