@@ -32,8 +32,6 @@ caf::error check_pipeline(const config::job_config& cfg) {
     return refuse("/shards", "a job with " + ks + " pipeline stages needs at least " + ks
                                + " shards (a shard holds parameters of one stage only), got "
                                + std::to_string(cfg.shards.size()));
-  if (cfg.precision.compute != config::compute_precision::fp32)
-    return refuse("/precision/compute", "pipeline stages compute in fp32; use \"fp32\"");
   return {};
 }
 

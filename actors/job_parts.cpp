@@ -1,6 +1,7 @@
 #include "actors/job_parts.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <caf/actor_system.hpp>
 
@@ -13,6 +14,19 @@
 #include "actors/worker.hpp"
 
 namespace herd::actors {
+
+namespace {
+
+// The rounding of a reduced-precision compute (none for fp32).
+std::optional<kernels::half_format> half_of(config::compute_precision p) {
+  if (p == config::compute_precision::bf16)
+    return kernels::half_format::bf16;
+  if (p == config::compute_precision::fp16)
+    return kernels::half_format::fp16;
+  return std::nullopt;
+}
+
+} // namespace
 
 job_plan plan_job(const config::job_config& cfg) {
   job_plan plan;
@@ -152,10 +166,7 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
   if (id < cfg.workers.size()) // workers added while running have no entry
     ws.straggler = cfg.workers[id].straggler;
   ws.seed = cfg.training.seed;
-  if (cfg.precision.compute == config::compute_precision::bf16)
-    ws.half = kernels::half_format::bf16;
-  else if (cfg.precision.compute == config::compute_precision::fp16)
-    ws.half = kernels::half_format::fp16;
+  ws.half = half_of(cfg.precision.compute);
   ws.timeout = request_timeout;
   ws.hold_every = static_cast<uint64_t>(std::max<int64_t>(0, cfg.checkpoint.every));
   ws.prefetch = cfg.training.prefetch;
@@ -187,6 +198,7 @@ caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
                                            cfg.parallelism.schedule
                                              == config::pipeline_schedule::one_f_one_b);
   ss.state->set_clock(clock);
+  ss.state->set_precision(half_of(cfg.precision.compute));
   ss.shards = std::move(shards);
   ss.next = std::move(next);
   ss.supervisor = std::move(supervisor);

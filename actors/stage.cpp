@@ -90,7 +90,24 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
   auto& ss = *st.setup.state;
   uint64_t up = 0, dense = 0;
   auto e0 = steady_ns();
+  // Some stage's gradient held inf/NaN (fp16 overflow, a bad sample): every stage skips the
+  // minibatch on its shards, its clock advances, nothing is pushed.
+  bool push = ss.gradient_ready(c);
   for (auto i : ss.own_shards()) {
+    if (push)
+      continue;
+    ++st.pushes_pending;
+    self->request(st.setup.shards[i], st.setup.timeout, skip_atom::value, ss.id(), ss.clock())
+      .then(
+        [=](uint64_t) {
+          --self->state.pushes_pending;
+          maybe_report_held(self);
+        },
+        [=](caf::error& err) { fail(self, std::move(err)); });
+  }
+  for (auto i : ss.own_shards()) {
+    if (!push)
+      break;
     const auto& s = ss.slices()[i];
     messages::gradient_header h;
     h.worker = ss.id();

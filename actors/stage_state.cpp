@@ -42,7 +42,16 @@ void stage_state::set_chunk(messages::data_chunk c) {
   chunk_open_ = true;
 }
 
+void stage_state::set_precision(std::optional<kernels::half_format> half) {
+  half_ = half;
+  compute_.set_half(half);
+}
+
 void stage_state::params_pulled() {
+  const auto& range = compute_.range();
+  if (half_) // fp32 master weights on the shards; half operands here
+    kernels::round_to_half_cpu(params_.data() + range.offset, range.count, *half_);
+  finite_ = true;
   ready_ = true;
   micro_count_ = 0;
   forwards_done_ = 0;
@@ -57,6 +66,8 @@ void stage_state::start_minibatch() {
   auto rows = int(std::min(size_t(batch_size_), chunk_.indices.size() - pos_));
   size_t features = train_->features;
   auto sizes = model::split_rows(rows, micro_batches_);
+  // fp16 needs dynamic loss scaling; bf16 has fp32's range.
+  scale_ = half_ == kernels::half_format::fp16 ? scaler_.scale() : 1.0f;
   for (size_t m = 0; m < sizes.size(); ++m) {
     messages::stage_activations a;
     a.clock = clock_;
@@ -64,6 +75,7 @@ void stage_state::start_minibatch() {
     a.micro_count = uint32_t(sizes.size());
     a.rows = uint32_t(sizes[m]);
     a.total_rows = uint32_t(rows);
+    a.loss_scale = scale_;
     a.values.resize(size_t(sizes[m]) * features);
     a.labels.resize(size_t(sizes[m]));
     for (int r = 0; r < sizes[m]; ++r) {
@@ -106,6 +118,7 @@ stage_state::work_out stage_state::forward(messages::stage_activations& a) {
   micro_count_ = a.micro_count;
   total_rows_ = a.total_rows;
   t_start_ns_ = a.t_start_ns;
+  scale_ = a.loss_scale;
   const auto& out = compute_.forward(slot_of(a.micro), params_.data(), a.values.data(), int(a.rows));
   ++forwards_done_;
   work_out w;
@@ -117,6 +130,7 @@ stage_state::work_out stage_state::forward(messages::stage_activations& a) {
     next.rows = a.rows;
     next.total_rows = a.total_rows;
     next.t_start_ns = a.t_start_ns;
+    next.loss_scale = a.loss_scale;
     next.values = out;
     next.labels = std::move(a.labels);
     busy_ns_ += steady_ns() - t0;
@@ -125,7 +139,7 @@ stage_state::work_out stage_state::forward(messages::stage_activations& a) {
   }
   // The last stage: loss and backward at once; the delta goes back.
   float weight = float(a.rows) / float(a.total_rows);
-  float loss = compute_.loss_and_delta(slot_of(a.micro), a.labels.data(), weight);
+  float loss = compute_.loss_and_delta(slot_of(a.micro), a.labels.data(), weight * scale_);
   messages::stage_deltas d;
   d.clock = a.clock;
   d.micro = a.micro;
@@ -141,12 +155,18 @@ stage_state::work_out stage_state::backward(messages::stage_deltas& d) {
                                        grad_.data());
   ++backwards_done_;
   loss_ += d.weighted_loss;
+  finite_ = finite_ && d.finite;
+  if (minibatch_done()) { // the stage's gradient is whole: check it once
+    const auto& range = compute_.range();
+    finite_ = finite_ && kernels::all_finite_cpu(grad_.data() + range.offset, range.count);
+  }
   work_out w;
   if (!is_head()) {
     messages::stage_deltas out;
     out.clock = d.clock;
     out.micro = d.micro;
     out.weighted_loss = d.weighted_loss;
+    out.finite = finite_;
     out.values = prev;
     w.to_prev = std::move(out);
   }
@@ -161,17 +181,32 @@ bool stage_state::minibatch_done() const {
   return micro_count_ > 0 && backwards_done_ == micro_count_;
 }
 
-messages::stage_commit stage_state::commit() const {
-  return {clock_, t_start_ns_, t_end_ns_};
+messages::stage_commit stage_state::commit() {
+  if (half_ == kernels::half_format::fp16)
+    scaler_.record(finite_);
+  return {clock_, t_start_ns_, t_end_ns_, finite_};
+}
+
+bool stage_state::gradient_ready(const messages::stage_commit& c) {
+  if (!c.finite)
+    return false;
+  if (scale_ != 1.0f) {
+    const auto& range = compute_.range();
+    const float inv = 1.0f / scale_;
+    for (size_t i = 0; i < range.count; ++i)
+      grad_[range.offset + i] *= inv;
+  }
+  return true;
 }
 
 messages::step_report stage_state::finish_minibatch(const messages::stage_commit& c) {
   messages::step_report r;
   r.worker = id_;
   r.clock = clock_ + 1;
-  if (is_head()) { // the replica's samples and loss are reported once, by stage 0
+  if (is_head()) { // the replica's samples, loss and skip are reported once, by stage 0
     r.samples = total_rows_;
     r.loss = loss_;
+    r.skipped = !c.finite;
   }
   auto span = c.t_end_ns > c.t_start_ns ? c.t_end_ns - c.t_start_ns : 0;
   r.stage_idle = span > 0 ? std::max(0.0, 1.0 - double(busy_ns_) / double(span)) : 0.0;

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "kernels/loss_scaler.hpp"
+#include "kernels/cpu/round_half.hpp"
 #include "messages/pipeline.hpp"
 #include "messages/types.hpp"
 #include "model/stage_compute.hpp"
@@ -37,6 +39,10 @@ public:
               const std::vector<int>& owner, int micro_batches,
               std::shared_ptr<const data::dataset> train = nullptr, int batch_size = 0,
               bool one_f_one_b = false);
+
+  /// Reduced-precision compute (none: fp32). fp16 scales the loss: stage 0 keeps the replica's
+  /// loss scaler and sends its scale with the activations; every stage unscales its gradient.
+  void set_precision(std::optional<kernels::half_format> half);
 
   uint32_t id() const { return id_; }
   int stage() const { return stage_; }
@@ -70,9 +76,14 @@ public:
   /// The next unit of work in GPipe order, if one can run now.
   std::optional<work_out> run_next();
 
-  /// Stage 0: every backward of the minibatch is done; the commit to send down the chain.
+  /// Stage 0: every backward of the minibatch is done; the commit to send down the chain
+  /// (finite: no stage's gradient held inf/NaN). Records the step in the loss scaler.
   bool minibatch_done() const;
-  messages::stage_commit commit() const;
+  messages::stage_commit commit();
+  /// On the commit: whether to push the gradient (unscaled now) or skip the minibatch on the
+  /// stage's shards (some stage's gradient held inf/NaN).
+  bool gradient_ready(const messages::stage_commit& c);
+  float loss_scale() const { return scale_; }
   /// After the commit (stage 0) or on receiving it: the report for the supervisor; the clock
   /// advances and the next minibatch's parameters must be pulled.
   messages::step_report finish_minibatch(const messages::stage_commit& c);
@@ -112,6 +123,10 @@ private:
   uint32_t backwards_done_ = 0;
   uint32_t total_rows_ = 0;
   float loss_ = 0;
+  std::optional<kernels::half_format> half_;
+  kernels::loss_scaler scaler_; // stage 0, fp16
+  float scale_ = 1.0f;          // the minibatch's loss scale
+  bool finite_ = true;          // this stage's gradient and every later stage's so far
   uint64_t busy_ns_ = 0;
   uint64_t t_start_ns_ = 0;
   uint64_t t_end_ns_ = 0;

@@ -9,10 +9,20 @@
 //
 // With w as above the accumulated gradient is the full minibatch's mean-loss gradient, the
 // same as mlp::train_step on the whole minibatch (up to fp32 rounding of the sums).
+//
+// Reduced precision (`half`): the input, every activation, every delta and each micro-batch's
+// weight and bias gradient are rounded to half after the op that makes them, as
+// mlp::train_step with step_options::half (the caller rounds the parameters); the micro-batch
+// gradients add up in fp32, as a framework's gradient accumulation does (with M = 1 the
+// gradient is mlp::train_step's, bit for bit). Loss scaling: the caller folds the scale into
+// `weight`.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
+
+#include "kernels/cpu/round_half.hpp"
 
 #include "model/mlp.hpp"
 #include "model/stages.hpp"
@@ -22,6 +32,9 @@ namespace herd::model {
 class stage_compute {
 public:
   stage_compute(std::shared_ptr<const mlp> net, stage_range range);
+
+  /// Computes in `half` (rounding as described above) or, with none, in fp32.
+  void set_half(std::optional<kernels::half_format> half) { half_ = half; }
 
   const stage_range& range() const { return range_; }
   bool is_last() const { return size_t(range_.end_layer) == net_->layers().size(); }
@@ -54,10 +67,13 @@ private:
   };
   slot& slot_at(int m);
 
+  void round_if(float* x, size_t n) const;
+
   std::shared_ptr<const mlp> net_;
   stage_range range_;
+  std::optional<kernels::half_format> half_;
   std::vector<slot> slots_;
-  std::vector<float> d_cur_, d_prev_, db_;
+  std::vector<float> d_cur_, d_prev_, db_, dw_;
   std::vector<float> out_delta_;
 };
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <numeric>
 
@@ -183,4 +184,91 @@ TEST_CASE("stage_state: 1F1B keeps at most K - k micro-batches in flight at stag
     INFO("parameter " << i);
     REQUIRE(std::fabs(got - want[i]) <= 1e-6f + 1e-4f * std::fabs(want[i]));
   }
+}
+
+namespace {
+
+// One minibatch through both stages in GPipe order; returns stage 0's commit.
+messages::stage_commit run_minibatch(two_stages& t) {
+  t.head.params_pulled();
+  t.tail.params_pulled();
+  t.head.start_minibatch();
+  std::vector<messages::stage_deltas> back;
+  while (auto w = t.head.run_next()) {
+    REQUIRE(w->to_next);
+    t.tail.queue_forward(std::move(*w->to_next));
+    while (auto b = t.tail.run_next())
+      back.push_back(std::move(*b->to_prev));
+  }
+  for (auto& d : back)
+    t.head.queue_backward(std::move(d));
+  while (t.head.run_next()) {
+  }
+  REQUIRE(t.head.minibatch_done());
+  return t.head.commit();
+}
+
+} // namespace
+
+TEST_CASE("stage_state: fp16 carries stage 0's loss scale to the last stage, every stage "
+          "unscales",
+          "[actors]") {
+  two_stages t;
+  t.head.set_precision(kernels::half_format::fp16);
+  t.tail.set_precision(kernels::half_format::fp16);
+  auto c = run_minibatch(t);
+  CHECK(c.finite);
+  CHECK(t.head.loss_scale() == 65536.0f); // the scaler's starting scale
+  CHECK(t.tail.loss_scale() == 65536.0f); // came with the activations
+  // Scaled, the gradient is about 2^16 times the fp32 one; unscaled, it is the fp32 one to
+  // fp16's precision.
+  two_stages ref;
+  run_minibatch(ref);
+  auto split = t.stages[0].count;
+  auto grad_of = [&](two_stages& s, size_t i) {
+    return i < split ? s.head.grad()[i] : s.tail.grad()[i];
+  };
+  REQUIRE(t.head.gradient_ready(c));
+  REQUIRE(t.tail.gradient_ready(c));
+  double worst = 0, norm = 0;
+  for (size_t i = 0; i < t.net->param_count(); ++i) {
+    norm = std::max(norm, double(std::fabs(grad_of(ref, i))));
+    worst = std::max(worst, double(std::fabs(grad_of(t, i) - grad_of(ref, i))));
+  }
+  CHECK(norm > 0);
+  CHECK(worst <= 2e-2 * norm);
+  auto report = t.head.finish_minibatch(c);
+  CHECK_FALSE(report.skipped);
+}
+
+TEST_CASE("stage_state: inf/NaN in a later stage's gradient skips the minibatch on every stage",
+          "[actors]") {
+  two_stages t;
+  // A NaN in the last stage's weights: its gradient and every delta it sends back are NaN.
+  auto w = t.stages[1].offset;
+  t.tail.params()[w] = std::nanf("");
+  auto c = run_minibatch(t);
+  CHECK_FALSE(c.finite);
+  CHECK_FALSE(t.head.gradient_ready(c));
+  CHECK_FALSE(t.tail.gradient_ready(c));
+  auto report = t.head.finish_minibatch(c);
+  CHECK(report.skipped); // counted once, by stage 0
+  CHECK_FALSE(t.tail.finish_minibatch(c).skipped);
+  // fp16: an overflow halves stage 0's loss scale for the next minibatch.
+  two_stages h;
+  h.head.set_precision(kernels::half_format::fp16);
+  h.tail.set_precision(kernels::half_format::fp16);
+  auto kept = h.tail.params()[w];
+  h.tail.params()[w] = std::numeric_limits<float>::infinity();
+  auto overflowed = run_minibatch(h);
+  CHECK_FALSE(overflowed.finite);
+  CHECK(h.head.loss_scale() == 65536.0f);
+  h.head.finish_minibatch(overflowed);
+  h.tail.finish_minibatch(overflowed);
+  h.tail.params()[w] = kept;
+  h.head.set_chunk(messages::data_chunk{2, 0, {1, 2, 3, 4, 5, 6, 7, 8, 9, 10}});
+  auto next = run_minibatch(h);
+  CHECK(next.finite);
+  CHECK(h.head.loss_scale() == 32768.0f);
+  CHECK(h.tail.loss_scale() == 32768.0f);
 }

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -14,13 +15,17 @@ using namespace herd::model;
 namespace {
 
 // The whole minibatch through K stages as a pipeline would run it (every forward, then
-// every backward in reverse), returning the summed gradient and the weighted loss.
+// every backward in reverse), returning the summed gradient and the weighted loss. `half`
+// and `scale`: reduced precision and the loss scale (the gradient comes out scaled).
 float pipeline_step(std::shared_ptr<const mlp> net, const std::vector<stage_range>& stages,
                     const std::vector<float>& params, const std::vector<float>& x,
-                    const std::vector<uint8_t>& y, int rows, int micro, std::vector<float>& grad) {
+                    const std::vector<uint8_t>& y, int rows, int micro, std::vector<float>& grad,
+                    std::optional<herd::kernels::half_format> half = {}, float scale = 1.0f) {
   std::vector<stage_compute> cs;
-  for (auto& r : stages)
+  for (auto& r : stages) {
     cs.emplace_back(net, r);
+    cs.back().set_half(half);
+  }
   for (auto& c : cs)
     c.begin(grad.data());
   auto sizes = split_rows(rows, micro);
@@ -35,7 +40,7 @@ float pipeline_step(std::shared_ptr<const mlp> net, const std::vector<stage_rang
     for (auto& c : cs)
       a = c.forward(int(m), params.data(), a.data(), sizes[m]);
     float w = float(sizes[m]) / float(rows);
-    loss += w * cs.back().loss_and_delta(int(m), y.data() + first, w);
+    loss += w * cs.back().loss_and_delta(int(m), y.data() + first, w * scale);
     first += sizes[m];
   }
   for (size_t m = sizes.size(); m-- > 0;) {
@@ -144,6 +149,63 @@ TEST_CASE("stages: K stages over M micro-batches give the unsplit model's gradie
         worst = std::max(worst, err);
       }
       CHECK(worst <= 0);
+    }
+  }
+}
+
+TEST_CASE("stages: in bf16 and fp16 with a loss scale, K stages give the unsplit model's "
+          "gradient",
+          "[model]") {
+  using herd::kernels::half_format;
+  auto net = std::make_shared<const mlp>(std::vector<int>{30, 24, 20, 16, 10});
+  std::vector<float> params(net->param_count());
+  net->init(params.data(), 7);
+  std::mt19937_64 gen{20261128};
+  std::normal_distribution<float> dist;
+  int rows = 37;
+  std::vector<float> x(size_t(rows) * 30);
+  for (auto& v : x)
+    v = dist(gen);
+  std::vector<uint8_t> y(static_cast<size_t>(rows), uint8_t{0});
+  for (auto& v : y)
+    v = uint8_t(gen() % 10);
+  for (auto half : {half_format::bf16, half_format::fp16}) {
+    float scale = half == half_format::fp16 ? 1024.0f : 1.0f;
+    // As a worker computes: half parameters and inputs, every op rounded (mlp::train_step).
+    auto p16 = params;
+    herd::kernels::round_to_half_cpu(p16.data(), p16.size(), half);
+    auto x16 = x;
+    herd::kernels::round_to_half_cpu(x16.data(), x16.size(), half);
+    std::vector<float> want(net->param_count());
+    mlp_workspace ws;
+    step_options so;
+    so.half = half;
+    so.loss_scale = scale;
+    float want_loss = net->train_step(p16.data(), x16.data(), y.data(), rows, want.data(), ws, so);
+    auto cut = cut_stages(*net, 2);
+    REQUIRE(cut.error.empty());
+    for (int m : {1, 4}) {
+      INFO("half " << int(half) << " M=" << m);
+      std::vector<float> got(net->param_count());
+      // The stages take the raw inputs: stage 0 rounds them itself.
+      float loss = pipeline_step(net, cut.stages, p16, x, y, rows, m, got, half, scale);
+      CHECK(loss == Approx(want_loss).epsilon(1e-4));
+      if (m == 1) { // the same ops in the same order: bit for bit
+        CHECK(loss == want_loss);
+        CHECK(got == want);
+      }
+      // Over micro-batches, each one's gradient is rounded and they add up in fp32: the two
+      // agree to the half format's precision (bf16: 8 bits, fp16: 11).
+      double tol = half == half_format::bf16 ? 1e-2 : 2e-3;
+      double worst = 0, norm = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        REQUIRE(std::isfinite(got[i]));
+        norm = std::max(norm, double(std::fabs(want[i])));
+        worst = std::max(worst, std::fabs(double(got[i]) - double(want[i]))
+                                  - tol * std::fabs(double(want[i])));
+      }
+      CHECK(norm > (scale > 1 ? 10.0 : 0.01)); // fp16: the gradient carries the scale 1024
+      CHECK(worst <= tol * 0.1 * norm); // near-cancelling sums: absolute, per micro-batch
     }
   }
 }
