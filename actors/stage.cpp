@@ -29,6 +29,7 @@ struct stage_actor_state {
   std::vector<uint64_t> base_versions; // by shard index
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
   bool ended = false;
+  bool stopping = false; // stage 0, removed by ctl: ends at the next pull
   // Checkpoints, as a worker's: hold before pulling for clock hold_at (or a multiple of
   // hold_every), report the place once every push is answered, go on when told.
   size_t pushes_pending = 0;
@@ -190,7 +191,7 @@ void pull(stage_self self) {
   auto& ss = *st.setup.state;
   if (st.ended)
     return;
-  if (st.setup.max_steps > 0 && ss.clock() >= st.setup.max_steps)
+  if (st.stopping || (st.setup.max_steps > 0 && ss.clock() >= st.setup.max_steps))
     return finish(self);
   auto every = st.setup.hold_every;
   if (every > 0 && ss.clock() % every == 0 && ss.clock() != st.no_self_hold_at)
@@ -265,10 +266,9 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       if (was_holding)
         pull(self);
     },
-    // A worker's control that a stage does not follow (the supervisor refuses remove-worker for
-    // pipeline jobs): handled, so that no error goes back to the sender, whose default error
-    // handler would end it.
-    [=](stop_atom) {},
+    // The replica is removed (ctl remove-worker): sent to stage 0, which ends after the commit
+    // of the minibatch under way; its end runs down the chain.
+    [=](stop_atom) { self->state.stopping = true; },
   };
 }
 

@@ -8,8 +8,8 @@
 //     deltas in (after all M forwards) --backward--> deltas --> stage k-1
 //     stage 0: last backward done --> commit --> 1 --> ... --> K-1
 //     on commit: push the stage's gradient to its shards --> clock+1 --> step
-//   stage 0, no data left (or max_steps): end --> 1 --> ... --> K-1; each leaves its shards
-//     and reports finished to the supervisor.
+//   stage 0, no data left (or max_steps, or the replica removed): end --> 1 --> ... --> K-1;
+//     each leaves its shards and reports finished to the supervisor.
 //   checkpoints: every stage holds before the pull of the checkpoint's clock C (the replica's
 //     commit of C - 1 has passed every stage), reports its place once its pushes are answered
 //     (its clock; stage 0's chunk, one minibatch, is committed by then), and pulls again on

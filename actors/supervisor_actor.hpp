@@ -85,6 +85,11 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
                   caf::actor next = {});
 
 // Pipeline jobs (supervisor_pipeline.cpp). Replica r runs worker ids r*K .. r*K+K-1.
+/// Joins replica `r`'s stages (ids r*K ..) to their shards two clocks past the furthest any
+/// shard knows, then places them; `done` gets that clock, or why a shard refused (the stages
+/// left again).
+void join_replica(supervisor_self self, uint32_t r,
+                  std::function<void(expected<uint64_t>)> done);
 /// Places replica `r`'s stages at `clock`, the last first (each stage gets the next one's
 /// handle); `placed` runs once per stage. The stages must be members of their shards already.
 void place_replica(supervisor_self self, uint32_t r, uint64_t clock, std::function<void()> placed);

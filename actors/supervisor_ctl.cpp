@@ -139,10 +139,21 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     if (!id)
       return rp.deliver(id.error());
     auto& st = self->state;
-    if (st.plan.pipelined())
-      return rp.deliver(make_error(errc::invalid_argument,
-                                   "worker " + w[1] + " is a pipeline stage: a pipeline job "
-                                   "shrinks by whole replicas, which remove-worker cannot do yet"));
+    if (st.plan.pipelined() && *id <= UINT32_MAX) {
+      // A pipeline job shrinks by whole replicas: stage 0 stops after its minibatch's commit,
+      // and its end runs down the chain; each stage leaves its shards.
+      auto k = uint32_t(st.plan.stage_count());
+      uint32_t r = uint32_t(*id) / k;
+      auto head = st.workers.find(r * k);
+      if (head == st.workers.end())
+        return rp.deliver(usage("no active replica " + std::to_string(r) + " (worker " + w[1]
+                                + " is its stage " + std::to_string(*id % k) + ")"));
+      self->send(head->second, stop_atom::value);
+      auto range = "workers " + std::to_string(r * k) + "-" + std::to_string(r * k + k - 1);
+      log(self, "removing replica " + std::to_string(r) + " (" + range + ")");
+      return rp.deliver("replica " + std::to_string(r) + " (" + range
+                        + ") finishes its minibatch, pushes and leaves");
+    }
     auto it = st.workers.find(static_cast<uint32_t>(*id));
     if (*id > UINT32_MAX || it == st.workers.end())
       return rp.deliver(usage("no active worker " + w[1]));

@@ -151,21 +151,10 @@ void stage_lost(supervisor_self self, uint32_t id, const caf::error& reason) {
         [=](caf::error&) { one_done(); }); // gone already, or stuck: replica_stopped ends it
 }
 
-void restart_replica(supervisor_self self, uint32_t r) {
+void join_replica(supervisor_self self, uint32_t r,
+                  std::function<void(expected<uint64_t>)> done) {
   auto& st = self->state;
   auto ids = replica_ids(self, r);
-  if (st.ending || st.restarting.count(ids.front()) == 0)
-    return;
-  auto done = [=](const std::string& outcome) {
-    for (auto s : ids)
-      self->state.restarting.erase(s);
-    log(self, "replica " + std::to_string(r) + " " + outcome);
-    if (outcome.rfind("restart failed", 0) == 0)
-      return maybe_finish_after_loss(self, ids.front());
-    // Its stages run before their spawn replies are in: they may have used up the data and
-    // finished already, and their `finished` found the restart still under way.
-    maybe_finish(self);
-  };
   // Two clocks past the furthest any shard knows (as join_new_worker): no round at that clock
   // can be complete yet.
   auto highest = std::make_shared<uint64_t>(0);
@@ -174,7 +163,7 @@ void restart_replica(supervisor_self self, uint32_t r) {
   auto joined = [=] {
     auto& st = self->state;
     if (*failed)
-      return done("restart failed: " + describe(*failed));
+      return done(*failed);
     // Shards whose members all left (every replica lost at once) know no clock: the highest
     // any stage reported stands in, so the job's clock never goes back.
     uint64_t clock = std::max(*highest, st.core->max_clock()) + 2;
@@ -189,13 +178,13 @@ void restart_replica(supervisor_self self, uint32_t r) {
         for (auto s : ids)
           for (auto i : self->state.plan.shards_of(s))
             self->send(self->state.shards[i], leave_atom::value, s);
-        return done("restart failed: " + describe(*failed));
+        return done(*failed);
       }
       for (auto s : ids)
         self->state.core->add_worker(s, clock);
       place_replica(self, r, clock, [=] {
         if (--*placed_left == 0)
-          done("restarted; its stages join at clock " + std::to_string(clock));
+          done(clock);
       });
     };
     for (auto s : ids)
@@ -220,6 +209,26 @@ void restart_replica(supervisor_self self, uint32_t r) {
           if (--*left == 0)
             joined();
         });
+}
+
+void restart_replica(supervisor_self self, uint32_t r) {
+  auto& st = self->state;
+  auto ids = replica_ids(self, r);
+  if (st.ending || st.restarting.count(ids.front()) == 0)
+    return;
+  join_replica(self, r, [=](expected<uint64_t> clock) {
+    for (auto s : ids)
+      self->state.restarting.erase(s);
+    if (!clock) {
+      log(self, "replica " + std::to_string(r) + " restart failed: " + describe(clock.error()));
+      return maybe_finish_after_loss(self, ids.front());
+    }
+    log(self, "replica " + std::to_string(r) + " restarted; its stages join at clock "
+                + std::to_string(*clock));
+    // Its stages run before their spawn replies are in: they may have used up the data and
+    // finished already, and their `finished` found the restart still under way.
+    maybe_finish(self);
+  });
 }
 
 } // namespace herd::actors

@@ -371,10 +371,29 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
     return rp.deliver(
       make_error(errc::invalid_argument, "no node " + node + " in this job (nodes: " + names + ")"));
   }
-  if (st.plan.pipelined())
-    return rp.deliver(make_error(errc::invalid_argument,
-                                 "a pipeline job grows by whole replicas, which add-worker "
-                                 "cannot place yet"));
+  if (st.plan.pipelined()) { // one more replica: K stages, all on `node`
+    if (device != "cpu")
+      return rp.deliver(make_error(errc::invalid_argument,
+                                   "add-worker --device " + device
+                                     + ": pipeline stages compute on the CPU"));
+    auto k = uint32_t(st.plan.stage_count());
+    uint32_t first = (st.next_worker_id + k - 1) / k * k; // replica r's stages are r*K + s
+    uint32_t r = first / k;
+    st.next_worker_id = first + k;
+    for (uint32_t s = first; s < first + k; ++s)
+      st.worker_nodes[s] = node;
+    return join_replica(self, r, [=](expected<uint64_t> clock) mutable {
+      auto range = "workers " + std::to_string(first) + "-" + std::to_string(first + k - 1);
+      if (!clock)
+        return rp.deliver(make_error(errc::invalid_argument, "adding replica " + std::to_string(r)
+                                                               + " (" + range + "): "
+                                                               + describe(clock.error())));
+      auto line = "replica " + std::to_string(r) + " (" + range + ") added on node " + node
+                  + "; its stages join at clock " + std::to_string(*clock);
+      log(self, line);
+      rp.deliver(line);
+    });
+  }
   // The node checks the device first, so a worker it cannot run never joins the shards.
   self->request(node_named(self, node), request_timeout, device_atom::value, device)
     .then(

@@ -22,8 +22,10 @@ const char* const words_known[] = {"status",        "add-worker", "remove-worker
 const char* help_text =
   "commands:\n"
   "  status [--json]                          nodes, shards and workers of the running job\n"
-  "  add-worker --node NAME [--device cpu|cuda:N]  start a worker; it joins at the next clocks\n"
-  "  remove-worker ID                         the worker finishes its step, pushes, leaves\n"
+  "  add-worker --node NAME [--device cpu|cuda:N]  start a worker (pipeline: a replica); it\n"
+  "                                           joins at the next clocks\n"
+  "  remove-worker ID                         the worker (pipeline: its replica) finishes its\n"
+  "                                           step, pushes, leaves\n"
   "  set-consistency bsp|ssp|asp [--staleness S]   switch the consistency model\n"
   "  checkpoint                               write a checkpoint now\n"
   "  stop                                     finish the job (final evaluation)\n"

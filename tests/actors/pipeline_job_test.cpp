@@ -353,7 +353,7 @@ TEST_CASE("pipeline: stages push top-k with error feedback and pull fp16, and st
   CHECK(r.final_eval.accuracy > dense.final_eval.accuracy - 0.1);
 }
 
-TEST_CASE("pipeline: ctl shows stages, checkpoints, and refuses to remove or add one", "[actors]") {
+TEST_CASE("pipeline: ctl shows stages, checkpoints, removes and adds whole replicas", "[actors]") {
   test::temp_dir dir;
   auto in = job(2, 4, 2, 8, 3);
   in.cfg.checkpoint.dir = dir.file("ckpt");
@@ -368,8 +368,9 @@ TEST_CASE("pipeline: ctl shows stages, checkpoints, and refuses to remove or add
     ctl = std::thread([&sys, &answers, sup] {
       caf::scoped_actor self{sys};
       for (std::vector<std::string> words :
-           {std::vector<std::string>{"status"}, {"remove-worker", "1"}, {"checkpoint"},
-            {"add-worker", "--node", "local"}})
+           {std::vector<std::string>{"status"}, {"checkpoint"}, {"remove-worker", "1"},
+            {"add-worker", "--node", "local", "--device", "cuda:0"},
+            {"add-worker", "--node", "local"}, {"status"}})
         self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
           .receive([&](const std::string& s) { answers.push_back(s); },
                    [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
@@ -378,14 +379,20 @@ TEST_CASE("pipeline: ctl shows stages, checkpoints, and refuses to remove or add
   auto r = actors::run_job(sys, in, cb);
   ctl.join();
   REQUIRE(r);
-  CHECK(r->samples == 40 * 256);
-  REQUIRE(answers.size() == 4);
+  REQUIRE(answers.size() == 6);
   CHECK(answers[0].find("\"role\":\"replica 1 stage 1\"") != std::string::npos);
-  CHECK(answers[1].find("is a pipeline stage") != std::string::npos);
   // Every stage held at the checkpoint's clock; the files are whole.
-  CHECK(answers[2].find("written to " + dir.file("ckpt")) != std::string::npos);
+  CHECK(answers[1].find("written to " + dir.file("ckpt")) != std::string::npos);
   auto c = actors::load_latest_checkpoint(dir.file("ckpt"));
   REQUIRE(c);
   CHECK(c->workers.size() == 4);
-  CHECK(answers[3].find("grows by whole replicas") != std::string::npos);
+  CHECK(answers[2] == "replica 0 (workers 0-1) finishes its minibatch, pushes and leaves");
+  CHECK(answers[3].find("pipeline stages compute on the CPU") != std::string::npos);
+  CHECK(answers[4].find("replica 2 (workers 4-5) added on node local") != std::string::npos);
+  CHECK(answers[5].find("\"role\":\"replica 2 stage 1\"") != std::string::npos);
+  // Every minibatch trained once, by whichever replicas were there: one push per minibatch
+  // on every stage's shards (replica 0 left after a commit, nothing half-pushed).
+  CHECK(r->samples == 40 * 256);
+  for (const auto& s : r->shards)
+    CHECK(s.pushes == 40 * 256 / 8);
 }
