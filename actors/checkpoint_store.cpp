@@ -77,6 +77,10 @@ data::chunk chunk_of(const json& j) {
   return c;
 }
 
+std::string carried_file(uint32_t worker) {
+  return "worker-" + std::to_string(worker) + ".capnp";
+}
+
 std::string dir_name(uint64_t clock) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "ckpt-%012llu", static_cast<unsigned long long>(clock));
@@ -105,6 +109,11 @@ json manifest_of(const checkpoint& c, const std::vector<std::pair<std::string, u
              {"pos", w.pos}};
     if (w.has_chunk)
       row["chunk"] = chunk_json(w.chunk);
+    if (!w.carried.empty()) {
+      auto name = carried_file(w.worker);
+      row["carried"] = {{"file", name},
+                        {"crc32", crc_of(std::string(w.carried.begin(), w.carried.end()))}};
+    }
     workers.push_back(row);
   }
   m["workers"] = workers;
@@ -199,6 +208,18 @@ expected<checkpoint> load_one(const fs::path& dir) {
         return make_error(errc::bad_format, name + " does not match its checksum (CRC-32)");
       c.shards.emplace_back(bytes.begin(), bytes.end());
     }
+    const auto& rows = m.at("workers");
+    for (size_t i = 0; i < rows.size() && i < c.workers.size(); ++i) {
+      if (!rows[i].contains("carried"))
+        continue;
+      auto name = rows[i]["carried"].at("file").get<std::string>();
+      auto bytes = read_all((dir / name).string(), ok);
+      if (!ok)
+        return make_error(errc::bad_format, name + " is missing or unreadable");
+      if (crc_of(bytes) != rows[i]["carried"].at("crc32").get<uint32_t>())
+        return make_error(errc::bad_format, name + " does not match its checksum (CRC-32)");
+      c.workers[i].carried.assign(bytes.begin(), bytes.end());
+    }
     return c;
   } catch (const nlohmann::json::exception& e) {
     return make_error(errc::bad_format, std::string{"manifest.json: "} + e.what());
@@ -223,6 +244,11 @@ expected<std::string> write_checkpoint(const std::string& dir, const checkpoint&
       return err;
     files.emplace_back(name, crc_of(bytes));
   }
+  for (const auto& w : c.workers)
+    if (!w.carried.empty())
+      if (auto err = write_synced((tmp / carried_file(w.worker)).string(),
+                                  std::string(w.carried.begin(), w.carried.end())))
+        return err;
   auto m = manifest_of(c, files);
   m["checksum"] = crc_of(m.dump());
   if (auto err = write_synced((tmp / "manifest.json").string(), m.dump(1)))

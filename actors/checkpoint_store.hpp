@@ -1,5 +1,6 @@
 // Checkpoint files: one directory per checkpoint, `ckpt-<clock>/`, holding one Cap'n Proto file
-// per shard (schema/checkpoint.capnp) and `manifest.json` with the job, the clock, the
+// per shard and one per worker that carries state to its next step (error-feedback residuals,
+// the loss scale; schema/checkpoint.capnp) and `manifest.json` with the job, the clock, the
 // consistency rule, the data position, every worker's place, and a CRC-32 of every file (and
 // of the manifest itself). Written into `ckpt-<clock>.tmp/`, each file fsynced, then renamed,
 // so a checkpoint is whole or absent; the newest `keep` are kept.
@@ -23,6 +24,9 @@ struct worker_position {
   data::chunk chunk;
   uint64_t pos = 0;
   std::string device = "cpu"; // where it computes ("cuda:N"); older manifests: the job file's
+  // What it carried to its next step (messages::carried_state as WorkerState bytes, in
+  // `worker-<id>.capnp`); empty when it kept nothing (or in older checkpoints).
+  std::vector<char> carried;
 };
 
 struct checkpoint {

@@ -80,6 +80,13 @@ public:
     (void)h;
     return {};
   }
+  /// Error feedback's residual of the backend's own encoder, per slice (empty without error
+  /// feedback); only after take_push_encoding returned true. For checkpoints.
+  virtual std::vector<std::vector<float>> push_residual() const { return {}; }
+  /// Continues from push_residual()'s values; false when they do not fit its encoder.
+  virtual bool restore_push_residual(const std::vector<std::vector<float>>& r) {
+    return r.empty();
+  }
 };
 
 /// The backend for `device` ("cpu" or "cuda:N") for batches of up to batch_size rows.

@@ -170,4 +170,14 @@ std::vector<char> cuda_backend::encode_push(const messages::gradient_header& h) 
   return pusher_->encode(h, replica_->grad(), stream_.get());
 }
 
+std::vector<std::vector<float>> cuda_backend::push_residual() const {
+  kernels::use_device(ordinal_);
+  return pusher_ ? pusher_->residual(stream_.get()) : std::vector<std::vector<float>>{};
+}
+
+bool cuda_backend::restore_push_residual(const std::vector<std::vector<float>>& r) {
+  kernels::use_device(ordinal_);
+  return pusher_ ? pusher_->restore_residual(r, stream_.get()) : r.empty();
+}
+
 } // namespace herd::actors

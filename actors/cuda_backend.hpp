@@ -54,6 +54,8 @@ public:
                           const std::vector<model::slice>& slices, uint64_t seed,
                           uint32_t worker) override;
   std::vector<char> encode_push(const messages::gradient_header& h) override;
+  std::vector<std::vector<float>> push_residual() const override;
+  bool restore_push_residual(const std::vector<std::vector<float>>& r) override;
 
   /// Steps that ran as a graph launch, and graphs captured (for tests and benchmarks).
   uint64_t graph_launches() const { return graph_launches_; }

@@ -56,6 +56,31 @@ cuda_push_encoder::cuda_push_encoder(const config::compression_config& cfg,
     }
 }
 
+std::vector<std::vector<float>> cuda_push_encoder::residual(cudaStream_t s) const {
+  std::vector<std::vector<float>> out(residual_.size());
+  for (size_t i = 0; i < residual_.size(); ++i) {
+    out[i].resize(residual_[i].size());
+    HERD_CUDA_CHECK(cudaMemcpyAsync(out[i].data(), residual_[i].get(), residual_[i].bytes(),
+                                    cudaMemcpyDeviceToHost, s));
+  }
+  HERD_CUDA_CHECK(cudaStreamSynchronize(s));
+  return out;
+}
+
+bool cuda_push_encoder::restore_residual(const std::vector<std::vector<float>>& r,
+                                         cudaStream_t s) {
+  if (r.size() != residual_.size())
+    return false;
+  for (size_t i = 0; i < r.size(); ++i)
+    if (r[i].size() != residual_[i].size())
+      return false;
+  for (size_t i = 0; i < r.size(); ++i)
+    HERD_CUDA_CHECK(cudaMemcpyAsync(residual_[i].get(), r[i].data(), residual_[i].bytes(),
+                                    cudaMemcpyHostToDevice, s));
+  HERD_CUDA_CHECK(cudaStreamSynchronize(s));
+  return true;
+}
+
 double cuda_push_encoder::density_at(uint64_t clock) const {
   if (cfg_.warmup_steps > 0)
     return compress::warmup_density(cfg_.density, clock, uint64_t(cfg_.warmup_steps));

@@ -41,6 +41,12 @@ public:
   std::vector<char> encode(const messages::gradient_header& h, const float* grad,
                            cudaStream_t s);
 
+  /// Error feedback's residual per slice, copied down after what is queued on s (empty
+  /// without error feedback). For checkpoints.
+  std::vector<std::vector<float>> residual(cudaStream_t s) const;
+  /// Copies a residual() back up; false (nothing changed) when it does not fit the slices.
+  bool restore_residual(const std::vector<std::vector<float>>& r, cudaStream_t s);
+
 private:
   void copy_down(void* host, const void* dev, size_t bytes, cudaStream_t s);
   /// topk, randk: the density at step `clock` (the warm-up, as gradient_encoder).

@@ -106,6 +106,47 @@ std::vector<char> gradient_encoder::encode(const messages::gradient_header& h,
   return messages::encode_gradient(h, p.scratch);
 }
 
+void gradient_encoder::save(messages::carried_state& out) const {
+  for (size_t i = 0; i < per_slice_.size(); ++i) {
+    const auto& p = per_slice_[i];
+    if (p.feedback) {
+      out.residual.resize(per_slice_.size());
+      const float* r = p.feedback->residual();
+      out.residual[i].assign(r, r + p.feedback->size());
+    }
+    if (p.momentum) {
+      out.velocity.resize(per_slice_.size());
+      out.accumulated.resize(per_slice_.size());
+      const float* u = p.momentum->velocity();
+      const float* v = p.momentum->accumulated();
+      out.velocity[i].assign(u, u + p.momentum->size());
+      out.accumulated[i].assign(v, v + p.momentum->size());
+    }
+  }
+}
+
+caf::error gradient_encoder::restore(const messages::carried_state& in) {
+  auto refuse = [](const std::string& what) {
+    return make_error(errc::size_mismatch, "the checkpoint's " + what
+                                             + " does not fit this job's gradient codec");
+  };
+  auto slices_of = [&](const std::vector<std::vector<float>>& v) {
+    return v.empty() || v.size() == per_slice_.size();
+  };
+  if (!slices_of(in.residual) || !slices_of(in.velocity) || !slices_of(in.accumulated))
+    return refuse("per-slice state");
+  for (size_t i = 0; i < per_slice_.size(); ++i) {
+    auto& p = per_slice_[i];
+    if (!in.residual.empty() && (!p.feedback || !p.feedback->restore(in.residual[i])))
+      return refuse("error-feedback residual");
+    if (!in.velocity.empty()
+        && (!p.momentum || in.accumulated.empty()
+            || !p.momentum->restore(in.velocity[i], in.accumulated[i])))
+      return refuse("momentum correction state");
+  }
+  return {};
+}
+
 gradient_decoder::gradient_decoder(std::shared_ptr<const compress::codec_registry> codecs)
   : codecs_(std::move(codecs)) {
 }

@@ -15,6 +15,7 @@
 #include "kernels/compress/error_feedback.hpp"
 #include "kernels/compress/momentum_correction.hpp"
 #include "messages/payload_codec.hpp"
+#include "messages/specs.hpp"
 #include "model/slices.hpp"
 
 namespace herd::actors {
@@ -48,6 +49,12 @@ public:
   std::vector<char> encode(const messages::gradient_header& h, const float* grad);
   /// Whether gradients go out as plain fp32 values (codec "none").
   bool dense() const { return dense_; }
+
+  /// What the codec kept back, per slice (error feedback's residual, momentum correction's u
+  /// and v), into `out`; nothing for codecs that keep nothing.
+  void save(messages::carried_state& out) const;
+  /// Continues from a save() of the same settings; refuses buffers of another shape.
+  caf::error restore(const messages::carried_state& in);
 
 private:
   struct per_slice {

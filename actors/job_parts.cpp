@@ -180,14 +180,21 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
   ws.state->set_pull_16bit(cfg.compression.pull != config::pull_format::fp32);
   if (!ws.encoder->dense()) // dense gradients go out as fp32 (or through the local handover)
     ws.state->offer_push_encoding(cfg.compression, cfg.training.seed);
+  if (!start.carried.empty()) { // resuming: what the worker kept back, as it was
+    auto err = ws.state->restore(start.carried);
+    if (!err && !ws.state->pushes_from_backend())
+      err = ws.encoder->restore(start.carried);
+    if (err)
+      return make_error(code_of(err), "worker " + std::to_string(id) + ": " + describe(err));
+  }
   return spawn_worker(sys, std::move(ws));
 }
 
-caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
+expected<caf::actor> make_stage(caf::actor_system& sys, const job_plan& plan,
                       const kernels::compress::codec_registry& codecs,
                       std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
                       std::vector<caf::actor> shards, caf::actor next, caf::actor supervisor,
-                      uint32_t incarnation) {
+                      uint32_t incarnation, const messages::worker_place& start) {
   const auto& cfg = plan.cfg;
   int stage = plan.stage_of(id);
   stage_setup ss;
@@ -208,6 +215,11 @@ caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
   ss.timeout = request_timeout;
   ss.incarnation = incarnation;
   ss.hold_every = static_cast<uint64_t>(std::max<int64_t>(0, cfg.checkpoint.every));
+  if (!start.carried.empty()) { // resuming: the loss scale and the codec's residuals
+    ss.state->restore(start.carried);
+    if (auto err = ss.encoder->restore(start.carried))
+      return make_error(code_of(err), "stage " + std::to_string(id) + ": " + describe(err));
+  }
   return spawn_stage(sys, std::move(ss));
 }
 

@@ -75,11 +75,13 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
                        const std::string& device = "cpu");
 
 /// Stage `id % K` of replica `id / K` of a pipeline job, starting at `clock`; `next` is the
-/// replica's next stage (none for the last). `shards`: every shard of the job.
-caf::actor make_stage(caf::actor_system& sys, const job_plan& plan,
-                      const kernels::compress::codec_registry& codecs,
-                      std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
-                      std::vector<caf::actor> shards, caf::actor next, caf::actor supervisor,
-                      uint32_t incarnation = 0);
+/// replica's next stage (none for the last). `shards`: every shard of the job. `start.carried`:
+/// what it kept back, when resuming from a checkpoint.
+expected<caf::actor> make_stage(caf::actor_system& sys, const job_plan& plan,
+                                const kernels::compress::codec_registry& codecs,
+                                std::shared_ptr<const data::dataset> train, uint32_t id,
+                                uint64_t clock, std::vector<caf::actor> shards, caf::actor next,
+                                caf::actor supervisor, uint32_t incarnation = 0,
+                                const messages::worker_place& start = {});
 
 } // namespace herd::actors

@@ -189,10 +189,10 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       if (auto err = ensure_data(self, (*plan)->cfg))
         return err;
       auto worker = (*plan)->pipelined()
-                      ? expected<caf::actor>{make_stage(
-                          self->system(), **plan, *self->state.setup.codecs,
-                          self->state.setup.train, spec.id, spec.clock, std::move(spec.shards),
-                          std::move(spec.next), std::move(spec.supervisor), spec.incarnation)}
+                      ? make_stage(self->system(), **plan, *self->state.setup.codecs,
+                                   self->state.setup.train, spec.id, spec.clock,
+                                   std::move(spec.shards), std::move(spec.next),
+                                   std::move(spec.supervisor), spec.incarnation, spec.start)
                       : make_worker(self->system(), **plan, *self->state.setup.codecs,
                                     self->state.setup.train, spec.id, spec.clock,
                                     std::move(spec.shards), std::move(spec.supervisor),

@@ -83,6 +83,8 @@ void maybe_report_held(stage_self self) {
   messages::worker_place at;
   at.worker = ss.id();
   at.clock = ss.clock();
+  ss.save(at.carried); // stage 0's loss scale
+  st.setup.encoder->save(at.carried);
   self->send(st.setup.supervisor, held_atom::value, at);
 }
 

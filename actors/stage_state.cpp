@@ -47,6 +47,18 @@ void stage_state::set_precision(std::optional<kernels::half_format> half) {
   compute_.set_half(half);
 }
 
+void stage_state::save(messages::carried_state& out) const {
+  if (is_head() && half_ == kernels::half_format::fp16) {
+    out.loss_scale = scaler_.scale();
+    out.clean_steps = scaler_.clean_in_a_row();
+  }
+}
+
+void stage_state::restore(const messages::carried_state& in) {
+  if (in.loss_scale > 0)
+    scaler_.restore(in.loss_scale, in.clean_steps);
+}
+
 void stage_state::params_pulled() {
   const auto& range = compute_.range();
   if (half_) // fp32 master weights on the shards; half operands here

@@ -22,6 +22,7 @@
 #include "kernels/loss_scaler.hpp"
 #include "kernels/cpu/round_half.hpp"
 #include "messages/pipeline.hpp"
+#include "messages/specs.hpp"
 #include "messages/types.hpp"
 #include "model/stage_compute.hpp"
 #include "model/stages.hpp"
@@ -43,6 +44,10 @@ public:
   /// Reduced-precision compute (none: fp32). fp16 scales the loss: stage 0 keeps the replica's
   /// loss scaler and sends its scale with the activations; every stage unscales its gradient.
   void set_precision(std::optional<kernels::half_format> half);
+
+  /// The loss scaler's state (stage 0 under fp16), for a checkpoint, and back.
+  void save(messages::carried_state& out) const;
+  void restore(const messages::carried_state& in);
 
   uint32_t id() const { return id_; }
   int stage() const { return stage_; }

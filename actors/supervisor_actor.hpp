@@ -92,7 +92,9 @@ void join_replica(supervisor_self self, uint32_t r,
                   std::function<void(expected<uint64_t>)> done);
 /// Places replica `r`'s stages at `clock`, the last first (each stage gets the next one's
 /// handle); `placed` runs once per stage. The stages must be members of their shards already.
-void place_replica(supervisor_self self, uint32_t r, uint64_t clock, std::function<void()> placed);
+/// `starts`: where each stage resumes, by stage (from a checkpoint; empty: fresh).
+void place_replica(supervisor_self self, uint32_t r, uint64_t clock, std::function<void()> placed,
+                   std::vector<messages::worker_place> starts = {});
 /// Stage `id` failed: the whole replica goes (its other stages are ended, every stage leaves
 /// its shards, stage 0's unfinished minibatch goes back to the dispenser), then it is restarted
 /// per the job's policy, or the job goes on without it.

@@ -15,6 +15,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "config/job_parse.hpp"
 #include "messages/atoms.hpp"
+#include "messages/checkpoint_codec.hpp"
 
 namespace herd::actors {
 
@@ -91,9 +92,11 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
     c.data = st.core->data_position();
     for (auto& [id, at] : st.ckpt_held) {
       worker_position p{id, st.worker_nodes[id], at.clock, at.has_chunk, {}, at.pos,
-                        st.device_of(id)};
+                        st.device_of(id), {}};
       if (at.has_chunk)
         p.chunk = data::chunk{at.chunk_id, at.epoch, at.indices};
+      if (!at.carried.empty())
+        p.carried = messages::encode_carried_state(at.carried);
       c.workers.push_back(std::move(p));
     }
     c.samples = st.core->samples();

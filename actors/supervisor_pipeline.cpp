@@ -28,9 +28,11 @@ std::string node_of(supervisor_self self, uint32_t id) {
   return live_node(self, id < st.in.cfg.workers.size() ? st.in.cfg.workers[id].node : "");
 }
 
-// Places stage `stage` of replica `r` (and, once it runs, the stage before it).
+// Places stage `stage` of replica `r` (and, once it runs, the stage before it); `starts`: where
+// each stage resumes (by stage; empty for a fresh start).
 void place_stage(supervisor_self self, uint32_t r, int stage, uint64_t clock, caf::actor next,
-                 std::function<void()> placed) {
+                 std::function<void()> placed,
+                 std::shared_ptr<const std::vector<messages::worker_place>> starts) {
   auto k = uint32_t(self->state.plan.stage_count());
   uint32_t id = r * k + uint32_t(stage);
   auto node = node_of(self, id);
@@ -47,16 +49,18 @@ void place_stage(supervisor_self self, uint32_t r, int stage, uint64_t clock, ca
       auto& st = self->state;
       auto it = st.workers.find(id);
       place_stage(self, r, stage - 1, clock, it == st.workers.end() ? caf::actor{} : it->second,
-                  placed);
+                  placed, starts);
     },
-    {}, std::move(next));
+    size_t(stage) < starts->size() ? (*starts)[size_t(stage)] : messages::worker_place{},
+    std::move(next));
 }
 
 } // namespace
 
-void place_replica(supervisor_self self, uint32_t r, uint64_t clock,
-                   std::function<void()> placed) {
-  place_stage(self, r, self->state.plan.stage_count() - 1, clock, {}, std::move(placed));
+void place_replica(supervisor_self self, uint32_t r, uint64_t clock, std::function<void()> placed,
+                   std::vector<messages::worker_place> starts) {
+  place_stage(self, r, self->state.plan.stage_count() - 1, clock, {}, std::move(placed),
+              std::make_shared<const std::vector<messages::worker_place>>(std::move(starts)));
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "config/job_parse.hpp"
 #include "messages/atoms.hpp"
+#include "messages/checkpoint_codec.hpp"
 
 namespace herd::actors {
 
@@ -73,6 +74,25 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
 
 namespace {
 
+// Where worker `w` of a checkpoint resumes: its place, and what it carried (validated against
+// the job's slices).
+expected<messages::worker_place> place_of(supervisor_self self, const worker_position& w) {
+  messages::worker_place at{w.worker, w.clock, w.has_chunk, w.chunk.id, w.chunk.epoch,
+                            w.chunk.indices, w.pos, {}};
+  if (w.carried.empty())
+    return at;
+  std::vector<uint32_t> counts;
+  for (const auto& s : self->state.plan.slices)
+    counts.push_back(static_cast<uint32_t>(s.count));
+  auto carried = messages::decode_carried_state(w.carried, counts);
+  if (!carried)
+    return make_error(errc::bad_format, "the checkpoint's state of worker "
+                                          + std::to_string(w.worker) + ": "
+                                          + describe(carried.error()));
+  at.carried = std::move(*carried);
+  return at;
+}
+
 // Pipeline jobs: each replica of the checkpoint comes back whole (its stages hold no chunk:
 // stage 0 holds between two minibatches, each its own chunk).
 void resume_replicas(supervisor_self self, const checkpoint& c, std::function<void()> started) {
@@ -98,11 +118,16 @@ void resume_replicas(supervisor_self self, const checkpoint& c, std::function<vo
   for (auto& [r, at] : replicas) {
     if (at.size() != k)
       continue;
+    std::vector<messages::worker_place> starts(k);
     for (auto* w : at) {
+      auto place = place_of(self, *w);
+      if (!place)
+        return fail_job(self, place.error());
+      starts[w->worker % k] = std::move(*place);
       st.core->add_worker(w->worker, w->clock);
       st.worker_nodes[w->worker] = w->node;
     }
-    place_replica(self, r, at.front()->clock, resumed);
+    place_replica(self, r, at.front()->clock, resumed, std::move(starts));
   }
 }
 
@@ -148,12 +173,13 @@ void place_workers(supervisor_self self) {
     auto resumed = countdown(c.workers.size(), started);
     for (const auto& w : c.workers) {
       auto node = live_node(self, w.node);
-      messages::worker_place at{w.worker, w.clock, w.has_chunk, w.chunk.id, w.chunk.epoch,
-                                w.chunk.indices, w.pos};
+      auto at = place_of(self, w);
+      if (!at)
+        return fail_job(self, at.error());
       st.core->add_worker(w.worker, w.clock);
       if (!w.device.empty()) // added workers keep their device (the job file's keep theirs)
         st.worker_devices[w.worker] = w.device;
-      place_worker(self, node, w.worker, w.clock, resumed, at);
+      place_worker(self, node, w.worker, w.clock, resumed, std::move(*at));
     }
     return;
   }

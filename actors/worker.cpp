@@ -99,6 +99,10 @@ void maybe_report_held(worker_self self) {
     at.indices = ws.chunk().indices;
     at.pos = ws.position();
   }
+  // What the next step depends on besides the parameters: the loss scale, the residuals.
+  ws.save(at.carried);
+  if (!ws.pushes_from_backend())
+    st.setup.encoder->save(at.carried);
   self->send(st.setup.supervisor, held_atom::value, at);
 }
 

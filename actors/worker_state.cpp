@@ -53,6 +53,24 @@ void worker_state::set_precision(std::optional<kernels::half_format> half) {
   half_ = half;
 }
 
+void worker_state::save(messages::carried_state& out) const {
+  if (half_ == kernels::half_format::fp16) {
+    out.loss_scale = scaler_.scale();
+    out.clean_steps = scaler_.clean_in_a_row();
+  }
+  if (pushes_from_backend_)
+    out.residual = backend_->push_residual();
+}
+
+caf::error worker_state::restore(const messages::carried_state& in) {
+  if (in.loss_scale > 0)
+    scaler_.restore(in.loss_scale, in.clean_steps);
+  if (pushes_from_backend_ && !backend_->restore_push_residual(in.residual))
+    return make_error(errc::size_mismatch, "the checkpoint's error-feedback residual does not "
+                                           "fit this worker's device encoder");
+  return {};
+}
+
 worker_state::step_result worker_state::compute_step() {
   assert(has_batch());
   size_t rows = std::min(size_t(batch_size_), chunk_.indices.size() - pos_);

@@ -13,6 +13,7 @@
 
 #include "data/dataset.hpp"
 #include "kernels/loss_scaler.hpp"
+#include "messages/specs.hpp"
 #include "messages/types.hpp"
 #include "model/mlp.hpp"
 #include "model/slices.hpp"
@@ -77,6 +78,13 @@ public:
   /// Computes in bf16 or fp16 (fp32 accumulation; fp16 with dynamic loss scaling) from now on.
   void set_precision(std::optional<kernels::half_format> half);
   float loss_scale() const { return scaler_.scale(); }
+
+  /// What carries to the next step besides the parameters (for a checkpoint): the fp16 loss
+  /// scaler and, when the backend encodes the pushes, its error-feedback residual. (The host
+  /// encoder's state is the worker actor's: gradient_encoder::save.)
+  void save(messages::carried_state& out) const;
+  /// Continues from a save(); refuses a residual that does not fit the backend's encoder.
+  caf::error restore(const messages::carried_state& in);
 
   /// One step on the next batch of the current chunk: gradient into grad(), and the mean loss.
   /// Requires has_batch(); the clock advances with advance() once the gradient is pushed.

@@ -35,7 +35,12 @@ public:
   void record(bool finite);
 
   uint64_t skipped() const { return skipped_; }
-  uint64_t clean_in_a_row() const { return clean_; }
+  uint32_t clean_in_a_row() const { return clean_; }
+  /// Continues from a scale and run of clean steps kept from before (a checkpoint).
+  void restore(float scale, uint32_t clean) {
+    scale_ = scale;
+    clean_ = clean;
+  }
 
 private:
   loss_scaler_params p_;

@@ -1,5 +1,7 @@
 #include "messages/checkpoint_codec.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "messages/capnp_io.hpp"
@@ -22,7 +24,7 @@ caf::error get(capnp::Data::Reader data, uint32_t count, bool optional, const ch
   if (data.size() == 0 && optional)
     return {};
   if (data.size() != size_t{count} * sizeof(float))
-    return bad(std::string{"shard checkpoint: "} + what + " holds " + std::to_string(data.size())
+    return bad(std::string{"checkpoint: "} + what + " holds " + std::to_string(data.size())
                + " bytes, expected " + std::to_string(size_t{count} * sizeof(float)));
   out.resize(count);
   std::memcpy(out.data(), data.begin(), data.size());
@@ -81,6 +83,79 @@ expected<shard_snapshot> decode_shard_snapshot(const std::vector<char>& bytes) {
       return err;
     for (auto m : msg.getMembers())
       s.members.emplace_back(m.getWorker(), m.getClock());
+    return s;
+  });
+}
+
+namespace {
+
+// Per slice: every buffer of `from` empty, or exactly the slices' count.
+void put_slices(capnp::List<wire::SliceState>::Builder out,
+                const std::vector<std::vector<float>>& from,
+                capnp::Data::Builder (wire::SliceState::Builder::*init)(unsigned)) {
+  for (size_t i = 0; i < from.size(); ++i) {
+    auto b = out[static_cast<unsigned>(i)];
+    put((b.*init)(static_cast<unsigned>(from[i].size() * sizeof(float))), from[i]);
+  }
+}
+
+} // namespace
+
+std::vector<char> encode_carried_state(const carried_state& s) {
+  capnp::MallocMessageBuilder builder;
+  auto msg = builder.initRoot<wire::WorkerState>();
+  msg.setFormatVersion(wire::CHECKPOINT_VERSION);
+  msg.setLossScale(s.loss_scale);
+  msg.setCleanSteps(s.clean_steps);
+  auto n = std::max({s.residual.size(), s.velocity.size(), s.accumulated.size()});
+  auto slices = msg.initSlices(static_cast<unsigned>(n));
+  put_slices(slices, s.residual, &wire::SliceState::Builder::initResidual);
+  put_slices(slices, s.velocity, &wire::SliceState::Builder::initVelocity);
+  put_slices(slices, s.accumulated, &wire::SliceState::Builder::initAccumulated);
+  return detail::flatten(builder);
+}
+
+expected<carried_state> decode_carried_state(const std::vector<char>& bytes,
+                                             const std::vector<uint32_t>& counts) {
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  return detail::guarded([&]() -> expected<carried_state> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
+    auto msg = reader.getRoot<wire::WorkerState>();
+    if (msg.getFormatVersion() != wire::CHECKPOINT_VERSION)
+      return bad("worker state has format version " + std::to_string(msg.getFormatVersion())
+                 + ", expected " + std::to_string(wire::CHECKPOINT_VERSION));
+    carried_state s;
+    s.loss_scale = msg.getLossScale();
+    s.clean_steps = msg.getCleanSteps();
+    if (!(s.loss_scale >= 0) || !std::isfinite(s.loss_scale))
+      return bad("worker state: loss scale " + std::to_string(s.loss_scale));
+    auto slices = msg.getSlices();
+    if (slices.size() != 0 && slices.size() != counts.size())
+      return bad("worker state holds " + std::to_string(slices.size()) + " slices, the job "
+                 + std::to_string(counts.size()));
+    for (unsigned i = 0; i < slices.size(); ++i) {
+      std::vector<float> r, u, v;
+      if (auto err = get(slices[i].getResidual(), counts[i], true, "residual", r))
+        return err;
+      if (auto err = get(slices[i].getVelocity(), counts[i], true, "velocity", u))
+        return err;
+      if (auto err = get(slices[i].getAccumulated(), counts[i], true, "accumulated", v))
+        return err;
+      if (!r.empty())
+        s.residual.resize(slices.size());
+      if (!u.empty())
+        s.velocity.resize(slices.size());
+      if (!v.empty())
+        s.accumulated.resize(slices.size());
+      if (!r.empty())
+        s.residual[i] = std::move(r);
+      if (!u.empty())
+        s.velocity[i] = std::move(u);
+      if (!v.empty())
+        s.accumulated[i] = std::move(v);
+    }
     return s;
   });
 }

@@ -1,4 +1,5 @@
-// A shard's checkpoint state to and from its Cap'n Proto form (schema/checkpoint.capnp).
+// A shard's checkpoint state, and a worker's carried state, to and from their Cap'n Proto
+// forms (schema/checkpoint.capnp).
 // Decoding validates sizes before anything is used; errors are payload_invalid.
 #pragma once
 
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "messages/errc.hpp"
+#include "messages/specs.hpp"
 
 namespace herd::messages {
 
@@ -27,5 +29,11 @@ struct shard_snapshot {
 
 std::vector<char> encode_shard_snapshot(const shard_snapshot& s);
 expected<shard_snapshot> decode_shard_snapshot(const std::vector<char>& bytes);
+
+/// A worker's carried state (WorkerState), validated against the slice sizes `counts` when
+/// decoding (every buffer empty or exactly its slice's count).
+std::vector<char> encode_carried_state(const carried_state& s);
+expected<carried_state> decode_carried_state(const std::vector<char>& bytes,
+                                             const std::vector<uint32_t>& counts);
 
 } // namespace herd::messages

@@ -14,13 +14,14 @@ namespace herd::messages {
 
 /// herd's protocol between processes: the message types and their fields. Bumped on any
 /// incompatible change; a node refuses a peer of another version at the handshake (hello).
-constexpr uint32_t protocol_version = 3; // 2: worker_spec::device; 3: worker_spec::next (pipeline)
+constexpr uint32_t protocol_version = 4; // 2: worker_spec::device; 3: worker_spec::next (pipeline);
+                                         // 4: worker_place::carried
 
 /// Spawn shard `index` of the job, holding `members` at clock 0.
 struct shard_spec {
   std::string job_json;
   uint32_t index = 0;
-  uint64_t horizon = 0; // optimizer steps over the job (learning-rate schedule)
+  uint64_t horizon = 0; // samples over the job (learning-rate schedule)
   std::vector<uint32_t> members;
   std::vector<char> snapshot; // resuming: the shard's checkpoint (ShardCheckpoint bytes)
 };
@@ -34,6 +35,26 @@ typename Inspector::result_type inspect(Inspector& f, shard_spec& x) {
 /// Where a worker stands at a clock boundary: its clock and the data chunk it is working
 /// through (from batch position `pos`). Sent when it holds for a checkpoint; given back when
 /// a job resumes from one.
+/// What a worker carries from one step to the next besides its place: the fp16 loss scaler
+/// and, per slice, what its gradient codec kept back (error feedback's residual, momentum
+/// correction's u and v). Empty vectors where the job keeps none.
+struct carried_state {
+  float loss_scale = 0; // 0: no loss scaler
+  uint32_t clean_steps = 0;
+  std::vector<std::vector<float>> residual;    // by slice, or empty
+  std::vector<std::vector<float>> velocity;    // by slice, or empty
+  std::vector<std::vector<float>> accumulated; // by slice, or empty
+  bool empty() const {
+    return loss_scale == 0 && residual.empty() && velocity.empty() && accumulated.empty();
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, carried_state& x) {
+  return f(caf::meta::type_name("herd::carried_state"), x.loss_scale, x.clean_steps,
+           x.residual, x.velocity, x.accumulated);
+}
+
 struct worker_place {
   uint32_t worker = 0;
   uint64_t clock = 0;
@@ -42,12 +63,13 @@ struct worker_place {
   uint32_t epoch = 0;
   std::vector<uint32_t> indices;
   uint64_t pos = 0;
+  carried_state carried;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_place& x) {
   return f(caf::meta::type_name("herd::worker_place"), x.worker, x.clock, x.has_chunk,
-           x.chunk_id, x.epoch, x.indices, x.pos);
+           x.chunk_id, x.epoch, x.indices, x.pos, x.carried);
 }
 
 /// Spawn worker `id` of the job starting at `clock`, talking to `shards` and `supervisor`.

@@ -25,4 +25,11 @@ void error_feedback::reset() {
   std::fill(r_.begin(), r_.end(), 0.0f);
 }
 
+bool error_feedback::restore(const std::vector<float>& r) {
+  if (r.size() != n_)
+    return false;
+  r_ = r;
+  return true;
+}
+
 } // namespace herd::kernels::compress

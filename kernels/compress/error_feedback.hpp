@@ -29,6 +29,8 @@ public:
   codec& inner() { return *inner_; }
   const codec& inner() const { return *inner_; }
   void reset();
+  // Takes a residual kept from before (a checkpoint); false unless it has size() elements.
+  bool restore(const std::vector<float>& r);
 
 private:
   std::unique_ptr<codec> inner_;

@@ -51,6 +51,14 @@ void momentum_correction::reset() {
   std::fill(v_.begin(), v_.end(), 0.0f);
 }
 
+bool momentum_correction::restore(const std::vector<float>& u, const std::vector<float>& v) {
+  if (u.size() != n_ || v.size() != n_)
+    return false;
+  u_ = u;
+  v_ = v;
+  return true;
+}
+
 double warmup_density(double final_density, uint64_t step,
                       uint64_t warmup_steps) {
   constexpr double start = 0.25;

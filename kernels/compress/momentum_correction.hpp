@@ -34,6 +34,8 @@ public:
   const float* velocity() const { return u_.data(); }
   const float* accumulated() const { return v_.data(); }
   void reset();
+  // Takes u and v kept from before (a checkpoint); false unless both have size() elements.
+  bool restore(const std::vector<float>& u, const std::vector<float>& v);
 
 private:
   uint32_t n_;

@@ -28,3 +28,19 @@ struct ShardCheckpoint {
   members @11 :List(MemberClock);
   scheduleSamples @12 :UInt64; # samples the lr schedule has advanced over (0 in older files)
 }
+
+# One worker's (or pipeline stage's) state that carries from step to step, beside the shards'
+# (docs/operations.md, "Checkpoints"): the loss scaler and, per slice of the model, what the
+# gradient codec kept back (error feedback's residual, momentum correction's u and v).
+struct SliceState {
+  residual @0 :Data;      # fp32, the slice's count or empty
+  velocity @1 :Data;
+  accumulated @2 :Data;
+}
+
+struct WorkerState {
+  formatVersion @0 :UInt16;
+  lossScale @1 :Float32;  # 0: no loss scaler
+  cleanSteps @2 :UInt32;
+  slices @3 :List(SliceState);
+}

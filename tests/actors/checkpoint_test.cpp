@@ -109,6 +109,30 @@ TEST_CASE("checkpoint: files round-trip and the newest whole one is found", "[ac
   CHECK(s->members.at(0).second == 20);
 }
 
+TEST_CASE("checkpoint: a worker's carried state round-trips, a misfit is refused", "[actors]") {
+  messages::carried_state s;
+  s.loss_scale = 1024.0f;
+  s.clean_steps = 17;
+  s.residual = {{1.0f, -2.0f}, {0.5f, 0.25f, 0.125f}};
+  s.velocity = {{}, {3.0f, 4.0f, 5.0f}};
+  s.accumulated = {{}, {6.0f, 7.0f, 8.0f}};
+  auto bytes = messages::encode_carried_state(s);
+  auto got = messages::decode_carried_state(bytes, {2, 3});
+  REQUIRE(got);
+  CHECK(got->loss_scale == 1024.0f);
+  CHECK(got->clean_steps == 17);
+  CHECK(got->residual == s.residual);
+  CHECK(got->velocity == s.velocity);
+  CHECK(got->accumulated == s.accumulated);
+  auto other_slices = messages::decode_carried_state(bytes, {2, 4});
+  REQUIRE_FALSE(other_slices);
+  CHECK_THAT(describe(other_slices.error()), Catch::Contains("residual holds 12 bytes"));
+  CHECK_FALSE(messages::decode_carried_state(bytes, {2, 3, 1}));
+  auto cut = bytes;
+  cut.resize(cut.size() / 2);
+  CHECK_FALSE(messages::decode_carried_state(cut, {2, 3}));
+}
+
 TEST_CASE("checkpoint: a damaged newest checkpoint falls back to the previous, saying why",
           "[actors]") {
   test::temp_dir dir;
@@ -178,6 +202,58 @@ TEST_CASE("checkpoint: resuming gives bit-identical parameters to a run that nev
   auto other = single_worker_job(dir.file("other"));
   other.cfg.optimizer.lr = 0.02;
   other.resume = in.resume;
+  CHECK(run(other).params != straight.params);
+}
+
+TEST_CASE("checkpoint: a resumed worker continues its codec's residuals and its loss scale",
+          "[actors][integration]") {
+  // What the worker carries besides the shards' state: error feedback's residual, momentum
+  // correction's u and v, the fp16 loss scale (lowered by early overflows on large inputs).
+  auto variant = GENERATE(0, 1, 2);
+  test::temp_dir dir;
+  auto make = [&](const std::string& sub) {
+    auto in = single_worker_job(dir.file(sub));
+    if (variant == 0) {
+      in.cfg.compression.codec = "topk";
+      in.cfg.compression.density = 0.1;
+      in.cfg.compression.error_feedback = true;
+    } else if (variant == 1) {
+      in.cfg.optimizer.type = config::optimizer_kind::sgd;
+      in.cfg.optimizer.momentum = 0.9;
+      in.cfg.compression.codec = "topk";
+      in.cfg.compression.density = 0.1;
+      in.cfg.compression.momentum_correction = true;
+    } else {
+      in.cfg.precision.compute = config::compute_precision::fp16;
+      auto train = *in.train;
+      for (auto& x : train.x)
+        x *= 60.0f;
+      in.train = std::make_shared<data::dataset>(std::move(train));
+    }
+    return in;
+  };
+  INFO("variant " << variant);
+  auto straight = run(make("full"));
+  if (variant == 2)
+    CHECK(straight.steps_skipped > 0); // the scale came down from its start
+  auto from = dir.file("from");
+  fs::create_directories(from);
+  fs::copy(dir.file("full") + "/ckpt-000000000020", from + "/ckpt-000000000020");
+  CHECK(fs::exists(from + "/ckpt-000000000020/worker-0.capnp"));
+  auto c = actors::load_latest_checkpoint(from);
+  REQUIRE(c);
+  REQUIRE(c->workers.size() == 1);
+  CHECK_FALSE(c->workers[0].carried.empty());
+  auto in = make("resumed");
+  in.resume = std::make_shared<const actors::checkpoint>(*c);
+  auto resumed = run(in);
+  CHECK(resumed.samples == straight.samples);
+  CHECK(resumed.params == straight.params);
+  // The guard: resumed without what the worker carried, the run differs.
+  auto bare = *c;
+  bare.workers[0].carried.clear();
+  auto other = make("bare");
+  other.resume = std::make_shared<const actors::checkpoint>(bare);
   CHECK(run(other).params != straight.params);
 }
 

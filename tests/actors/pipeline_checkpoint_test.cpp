@@ -17,8 +17,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// K = 2 stages, M = 4 micro-batches, `replicas` replicas, a checkpoint every 5 clocks.
-actors::job_inputs pipeline_job(const std::string& ckpt_dir, int replicas) {
+enum class variant { dense, topk_feedback, fp16 };
+
+// K = 2 stages, M = 4 micro-batches, `replicas` replicas, a checkpoint every 5 clocks; `v`:
+// dense fp32, top-k with error feedback, or fp16 on large inputs (early overflows lower the
+// loss scale).
+actors::job_inputs pipeline_job(const std::string& ckpt_dir, int replicas,
+                                variant v = variant::dense) {
   auto in = test::small_job();
   auto& cfg = in.cfg;
   cfg.optimizer.lr = 0.05;
@@ -32,6 +37,17 @@ actors::job_inputs pipeline_job(const std::string& ckpt_dir, int replicas) {
   cfg.checkpoint.every = 5;
   cfg.checkpoint.keep = 100;
   cfg.checkpoint.dir = ckpt_dir;
+  if (v == variant::topk_feedback) {
+    cfg.compression.codec = "topk";
+    cfg.compression.density = 0.1;
+    cfg.compression.error_feedback = true;
+  } else if (v == variant::fp16) {
+    cfg.precision.compute = config::compute_precision::fp16;
+    auto train = *in.train;
+    for (auto& x : train.x)
+      x *= 60.0f;
+    in.train = std::make_shared<data::dataset>(std::move(train));
+  }
   return in;
 }
 
@@ -52,8 +68,10 @@ actors::checkpoint only(test::temp_dir& dir, const std::string& from, uint64_t c
 TEST_CASE("pipeline checkpoint: resuming one replica gives the parameters of a run that never "
           "stopped",
           "[actors][integration]") {
+  auto v = GENERATE(variant::dense, variant::topk_feedback, variant::fp16);
+  INFO("variant " << int(v));
   test::temp_dir dir;
-  auto straight = test::run_to_end(pipeline_job(dir.file("full"), 1));
+  auto straight = test::run_to_end(pipeline_job(dir.file("full"), 1, v));
   CHECK(straight.samples == 2 * 256);
   auto c = only(dir, dir.file("full"), 10);
   CHECK(c.clock == 10);
@@ -63,17 +81,29 @@ TEST_CASE("pipeline checkpoint: resuming one replica gives the parameters of a r
   // A pipeline job's chunks are one minibatch each: stage 0 holds between two of them.
   CHECK_FALSE(c.workers[0].has_chunk);
   CHECK_FALSE(c.workers[1].has_chunk);
-  auto in = pipeline_job(dir.file("resumed"), 1);
+  // Dense fp32 stages carry nothing; top-k stages their residuals; fp16 stage 0 its scale.
+  CHECK(c.workers[0].carried.empty() == (v == variant::dense));
+  CHECK(c.workers[1].carried.empty() == (v != variant::topk_feedback));
+  auto in = pipeline_job(dir.file("resumed"), 1, v);
   in.resume = std::make_shared<const actors::checkpoint>(c);
   auto resumed = test::run_to_end(in);
   CHECK(resumed.clock == straight.clock);
   CHECK(resumed.samples == straight.samples);
   CHECK(resumed.params == straight.params);
-  // A guard that the comparison can fail: another learning rate after the resume differs.
-  auto other = pipeline_job(dir.file("other"), 1);
+  // A guard that the comparison can fail: another learning rate after the resume differs, and
+  // so does a resume without what the stages carried.
+  auto other = pipeline_job(dir.file("other"), 1, v);
   other.cfg.optimizer.lr = 0.1;
   other.resume = in.resume;
   CHECK(test::run_to_end(other).params != straight.params);
+  if (v != variant::dense) {
+    auto bare = c;
+    for (auto& w : bare.workers)
+      w.carried.clear();
+    auto without = pipeline_job(dir.file("bare"), 1, v);
+    without.resume = std::make_shared<const actors::checkpoint>(bare);
+    CHECK(test::run_to_end(without).params != straight.params);
+  }
 }
 
 TEST_CASE("pipeline checkpoint: two replicas resume with every sample trained once",

@@ -72,3 +72,56 @@ TEST_CASE("cuda_push_encoder: the host encoder's payloads for every supported co
   dgc.codec = "none"; // dense fp32 pushes take no device encoder
   CHECK_FALSE(actors::cuda_push_encoder::supports(dgc));
 }
+
+TEST_CASE("cuda_push_encoder: the residual comes down as the host's and goes back up whole",
+          "[cuda]") {
+  const auto seed = test_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  auto codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  const size_t n = 100'003;
+  auto slices = model::partition(n, 2);
+  kernels::cuda_stream s;
+  for (const char* codec : {"int8", "topk", "randk"}) {
+    INFO(codec);
+    config::compression_config cfg;
+    cfg.codec = codec;
+    cfg.error_feedback = true;
+    cfg.density = 0.01;
+    actors::gradient_encoder host(*codecs, cfg, config::optimizer_config{}, slices, 11, 3);
+    actors::cuda_push_encoder gpu(cfg, slices, 11, 3);
+    auto header = [&](uint64_t clock, uint32_t i) {
+      messages::gradient_header h;
+      h.worker = 3;
+      h.clock = clock;
+      h.shard = i;
+      h.offset = slices[i].offset;
+      h.count = uint32_t(slices[i].count);
+      h.samples = 64;
+      return h;
+    };
+    for (uint64_t clock = 0; clock < 3; ++clock) {
+      auto g = random_floats(rng, n);
+      auto d_g = to_device(g);
+      for (uint32_t i = 0; i < slices.size(); ++i) {
+        host.encode(header(clock, i), g.data());
+        gpu.encode(header(clock, i), d_g.get(), s.get());
+      }
+    }
+    messages::carried_state kept;
+    host.save(kept);
+    auto down = gpu.residual(s.get());
+    REQUIRE(down.size() == slices.size());
+    CHECK(down == kept.residual); // the same float ops in the same order
+    // A fresh encoder given the residual encodes the next step as the one that kept it.
+    actors::cuda_push_encoder again(cfg, slices, 11, 3);
+    REQUIRE(again.restore_residual(down, s.get()));
+    CHECK_FALSE(again.restore_residual({down.front()}, s.get())); // one slice short
+    auto g = random_floats(rng, n);
+    auto d_g = to_device(g);
+    for (uint32_t i = 0; i < slices.size(); ++i)
+      CHECK(again.encode(header(3, i), d_g.get(), s.get())
+            == gpu.encode(header(3, i), d_g.get(), s.get()));
+  }
+}

@@ -123,3 +123,29 @@ TEST_CASE("error_feedback: the identity holds around every codec",
   ef.reset();
   CHECK(ef.residual()[0] == 0.0f);
 }
+
+TEST_CASE("error_feedback: a restored residual continues exactly, a misfit is refused",
+          "[kernels]") {
+  const auto seed = test_seed();
+  INFO("seed " << seed);
+  std::mt19937_64 rng(seed);
+  codec_params p;
+  p.density = 0.05;
+  const uint32_t n = 1001;
+  error_feedback a(std::make_unique<topk_codec>(p), n);
+  encoded out_a, out_b;
+  for (uint64_t step = 0; step < 3; ++step) {
+    auto g = random_floats(rng, n);
+    a.encode(g.data(), step, out_a);
+  }
+  std::vector<float> kept(a.residual(), a.residual() + n);
+  error_feedback b(std::make_unique<topk_codec>(p), n);
+  CHECK_FALSE(b.restore(std::vector<float>(n - 1)));
+  REQUIRE(b.restore(kept));
+  auto g = random_floats(rng, n);
+  a.encode(g.data(), 3, out_a);
+  b.encode(g.data(), 3, out_b);
+  CHECK(out_a.indices == out_b.indices);
+  CHECK(out_a.data == out_b.data);
+  CHECK(std::equal(a.residual(), a.residual() + n, b.residual()));
+}
