@@ -75,6 +75,15 @@ void log(supervisor_self self, const std::string& line);
 void fail_job(supervisor_self self, caf::error err);
 void set_consistency(supervisor_self self, const consistency_rule& rule);
 
+/// Counts replies down; runs `then` once when the last one is in.
+inline auto countdown(size_t n, std::function<void()> then) {
+  auto left = std::make_shared<size_t>(n);
+  return [left, then = std::move(then)] {
+    if (--*left == 0)
+      then();
+  };
+}
+
 /// `preferred` when it is connected and alive, else the first live node ("" when none).
 std::string live_node(supervisor_self self, const std::string& preferred);
 
@@ -114,6 +123,13 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
 /// (lost shards on live nodes); the clocks since are lost and reported. No checkpoint: the job
 /// fails.
 void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason);
+// Resuming (supervisor_resume.cpp).
+/// Takes the job's state from st.in.resume (shards and workers are placed from it next);
+/// false when the checkpoint does not fit (the job has failed then).
+bool begin_resume(supervisor_self self);
+/// Places the checkpoint's workers (pipeline: whole replicas) where they stood, with what they
+/// carried; `started` runs once all are placed.
+void resume_workers(supervisor_self self, std::function<void()> started);
 /// Places failed worker `id` again (same id, joined at a fresh clock), on its node if alive.
 void restart_worker(supervisor_self self, uint32_t id);
 /// Starts the end of the job (final evaluation, result) once every worker has finished, no

@@ -1,7 +1,6 @@
 // Placing the job's shards and workers on its nodes, and workers added while it runs.
 #include <algorithm>
 #include <cstdio>
-#include <map>
 
 #include <caf/event_based_actor.hpp>
 
@@ -10,20 +9,10 @@
 #include "actors/supervisor_actor.hpp"
 #include "config/job_parse.hpp"
 #include "messages/atoms.hpp"
-#include "messages/checkpoint_codec.hpp"
 
 namespace herd::actors {
 
 namespace {
-
-/// Counts replies down; runs `then` once when the last one is in.
-auto countdown(size_t n, std::function<void()> then) {
-  auto left = std::make_shared<size_t>(n);
-  return [left, then = std::move(then)] {
-    if (--*left == 0)
-      then();
-  };
-}
 
 caf::actor node_named(supervisor_self self, const std::string& name) {
   auto it = self->state.nodes.find(name);
@@ -74,63 +63,6 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
 
 namespace {
 
-// Where worker `w` of a checkpoint resumes: its place, and what it carried (validated against
-// the job's slices).
-expected<messages::worker_place> place_of(supervisor_self self, const worker_position& w) {
-  messages::worker_place at{w.worker, w.clock, w.has_chunk, w.chunk.id, w.chunk.epoch,
-                            w.chunk.indices, w.pos, {}};
-  if (w.carried.empty())
-    return at;
-  std::vector<uint32_t> counts;
-  for (const auto& s : self->state.plan.slices)
-    counts.push_back(static_cast<uint32_t>(s.count));
-  auto carried = messages::decode_carried_state(w.carried, counts);
-  if (!carried)
-    return make_error(errc::bad_format, "the checkpoint's state of worker "
-                                          + std::to_string(w.worker) + ": "
-                                          + describe(carried.error()));
-  at.carried = std::move(*carried);
-  return at;
-}
-
-// Pipeline jobs: each replica of the checkpoint comes back whole (its stages hold no chunk:
-// stage 0 holds between two minibatches, each its own chunk).
-void resume_replicas(supervisor_self self, const checkpoint& c, std::function<void()> started) {
-  auto& st = self->state;
-  auto k = uint32_t(st.plan.stage_count());
-  std::map<uint32_t, std::vector<const worker_position*>> replicas;
-  for (const auto& w : c.workers)
-    replicas[w.worker / k].push_back(&w);
-  size_t stages = 0;
-  for (auto& [r, at] : replicas) {
-    if (at.size() == k)
-      stages += k;
-    else // a replica cut short (never in a whole checkpoint): its stages leave their shards
-      for (auto* w : at)
-        for (auto i : st.plan.shards_of(w->worker))
-          self->send(st.shards[i], leave_atom::value, w->worker);
-  }
-  if (stages == 0)
-    return fail_job(self, make_error(errc::invalid_argument,
-                                     "the checkpoint at clock " + std::to_string(c.clock)
-                                       + " holds no whole pipeline replica"));
-  auto resumed = countdown(stages, std::move(started));
-  for (auto& [r, at] : replicas) {
-    if (at.size() != k)
-      continue;
-    std::vector<messages::worker_place> starts(k);
-    for (auto* w : at) {
-      auto place = place_of(self, *w);
-      if (!place)
-        return fail_job(self, place.error());
-      starts[w->worker % k] = std::move(*place);
-      st.core->add_worker(w->worker, w->clock);
-      st.worker_nodes[w->worker] = w->node;
-    }
-    place_replica(self, r, at.front()->clock, resumed, std::move(starts));
-  }
-}
-
 void place_workers(supervisor_self self) {
   auto& st = self->state;
   auto& cfg = st.in.cfg;
@@ -160,29 +92,8 @@ void place_workers(supervisor_self self) {
       st.cb.on_start(caf::actor_cast<caf::actor>(self));
     st.on_start_called = true;
   };
-  if (st.in.resume) { // the workers of the checkpoint, where they stood
-    const auto& c = *st.in.resume;
-    set_consistency(self, st.rule); // the rule in force when it was taken
-    st.next_worker_id = c.next_worker_id;
-    if (c.workers.empty())
-      return fail_job(self, make_error(errc::invalid_argument,
-                                       "the checkpoint at clock " + std::to_string(c.clock)
-                                         + " was taken after training ended: nothing to resume"));
-    if (st.plan.pipelined())
-      return resume_replicas(self, c, started);
-    auto resumed = countdown(c.workers.size(), started);
-    for (const auto& w : c.workers) {
-      auto node = live_node(self, w.node);
-      auto at = place_of(self, w);
-      if (!at)
-        return fail_job(self, at.error());
-      st.core->add_worker(w.worker, w.clock);
-      if (!w.device.empty()) // added workers keep their device (the job file's keep theirs)
-        st.worker_devices[w.worker] = w.device;
-      place_worker(self, node, w.worker, w.clock, resumed, std::move(*at));
-    }
-    return;
-  }
+  if (st.in.resume) // the workers of the checkpoint, where they stood
+    return resume_workers(self, started);
   st.next_worker_id = static_cast<uint32_t>(cfg.workers.size());
   auto all_placed = countdown(cfg.workers.size(), started);
   if (st.plan.pipelined()) {
@@ -289,44 +200,6 @@ void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
         });
 }
 
-// Takes the job's state from st.in.resume (shards and workers are placed from it next);
-// false when the checkpoint does not fit (the job has failed then).
-bool begin_resume(supervisor_self self) {
-  auto& st = self->state;
-  auto& cfg = st.in.cfg;
-  const auto& c = *st.in.resume;
-  if (c.shards.size() != cfg.shards.size()) {
-    fail_job(self, make_error(errc::config_invalid,
-                              "the checkpoint has " + std::to_string(c.shards.size())
-                                + " shard(s), the job " + std::to_string(cfg.shards.size())));
-    return false;
-  }
-  auto rule = rule_from(c.rule);
-  if (!rule) {
-    fail_job(self, rule.error());
-    return false;
-  }
-  st.rule = *rule;
-  st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped, c.wire);
-  // The restored parameters, measured before anything trains on them: they must score what
-  // the checkpoint recorded when it was taken.
-  auto acc = evaluate_snapshots(self, c.shards);
-  if (!acc) {
-    fail_job(self, acc.error());
-    return false;
-  }
-  char line[160];
-  std::snprintf(line, sizeof line,
-                "resuming from the checkpoint at clock %llu: test accuracy %.2f%% (recorded "
-                "when it was taken: %.2f%%)",
-                (unsigned long long) c.clock, 100.0 * acc->accuracy, 100.0 * c.accuracy);
-  log(self, line);
-  messages::eval_report r{c.clock, c.samples, 0.0, acc->loss, acc->accuracy, 0.0};
-  auto e = st.core->eval_done(r);
-  if (st.cb.on_eval)
-    st.cb.on_eval(e);
-  return true;
-}
 
 // Joins and places added worker `id`; the ctl request gets the outcome.
 void join_and_reply(supervisor_self self, const std::string& node, uint32_t id,

@@ -10,6 +10,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/checkpoint_hold.hpp"
 #include "actors/local_handover.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
@@ -36,10 +37,7 @@ struct worker_actor_state {
   std::vector<uint64_t> base_versions; // each shard's version in the pull the step computes on
   std::mt19937_64 rng;
   bool stopping = false; // asked to leave: finish after the current step
-  std::optional<uint64_t> hold_at; // checkpoint: hold before the step of this clock
-  bool holding = false;            // holding at hold_at; `held` is sent once pushes are in
-  bool held_sent = false;
-  uint64_t no_self_hold_at = 0;    // the clock it started or resumed at: no periodic hold there
+  checkpoint_hold hold;             // checkpoints: `held` is sent once pushes are in
   size_t pushes_pending = 0;       // push / skip requests not yet answered
   messages::step_report bytes; // wire bytes and encode time of the current step
   std::vector<uint32_t> part_bytes;             // per shard: parts of this size (0: whole)
@@ -85,9 +83,8 @@ void finish(worker_self self) {
 // steps, and the supervisor learns where the worker stands.
 void maybe_report_held(worker_self self) {
   auto& st = self->state;
-  if (!st.holding || st.held_sent || st.pushes_pending > 0)
+  if (!st.hold.report_due(st.pushes_pending > 0))
     return;
-  st.held_sent = true;
   auto& ws = *st.setup.state;
   messages::worker_place at;
   at.worker = ws.id();
@@ -291,19 +288,9 @@ bool ends_at(worker_self self, uint64_t clock) {
   return st.stopping || (st.setup.max_steps > 0 && clock >= st.setup.max_steps);
 }
 
-// A periodic checkpoint holds the worker before the step of `clock` (not at the clock it
-// started or resumed at).
-bool self_holds_at(worker_self self, uint64_t clock) {
-  const auto& st = self->state;
-  auto every = st.setup.hold_every;
-  return every > 0 && clock % every == 0 && clock != st.no_self_hold_at;
-}
-
 // Whether the step of `clock` will run: not after the last step, not at a hold.
 bool steps_at(worker_self self, uint64_t clock) {
-  const auto& st = self->state;
-  return !ends_at(self, clock) && !(st.hold_at && clock >= *st.hold_at)
-         && !self_holds_at(self, clock);
+  return !ends_at(self, clock) && !self->state.hold.holds_at(clock);
 }
 
 void pull(worker_self self) {
@@ -311,12 +298,8 @@ void pull(worker_self self) {
   auto& ws = *st.setup.state;
   if (ends_at(self, ws.clock()))
     return finish(self);
-  if (self_holds_at(self, ws.clock()))
-    st.hold_at = st.hold_at ? std::min(*st.hold_at, ws.clock()) : ws.clock();
-  if (st.hold_at && ws.clock() >= *st.hold_at) {
-    st.holding = true;
+  if (st.hold.hold_before(ws.clock()))
     return maybe_report_held(self);
-  }
   if (st.pull_clock != ws.clock()) // not prefetched
     issue_pulls(self, ws.clock());
   if (st.pulls_pending == 0)
@@ -341,7 +324,7 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   for (const auto& shard : st.setup.shards)
     st.local.push_back(shard.node() == self->node() && st.setup.local_handover);
   st.grad_out.resize(st.setup.shards.size());
-  st.no_self_hold_at = st.setup.state->clock();
+  st.hold.start(st.setup.hold_every, st.setup.state->clock());
   self->send(self, step_atom::value);
   return {
     [=](step_atom) { pull(self); },
@@ -350,15 +333,9 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
       parts.insert(parts.end(), p.bytes.begin(), p.bytes.end());
     },
     [=](stop_atom) { self->state.stopping = true; },
-    [=](hold_atom, uint64_t clock) { self->state.hold_at = clock; },
+    [=](hold_atom, uint64_t clock) { self->state.hold.hold_at(clock); },
     [=](resume_atom) {
-      auto& st = self->state;
-      bool was_holding = st.holding;
-      st.hold_at.reset();
-      st.holding = false;
-      st.held_sent = false;
-      st.no_self_hold_at = st.setup.state->clock();
-      if (was_holding)
+      if (self->state.hold.resume(self->state.setup.state->clock()))
         pull(self);
     },
   };

@@ -8,6 +8,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/checkpoint_hold.hpp"
 #include "actors/checkpoint_store.hpp"
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
@@ -107,6 +108,27 @@ TEST_CASE("checkpoint: files round-trip and the newest whole one is found", "[ac
   CHECK(s->optimizer_steps == 5);
   CHECK(s->schedule_samples == 160);
   CHECK(s->members.at(0).second == 20);
+}
+
+TEST_CASE("checkpoint: a worker holds at each multiple of every and where asked, reports once",
+          "[actors]") {
+  actors::checkpoint_hold h;
+  h.start(10, 20); // resumed at clock 20: no periodic hold there
+  CHECK_FALSE(h.holds_at(20));
+  CHECK_FALSE(h.hold_before(20));
+  CHECK(h.holds_at(30));
+  CHECK_FALSE(h.hold_before(29));
+  CHECK(h.hold_before(30));
+  CHECK_FALSE(h.report_due(true)); // a push still unanswered
+  CHECK(h.report_due(false));
+  CHECK_FALSE(h.report_due(false)); // once
+  CHECK(h.resume(30));
+  CHECK_FALSE(h.resume(30)); // not holding any more
+  CHECK_FALSE(h.hold_before(30)); // resumed at 30: no second hold there
+  h.hold_at(33); // the supervisor's hold (herd ctl checkpoint)
+  CHECK(h.holds_at(35));
+  CHECK_FALSE(h.hold_before(32));
+  CHECK(h.hold_before(33));
 }
 
 TEST_CASE("checkpoint: a worker's carried state round-trips, a misfit is refused", "[actors]") {
