@@ -80,8 +80,11 @@ caf::error connect_peers(node_self self, const std::vector<messages::peer>& peer
       continue;
     auto h = connect_with_retry(self->system(), p.host, p.port, st.setup.tls,
                                 std::chrono::seconds(20));
+    // The peer's node actor answers the handshake only after its own attach, which loads the
+    // job's training set synchronously: seconds on a loaded machine, more for a large dataset.
+    // 10 s made jobs fail with "no protocol handshake from the peer" under load.
     if (h)
-      if (auto err = handshake(self->system(), *h))
+      if (auto err = handshake(self->system(), *h, std::chrono::minutes(2)))
         return make_error(errc::invalid_argument, "node " + p.name + " at " + key
                                                     + " refused: " + describe(err));
     if (!h)

@@ -1,13 +1,12 @@
 #include "actors/stage.hpp"
 
-#include <algorithm>
 #include <limits>
-#include <optional>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/checkpoint_hold.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/specs.hpp"
@@ -30,13 +29,10 @@ struct stage_actor_state {
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
   bool ended = false;
   bool stopping = false; // stage 0, removed by ctl: ends at the next pull
-  // Checkpoints, as a worker's: hold before pulling for clock hold_at (or a multiple of
-  // hold_every), report the place once every push is answered, go on when told.
+  // Checkpoints, as a worker's: hold before the pull of the checkpoint's clock, report the
+  // place once every push is answered, go on when told.
   size_t pushes_pending = 0;
-  std::optional<uint64_t> hold_at;
-  bool holding = false;
-  bool held_sent = false;
-  uint64_t no_self_hold_at = 0; // the clock it started or resumed at: no periodic hold there
+  checkpoint_hold hold;
   static inline const char* name = "herd.stage";
 };
 
@@ -73,12 +69,12 @@ void finish(stage_self self) {
 
 // Holding for a checkpoint: once every push is answered the shards hold all of this stage's
 // minibatches, and the supervisor learns its clock. A pipeline job's chunk is one minibatch,
-// committed (chunk_done, sent before this) by the time stage 0 holds: no chunk to save.
+// committed (reported done with its step, before this) by the time stage 0 holds: no chunk
+// to save.
 void maybe_report_held(stage_self self) {
   auto& st = self->state;
-  if (!st.holding || st.held_sent || st.pushes_pending > 0 || st.ended)
+  if (st.ended || !st.hold.report_due(st.pushes_pending > 0))
     return;
-  st.held_sent = true;
   auto& ss = *st.setup.state;
   messages::worker_place at;
   at.worker = ss.id();
@@ -134,9 +130,10 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
         [=](caf::error& err) { fail(self, std::move(err)); });
   }
   uint64_t chunk = no_chunk;
-  if (ss.is_head() && ss.take_finished_chunk(chunk)) // committed: never handed out again
-    self->send(st.setup.supervisor, chunk_done_atom::value, ss.id(), chunk);
+  if (!ss.is_head() || !ss.take_finished_chunk(chunk))
+    chunk = no_chunk;
   auto report = ss.finish_minibatch(c);
+  report.committed_chunk = chunk; // with the samples: counted and done together
   report.encode_ns = steady_ns() - e0; // encoding dominates: sends only enqueue
   report.up_bytes = up;
   report.up_dense_bytes = dense;
@@ -195,13 +192,8 @@ void pull(stage_self self) {
     return;
   if (st.stopping || (st.setup.max_steps > 0 && ss.clock() >= st.setup.max_steps))
     return finish(self);
-  auto every = st.setup.hold_every;
-  if (every > 0 && ss.clock() % every == 0 && ss.clock() != st.no_self_hold_at)
-    st.hold_at = st.hold_at ? std::min(*st.hold_at, ss.clock()) : ss.clock();
-  if (st.hold_at && ss.clock() >= *st.hold_at) {
-    st.holding = true;
+  if (st.hold.hold_before(ss.clock()))
     return maybe_report_held(self);
-  }
   st.awaiting = ss.own_shards().size();
   st.base_versions.resize(st.setup.shards.size());
   for (auto i : ss.own_shards())
@@ -228,7 +220,7 @@ void pull(stage_self self) {
 
 caf::behavior stage_behavior(stage_self self, stage_setup setup) {
   self->state.setup = std::move(setup);
-  self->state.no_self_hold_at = self->state.setup.state->clock();
+  self->state.hold.start(self->state.setup.hold_every, self->state.setup.state->clock());
   self->set_default_handler(caf::print_and_drop);
   self->send(self, step_atom::value);
   return {
@@ -257,15 +249,9 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       self->quit();
       return rp;
     },
-    [=](hold_atom, uint64_t clock) { self->state.hold_at = clock; },
+    [=](hold_atom, uint64_t clock) { self->state.hold.hold_at(clock); },
     [=](resume_atom) {
-      auto& st = self->state;
-      bool was_holding = st.holding;
-      st.hold_at.reset();
-      st.holding = false;
-      st.held_sent = false;
-      st.no_self_hold_at = st.setup.state->clock();
-      if (was_holding)
+      if (self->state.hold.resume(self->state.setup.state->clock()))
         pull(self);
     },
     // The replica is removed (ctl remove-worker): sent to stage 0, which ends after the commit

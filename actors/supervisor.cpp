@@ -277,6 +277,8 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       auto& st = self->state;
       if (is_retired(self))
         return;
+      if (r.committed_chunk != UINT64_MAX) // a pipeline replica committed it
+        st.core->chunk_done(r.worker, r.committed_chunk);
       auto p = st.core->on_report(r);
       if (auto f = st.failed_at_s.find(r.worker); f != st.failed_at_s.end()) {
         char line[160];
@@ -336,10 +338,6 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
         checkpoint_held(self, at);
     },
     [=](restart_atom, uint32_t id) { restart_worker(self, id); },
-    [=](chunk_done_atom, uint32_t worker, uint64_t chunk) { // a pipeline replica committed it
-      if (!is_retired(self))
-        self->state.core->chunk_done(worker, chunk);
-    },
     [=](ctl_atom, const messages::ctl_request& req) {
       auto rp = self->make_response_promise();
       handle_ctl(self, req, rp);

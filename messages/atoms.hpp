@@ -13,7 +13,6 @@ using join_atom = caf::atom_constant<caf::atom("join")>;         // worker -> sh
 using leave_atom = caf::atom_constant<caf::atom("leave")>;       // worker -> shard
 using snapshot_atom = caf::atom_constant<caf::atom("snapshot")>; // evaluator -> shard
 using chunk_atom = caf::atom_constant<caf::atom("chunk")>;       // worker -> supervisor
-using chunk_done_atom = caf::atom_constant<caf::atom("chunkdone")>;
 using no_data_atom = caf::atom_constant<caf::atom("nodata")>;    // supervisor -> worker
 using step_atom = caf::atom_constant<caf::atom("step")>;         // worker -> itself
 using progress_atom = caf::atom_constant<caf::atom("progress")>; // worker -> supervisor

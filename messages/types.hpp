@@ -71,13 +71,16 @@ struct step_report {
   bool skipped = false;          // fp16 overflow: the step pushed nothing
   uint64_t encode_ns = 0;        // time spent encoding this step's gradient payloads
   double stage_idle = -1;        // pipeline stage: idle fraction of the minibatch's schedule
+  // Pipeline stage 0: the chunk this minibatch committed (never handed out again), in the same
+  // message as its samples, so a process killed mid-send loses both or neither.
+  uint64_t committed_chunk = UINT64_MAX;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, step_report& x) {
   return f(caf::meta::type_name("herd::step_report"), x.worker, x.clock, x.samples, x.loss,
            x.up_bytes, x.up_dense_bytes, x.down_bytes, x.down_dense_bytes, x.skipped,
-           x.encode_ns, x.stage_idle);
+           x.encode_ns, x.stage_idle, x.committed_chunk);
 }
 
 /// A shard's counters, gathered by the supervisor.
