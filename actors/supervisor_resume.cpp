@@ -46,7 +46,7 @@ void resume_replicas(supervisor_self self, const checkpoint& c, std::function<vo
   for (auto& [r, at] : replicas) {
     if (at.size() == k)
       stages += k;
-    else // a replica cut short (never in a whole checkpoint): its stages leave their shards
+    else // removed or lost while the checkpoint was taken: its stages leave their shards
       for (auto* w : at)
         for (auto i : st.plan.shards_of(w->worker))
           self->send(st.shards[i], leave_atom::value, w->worker);

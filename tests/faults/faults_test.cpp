@@ -55,6 +55,17 @@ struct three_daemons {
     std::ofstream{path} << j.dump(1);
     return path;
   }
+
+  /// The cluster example as 2 replicas of 2 pipeline stages (M = 4): replica 0's stages on b
+  /// and c, replica 1's on c and a; `changes` merged in after.
+  std::string pipeline_job(const json& changes = json::object()) {
+    json workers = json::array();
+    for (auto node : {"b", "c", "c", "a"})
+      workers.push_back({{"node", node}, {"device", "cpu"}});
+    json j{{"parallelism", {{"pipeline_stages", 2}, {"micro_batches", 4}}}, {"workers", workers}};
+    j.merge_patch(changes);
+    return job(j);
+  }
 };
 
 // Prints the log lines matching `pattern` (recovery times, clocks lost) into the test output.
@@ -112,11 +123,7 @@ TEST_CASE("faults: a tensor-parallel worker's daemon killed, it restarts with ne
 TEST_CASE("faults: a daemon holding two pipeline stages killed, both replicas restart",
           "[faults][slow]") {
   three_daemons c; // shards on a and b; replica 0 = stages on b, c; replica 1 = on c, a
-  json workers = json::array();
-  for (auto node : {"b", "c", "c", "a"})
-    workers.push_back({{"node", node}, {"device", "cpu"}});
-  auto job = c.job({{"parallelism", {{"pipeline_stages", 2}, {"micro_batches", 4}}},
-                    {"workers", workers}});
+  auto job = c.pipeline_job();
   herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
                    c.dir.file("run.log")};
   REQUIRE(run.wait_for_output("step 300 ", 90s));
@@ -186,12 +193,7 @@ TEST_CASE("faults: the daemon holding a shard killed, the job rolls back to its 
 TEST_CASE("faults: a pipeline job's shard daemon killed, the job rolls back to its checkpoint",
           "[faults][slow]") {
   three_daemons c; // shards on a and b; replica 0 = stages on b, c; replica 1 = on c, a
-  json workers = json::array();
-  for (auto node : {"b", "c", "c", "a"})
-    workers.push_back({{"node", node}, {"device", "cpu"}});
-  auto job = c.job({{"parallelism", {{"pipeline_stages", 2}, {"micro_batches", 4}}},
-                    {"workers", workers},
-                    {"checkpoint", {{"every", 200}, {"keep", 2}}}});
+  auto job = c.pipeline_job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
   herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
                    c.dir.file("run.log")};
   REQUIRE(run.wait_for_output("checkpoint at clock 400 written", 120s));
