@@ -135,27 +135,22 @@ expected<carried_state> decode_carried_state(const std::vector<char>& bytes,
     if (slices.size() != 0 && slices.size() != counts.size())
       return bad("worker state holds " + std::to_string(slices.size()) + " slices, the job "
                  + std::to_string(counts.size()));
+    s.residual.resize(slices.size());
+    s.velocity.resize(slices.size());
+    s.accumulated.resize(slices.size());
     for (unsigned i = 0; i < slices.size(); ++i) {
-      std::vector<float> r, u, v;
-      if (auto err = get(slices[i].getResidual(), counts[i], true, "residual", r))
+      if (auto err = get(slices[i].getResidual(), counts[i], true, "residual", s.residual[i]))
         return err;
-      if (auto err = get(slices[i].getVelocity(), counts[i], true, "velocity", u))
+      if (auto err = get(slices[i].getVelocity(), counts[i], true, "velocity", s.velocity[i]))
         return err;
-      if (auto err = get(slices[i].getAccumulated(), counts[i], true, "accumulated", v))
+      if (auto err = get(slices[i].getAccumulated(), counts[i], true, "accumulated",
+                         s.accumulated[i]))
         return err;
-      if (!r.empty())
-        s.residual.resize(slices.size());
-      if (!u.empty())
-        s.velocity.resize(slices.size());
-      if (!v.empty())
-        s.accumulated.resize(slices.size());
-      if (!r.empty())
-        s.residual[i] = std::move(r);
-      if (!u.empty())
-        s.velocity[i] = std::move(u);
-      if (!v.empty())
-        s.accumulated[i] = std::move(v);
     }
+    // A buffer no slice keeps is not kept at all (as the encoder saved it).
+    for (auto* v : {&s.residual, &s.velocity, &s.accumulated})
+      if (std::all_of(v->begin(), v->end(), [](const auto& b) { return b.empty(); }))
+        v->clear();
     return s;
   });
 }

@@ -247,10 +247,7 @@ TEST_CASE("checkpoint: a resumed worker continues its codec's residuals and its 
       in.cfg.compression.momentum_correction = true;
     } else {
       in.cfg.precision.compute = config::compute_precision::fp16;
-      auto train = *in.train;
-      for (auto& x : train.x)
-        x *= 60.0f;
-      in.train = std::make_shared<data::dataset>(std::move(train));
+      in.train = test::scaled(*in.train, 60.0f);
     }
     return in;
   };

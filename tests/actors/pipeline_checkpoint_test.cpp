@@ -43,10 +43,7 @@ actors::job_inputs pipeline_job(const std::string& ckpt_dir, int replicas,
     cfg.compression.error_feedback = true;
   } else if (v == variant::fp16) {
     cfg.precision.compute = config::compute_precision::fp16;
-    auto train = *in.train;
-    for (auto& x : train.x)
-      x *= 60.0f;
-    in.train = std::make_shared<data::dataset>(std::move(train));
+    in.train = test::scaled(*in.train, 60.0f);
   }
   return in;
 }

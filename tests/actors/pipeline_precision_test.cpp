@@ -26,14 +26,8 @@ actors::job_inputs pipeline_job(float input_scale) {
   cfg.parallelism.micro_batches = 4;
   cfg.shards.assign(3, config::shard_config{"local"});
   cfg.workers.assign(4, config::worker_config{"local", "cpu", {}});
-  auto train = test::synthetic_dataset(2048, 20, 4, 1);
-  auto test_set = test::synthetic_dataset(512, 20, 4, 2);
-  for (auto& x : train.x)
-    x *= input_scale;
-  for (auto& x : test_set.x)
-    x *= input_scale;
-  in.train = std::make_shared<data::dataset>(std::move(train));
-  in.test = std::make_shared<data::dataset>(std::move(test_set));
+  in.train = test::scaled(test::synthetic_dataset(2048, 20, 4, 1), input_scale);
+  in.test = test::scaled(test::synthetic_dataset(512, 20, 4, 2), input_scale);
   return in;
 }
 

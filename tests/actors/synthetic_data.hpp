@@ -2,6 +2,7 @@
 // fixed random linear teacher so there is something to learn.
 #pragma once
 
+#include <memory>
 #include <random>
 
 #include "data/dataset.hpp"
@@ -37,6 +38,13 @@ inline data::dataset synthetic_dataset(size_t count, size_t features, int classe
     }
   }
   return d;
+}
+
+/// `d` with every feature multiplied by `factor` (large inputs make fp16 steps overflow).
+inline std::shared_ptr<const data::dataset> scaled(data::dataset d, float factor) {
+  for (auto& x : d.x)
+    x *= factor;
+  return std::make_shared<const data::dataset>(std::move(d));
 }
 
 } // namespace herd::test

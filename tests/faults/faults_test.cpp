@@ -84,6 +84,24 @@ double final_accuracy(const std::string& out) {
            : -1;
 }
 
+// Runs `job` (checkpoints every 200 clocks) on `c`, SIGKILLs node b (shard 1) once the
+// checkpoint at clock 400 is written, and checks that the job rolled back and recovered;
+// returns the run's output.
+std::string kill_shard_daemon_after_checkpoint(three_daemons& c, const std::string& job) {
+  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("checkpoint at clock 400 written", 120s));
+  c.daemons[1]->kill(SIGKILL);
+  REQUIRE(run.wait(300s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(std::regex_search(
+    out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
+  CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
+  report(out, "rolling|recovered|final test accuracy");
+  return out;
+}
+
 } // namespace
 
 TEST_CASE("faults: a worker's daemon killed mid-training, the worker restarts elsewhere",
@@ -176,38 +194,20 @@ TEST_CASE("faults: the daemon holding a shard killed, the job rolls back to its 
           "[faults][slow]") {
   three_daemons c; // shard 1 and worker 0 on b
   auto job = c.job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
-  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
-                   c.dir.file("run.log")};
-  REQUIRE(run.wait_for_output("checkpoint at clock 400 written", 120s));
-  c.daemons[1]->kill(SIGKILL);
-  REQUIRE(run.wait(300s) == 0);
-  auto out = run.output();
+  auto out = kill_shard_daemon_after_checkpoint(c, job);
   INFO(out);
-  CHECK(std::regex_search(
-    out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
-  CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
   CHECK(final_accuracy(out) >= 87.5);
-  report(out, "rolling|recovered|final test accuracy");
 }
 
 TEST_CASE("faults: a pipeline job's shard daemon killed, the job rolls back to its checkpoint",
           "[faults][slow]") {
   three_daemons c; // shards on a and b; replica 0 = stages on b, c; replica 1 = on c, a
   auto job = c.pipeline_job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
-  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
-                   c.dir.file("run.log")};
-  REQUIRE(run.wait_for_output("checkpoint at clock 400 written", 120s));
-  c.daemons[1]->kill(SIGKILL); // node b: shard 1 and replica 0's stage 0
-  REQUIRE(run.wait(300s) == 0);
-  auto out = run.output();
+  auto out = kill_shard_daemon_after_checkpoint(c, job); // node b: replica 0's stage 0 too
   INFO(out);
-  CHECK(std::regex_search(
-    out, std::regex{R"(shard 1 lost with node b .*; rolling the job back to the checkpoint at clock [0-9]+: [0-9]+ clock\(s\) lost)"}));
-  CHECK(std::regex_search(out, std::regex{R"(recovered: every shard and worker runs again [0-9.]+ s after the loss)"}));
   // The data from the checkpoint on, once: every sample of the 6 epochs trained once.
   CHECK(out.find("360000 samples") != std::string::npos);
   CHECK(final_accuracy(out) >= 87.5);
-  report(out, "rolling|recovered|final test accuracy");
 }
 
 namespace {
