@@ -30,6 +30,8 @@ cuda_backend::cuda_backend(int ordinal, std::shared_ptr<const model::mlp> net, i
 }
 
 cuda_backend::~cuda_backend() {
+  // The members are freed on this thread's current device: make it ours (never throws).
+  cudaSetDevice(ordinal_);
   drop_graph();
 }
 

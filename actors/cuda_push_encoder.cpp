@@ -49,11 +49,15 @@ cuda_push_encoder::cuda_push_encoder(const config::compression_config& cfg,
   }
   if (cfg_.codec == "randk")
     randk_work_ = kernels::device_buffer<uint8_t>(kernels::randk_work_bytes(uint32_t(widest)));
-  if (cfg_.error_feedback)
+  if (cfg_.error_feedback) {
     for (const auto& s : slices_) {
       residual_.emplace_back(s.count);
       HERD_CUDA_CHECK(cudaMemset(residual_.back().get(), 0, residual_.back().bytes()));
     }
+    // cudaMemset is asynchronous to the host and runs on the legacy default stream, which the
+    // encoder's non-blocking streams do not wait for: let the zeros land before any encode.
+    HERD_CUDA_CHECK(cudaStreamSynchronize(nullptr));
+  }
 }
 
 std::vector<std::vector<float>> cuda_push_encoder::residual(cudaStream_t s) const {
