@@ -4,6 +4,10 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include <atomic>
+#include <functional>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/job.hpp"
@@ -19,11 +23,21 @@ namespace herd::actors {
 
 namespace {
 
+// A training set being loaded by a helper actor while the node goes on answering.
+struct pending_load {
+  config::data_config data;
+  std::shared_ptr<const data::dataset> train; // set by the helper on success
+  caf::error err;                             // set by the helper on failure
+  std::atomic<bool> done{false};              // train or err is set (release/acquire)
+  std::vector<std::function<void(const caf::error&)>> then; // run when it is done
+};
+
 struct node_actor_state {
   node_setup setup;
   std::string plan_json; // the job text `plan` was built from
   std::optional<job_plan> plan;
   std::optional<config::data_config> loaded; // what `setup.train` holds, when loaded here
+  std::shared_ptr<pending_load> loading;      // the load in progress, if any
   caf::actor supervisor;
   std::map<caf::actor_addr, bool> spawned; // live actors: true = shard
   std::map<std::string, caf::actor> peers;  // "host:port" -> that node, connected directly
@@ -49,17 +63,54 @@ expected<const job_plan*> plan_for(node_self self, const std::string& job_json) 
   return &*st.plan;
 }
 
-// Loads the job's training set unless it is the one already held.
-caf::error ensure_data(node_self self, const config::job_config& cfg) {
+bool holds_data(node_self self, const config::data_config& data) {
   auto& st = self->state;
-  if (st.setup.train && (!st.loaded || *st.loaded == cfg.data))
-    return {};
-  auto in = load_inputs(cfg);
-  if (!in)
-    return std::move(in.error());
-  st.setup.train = in->train;
-  st.loaded = cfg.data;
-  return {};
+  return st.setup.train && (!st.loaded || *st.loaded == data);
+}
+
+// Runs `then` once the job's training set is held here, loading it unless it is the one held.
+// The load runs in a detached helper, so the node goes on answering (peers' handshakes, status,
+// ctl) while it reads: a large set takes seconds, and a peer waits for the handshake.
+void with_data(node_self self, const config::job_config& cfg,
+               std::function<void(const caf::error&)> then) {
+  auto& st = self->state;
+  if (holds_data(self, cfg.data))
+    return then({});
+  if (st.loading) { // one load at a time; another data config is checked again afterwards
+    if (st.loading->data == cfg.data)
+      return st.loading->then.push_back(std::move(then));
+    return st.loading->then.push_back(
+      [=](const caf::error&) mutable { with_data(self, cfg, std::move(then)); });
+  }
+  auto load = std::make_shared<pending_load>();
+  load->data = cfg.data;
+  load->then.push_back(std::move(then));
+  st.loading = load;
+  auto node = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>([load, cfg, node](caf::event_based_actor* helper) {
+    auto in = load_inputs(cfg);
+    if (in)
+      load->train = in->train;
+    else
+      load->err = std::move(in.error());
+    load->done.store(true, std::memory_order_release);
+    helper->send(node, loaded_atom::value);
+  });
+}
+
+// The helper's load ended: keep the set (or drop the failed load) and run what waited for it.
+void load_done(node_self self) {
+  auto& st = self->state;
+  if (!st.loading || !st.loading->done.load(std::memory_order_acquire))
+    return; // not from a helper of ours
+  auto load = std::move(st.loading);
+  st.loading = nullptr;
+  if (load->train) {
+    st.setup.train = load->train;
+    st.loaded = load->data;
+  }
+  for (auto& f : load->then)
+    f(load->err);
 }
 
 void log(node_self self, const std::string& line) {
@@ -80,9 +131,8 @@ caf::error connect_peers(node_self self, const std::vector<messages::peer>& peer
       continue;
     auto h = connect_with_retry(self->system(), p.host, p.port, st.setup.tls,
                                 std::chrono::seconds(20));
-    // The peer's node actor answers the handshake only after its own attach, which loads the
-    // job's training set synchronously: seconds on a loaded machine, more for a large dataset.
-    // 10 s made jobs fail with "no protocol handshake from the peer" under load.
+    // The peer's node actor answers while it loads its training set (a helper reads it), but
+    // it may still be dialling its own peers; 10 s once failed under load, 2 min is a backstop.
     if (h)
       if (auto err = handshake(self->system(), *h, std::chrono::minutes(2)))
         return make_error(errc::invalid_argument, "node " + p.name + " at " + key
@@ -125,6 +175,36 @@ std::string status_json(node_self self) {
   return j.dump();
 }
 
+// The error for an attach while another job's supervisor is attached.
+caf::error other_job(node_self self, const caf::actor& sup) {
+  if (self->state.supervisor && self->state.supervisor != sup)
+    return make_error(errc::invalid_argument,
+                      "node " + self->state.setup.name + " runs another job already");
+  return {};
+}
+
+// Starts a worker (or a pipeline stage) of the job once its training set is held here.
+expected<caf::actor> spawn_worker(node_self self, messages::worker_spec& spec) {
+  auto plan = plan_for(self, spec.job_json); // again: another job may have come meanwhile
+  if (!plan)
+    return std::move(plan.error());
+  auto& st = self->state;
+  auto worker = (*plan)->pipelined()
+                  ? make_stage(self->system(), **plan, *st.setup.codecs, st.setup.train,
+                               spec.id, spec.clock, std::move(spec.shards), std::move(spec.next),
+                               std::move(spec.supervisor), spec.incarnation, spec.start)
+                  : make_worker(self->system(), **plan, *st.setup.codecs, st.setup.train,
+                                spec.id, spec.clock, std::move(spec.shards),
+                                std::move(spec.supervisor), st.setup.transfer, spec.start,
+                                spec.incarnation, spec.device);
+  if (!worker)
+    return std::move(worker.error());
+  track(self, *worker, false);
+  log(self, "worker " + std::to_string(spec.id) + " started at clock "
+              + std::to_string(spec.clock) + " on " + spec.device);
+  return *worker;
+}
+
 caf::behavior node_behavior(node_self self, node_setup setup) {
   self->state.setup = std::move(setup);
   self->set_default_handler(caf::print_and_drop);
@@ -140,25 +220,34 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       auto plan = plan_for(self, job_json);
       if (!plan)
         return std::move(plan.error());
+      if (auto err = other_job(self, sup))
+        return err;
       if (auto err = connect_peers(self, peers))
         return err;
       const auto& cfg = (*plan)->cfg;
       bool hosts_workers = false;
       for (const auto& w : cfg.workers)
         hosts_workers |= w.node == self->state.setup.name;
+      auto rp = self->make_response_promise();
+      auto attached = [=, name = cfg.name,
+                       blas = cfg.training.blas_threads](const caf::error& err) mutable {
+        if (err)
+          return rp.deliver(err);
+        if (auto busy = other_job(self, sup)) // attached by another while the data loaded
+          return rp.deliver(busy);
+        if (!self->state.setup.job) // a daemon: the job's BLAS threads (herd run sets its own)
+          kernels::set_blas_threads(blas);
+        self->state.supervisor = sup;
+        self->monitor(sup);
+        log(self, "job " + name + " attached (supervisor " + caf::to_string(sup.address())
+                    + ")");
+        rp.deliver(true);
+      };
       if (hosts_workers)
-        if (auto err = ensure_data(self, cfg))
-          return err;
-      if (!self->state.setup.job) // a daemon: the job's BLAS threads (herd run sets its own)
-        kernels::set_blas_threads(cfg.training.blas_threads);
-      if (self->state.supervisor && self->state.supervisor != sup)
-        return make_error(errc::invalid_argument,
-                          "node " + self->state.setup.name + " runs another job already");
-      self->state.supervisor = std::move(sup);
-      self->monitor(self->state.supervisor);
-      log(self, "job " + cfg.name + " attached (supervisor " + caf::to_string(
-                  self->state.supervisor.address()) + ")");
-      return true;
+        with_data(self, cfg, std::move(attached));
+      else
+        attached({});
+      return rp;
     },
     [=](detach_atom) {
       if (self->state.supervisor)
@@ -189,24 +278,14 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
                           "worker " + std::to_string(spec.id) + ": "
                             + std::to_string(spec.shards.size()) + " shards given, the job has "
                             + std::to_string((*plan)->slices.size()));
-      if (auto err = ensure_data(self, (*plan)->cfg))
-        return err;
-      auto worker = (*plan)->pipelined()
-                      ? make_stage(self->system(), **plan, *self->state.setup.codecs,
-                                   self->state.setup.train, spec.id, spec.clock,
-                                   std::move(spec.shards), std::move(spec.next),
-                                   std::move(spec.supervisor), spec.incarnation, spec.start)
-                      : make_worker(self->system(), **plan, *self->state.setup.codecs,
-                                    self->state.setup.train, spec.id, spec.clock,
-                                    std::move(spec.shards), std::move(spec.supervisor),
-                                    self->state.setup.transfer, spec.start, spec.incarnation,
-                                    spec.device);
-      if (!worker)
-        return std::move(worker.error());
-      track(self, *worker, false);
-      log(self, "worker " + std::to_string(spec.id) + " started at clock "
-                  + std::to_string(spec.clock) + " on " + spec.device);
-      return *worker;
+      auto rp = self->make_response_promise();
+      auto held = std::make_shared<messages::worker_spec>(std::move(spec));
+      with_data(self, (*plan)->cfg, [=](const caf::error& err) mutable {
+        if (err)
+          return rp.deliver(err);
+        rp.deliver(spawn_worker(self, *held));
+      });
+      return rp;
     },
     [=](ctl_atom, const messages::ctl_request& req) -> caf::result<std::string> {
       if (!self->state.supervisor)
@@ -217,6 +296,7 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       return rp;
     },
     [=](status_atom) { return status_json(self); },
+    [=](loaded_atom) { load_done(self); },
     [=](device_atom, const std::string& device) -> caf::result<bool> {
       if (auto err = check_device(device))
         return make_error(code_of(err), "node " + self->state.setup.name + ": "
@@ -237,7 +317,7 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
 } // namespace
 
 caf::actor spawn_node(caf::actor_system& sys, node_setup setup) {
-  // Detached: loading a training set blocks for a while.
+  // Detached: connecting to the peers blocks (the training set loads in a helper).
   return sys.spawn<caf::detached>(node_behavior, std::move(setup));
 }
 

@@ -3,9 +3,9 @@
 //
 //   attach(supervisor, job json, peers) -> connects to the other nodes (direct routes for
 //                           shard <-> worker traffic), loads the training set when workers
-//                           will run here -> true
+//                           will run here (in a helper: the node answers meanwhile) -> true
 //   spawnshard(shard_spec)  -> the shard's handle (monitored: counted while it lives)
-//   spawnwork(worker_spec)  -> the worker's handle
+//   spawnwork(worker_spec)  -> the worker's handle (after loading the set if not held here)
 //   ctl(request)            -> forwarded to the attached supervisor (the answer comes from it)
 //   status                  -> this node as JSON: name, job attached, live shards and workers
 //   detach                  -> forgets the supervisor (the job ended)

@@ -34,6 +34,7 @@ using ctl_atom = caf::atom_constant<caf::atom("ctl")>;        // ctl -> node -> 
 using status_atom = caf::atom_constant<caf::atom("status")>;  // anyone -> node
 using hello_atom = caf::atom_constant<caf::atom("hello")>;    // anyone -> node: protocol check
 using device_atom = caf::atom_constant<caf::atom("device")>;  // supervisor -> node: usable?
+using loaded_atom = caf::atom_constant<caf::atom("loaded")>;  // node's loader -> node: done
 // Coordinated checkpoints: every worker holds at one clock, the shards are saved, they resume.
 using hold_atom = caf::atom_constant<caf::atom("hold")>;          // supervisor -> worker
 using held_atom = caf::atom_constant<caf::atom("held")>;          // worker -> supervisor
