@@ -180,10 +180,20 @@ void maybe_finish(supervisor_self self) {
 
 void maybe_finish_after_loss(supervisor_self self, uint32_t id) {
   auto& st = self->state;
-  if (st.core->all_finished() && st.restarting.empty())
+  // A worker that failed with no chunk in hand after the data was used up lost nothing.
+  if (!st.core->all_finished() || !st.restarting.empty() || st.core->data_used_up())
+    return maybe_finish(self);
+  if (st.workers_done == 0)
     return fail_job(self, make_error(errc::actor_failed,
                                      "every worker failed; last: worker " + std::to_string(id)));
-  maybe_finish(self);
+  auto total = st.core->samples_total();
+  fail_job(self, make_error(errc::actor_failed,
+                            "worker " + std::to_string(id) + " failed after the other workers "
+                              "ended and cannot be restarted (supervisor.restart, "
+                              "max_restarts); no worker is left for the rest of the data: "
+                              + std::to_string(st.core->samples_done())
+                              + (total > 0 ? " of " + std::to_string(total) : std::string{})
+                              + " samples trained"));
 }
 
 namespace {
@@ -306,9 +316,11 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       auto back = st.core->worker_lost(worker);
       st.workers.erase(worker);
       checkpoint_worker_gone(self, worker);
-      if (back > 0)
-        log(self, "worker " + std::to_string(worker) + " left at clock " + std::to_string(clock)
-                    + "; " + std::to_string(back) + " chunk(s) returned to the dispenser");
+      ++st.workers_done;
+      log(self, "worker " + std::to_string(worker)
+                  + (back > 0 ? " left at clock " + std::to_string(clock) + "; "
+                                  + std::to_string(back) + " chunk(s) returned to the dispenser"
+                              : " finished at clock " + std::to_string(clock)));
       maybe_finish(self);
     },
     [=](remove_atom, uint32_t worker) -> caf::result<bool> {

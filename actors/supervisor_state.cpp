@@ -6,6 +6,7 @@ namespace herd::actors {
 
 supervisor_state::supervisor_state(const config::job_config& cfg, size_t train_samples)
   : cfg_(cfg),
+    train_samples_(train_samples),
     dispenser_(train_samples,
                // Pipeline replicas take one minibatch per chunk: a replica lost mid-minibatch
                // hands back exactly the minibatch it had not committed.
@@ -101,6 +102,10 @@ void supervisor_state::worker_finished(uint32_t id) {
 size_t supervisor_state::worker_lost(uint32_t id) {
   worker_finished(id);
   return dispenser_.reclaim(id);
+}
+
+uint64_t supervisor_state::samples_total() const {
+  return uint64_t(train_samples_) * cfg_.training.epochs;
 }
 
 size_t supervisor_state::active_workers() const {

@@ -35,6 +35,11 @@ public:
   size_t worker_lost(uint32_t id);
   size_t active_workers() const;
   bool all_finished() const { return active_workers() == 0; }
+  /// Every chunk of every epoch trained (never with unlimited epochs).
+  bool data_used_up() const { return dispenser_.finished(); }
+  /// Samples in chunks done, and in all epochs (0: unlimited).
+  uint64_t samples_done() const { return dispenser_.samples_done(); }
+  uint64_t samples_total() const;
   bool is_worker(uint32_t id) const { return workers_.count(id) > 0; }
   bool is_active(uint32_t id) const {
     auto it = workers_.find(id);
@@ -86,6 +91,7 @@ public:
 
 private:
   const config::job_config& cfg_;
+  size_t train_samples_;
   data::dispenser dispenser_;
   struct worker_info {
     uint64_t clock = 0;

@@ -1,0 +1,148 @@
+// A worker that fails for good (supervisor.restart "never") when no other worker is left: the
+// job fails with a message that says what happened, not "every worker failed" when the others
+// ended normally.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/job.hpp"
+#include "actors/node.hpp"
+#include "actors/system_config.hpp"
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
+#include "tests/actors/synthetic_data.hpp"
+
+using namespace herd;
+
+namespace {
+
+struct spawned {
+  std::mutex mx;
+  std::map<uint32_t, caf::actor> by_id;
+};
+
+// The job's node, remembering the workers it spawned by id.
+caf::behavior recording_node(caf::event_based_actor* self, caf::actor real,
+                             std::shared_ptr<spawned> seen) {
+  return {
+    [=](attach_atom a, caf::actor& sup, std::string& json, std::vector<messages::peer>& peers) {
+      auto rp = self->make_response_promise();
+      rp.delegate(real, a, std::move(sup), std::move(json), std::move(peers));
+      return rp;
+    },
+    [=](spawn_shard_atom a, messages::shard_spec& spec) {
+      auto rp = self->make_response_promise();
+      rp.delegate(real, a, std::move(spec));
+      return rp;
+    },
+    [=](detach_atom a) { self->send(real, a); },
+    [=](spawn_worker_atom a, messages::worker_spec& spec) {
+      auto rp = self->make_response_promise<caf::actor>();
+      auto id = spec.id;
+      self->request(real, caf::infinite, a, std::move(spec))
+        .then(
+          [=](caf::actor& w) mutable {
+            {
+              std::lock_guard<std::mutex> g{seen->mx};
+              seen->by_id[id] = w;
+            }
+            rp.deliver(w);
+          },
+          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+  };
+}
+
+actors::job_inputs job(int workers) {
+  actors::job_inputs in;
+  auto& cfg = in.cfg;
+  cfg.model.layers = {20, 16, 4};
+  cfg.training.batch_size = 8;
+  cfg.training.chunk_batches = 4;
+  cfg.training.epochs = 4;
+  cfg.training.eval_every = 0;
+  cfg.consistency.model = config::consistency_model::asp;
+  cfg.supervisor.restart = config::restart_policy::never;
+  cfg.shards.assign(2, config::shard_config{"local"});
+  cfg.workers.assign(size_t(workers), config::worker_config{"local", "cpu", {}});
+  in.train = std::make_shared<data::dataset>(test::synthetic_dataset(2048, 20, 4, 1));
+  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(256, 20, 4, 2));
+  return in;
+}
+
+// What a test does on each progress report (`p`) or log line (`line`) of the job.
+using event_fn = std::function<void(const caf::actor& sup, spawned& seen,
+                                    const actors::progress_info* p, const std::string* line)>;
+
+// Runs `in` through a recording node; returns the job's error text ("" when it succeeded).
+std::string run(const actors::job_inputs& in, event_fn on_event) {
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  actors::node_setup setup;
+  setup.name = std::string("local");
+  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  setup.train = in.train;
+  setup.job = in.cfg;
+  auto real = actors::spawn_node(sys, setup);
+  auto seen = std::make_shared<spawned>();
+  auto node = sys.spawn(recording_node, real, seen);
+  caf::actor sup;
+  actors::job_callbacks cb;
+  cb.on_start = [&](const caf::actor& s) { sup = s; };
+  cb.on_progress = [&](const actors::progress_info& p) { on_event(sup, *seen, &p, nullptr); };
+  cb.on_log = [&](const std::string& line) { on_event(sup, *seen, nullptr, &line); };
+  auto r = actors::run_job_on(sys, in, {{"local", node}}, cb);
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
+  return r ? std::string{} : describe(r.error());
+}
+
+void kill_worker(spawned& seen, uint32_t id) {
+  std::lock_guard<std::mutex> g{seen.mx};
+  caf::anon_send_exit(seen.by_id.at(id), caf::exit_reason::kill);
+}
+
+} // namespace
+
+TEST_CASE("worker loss: the only worker killed with restart never fails the job as every "
+          "worker failed",
+          "[actors]") {
+  std::atomic<bool> killed{false};
+  auto err = run(job(1), [&](const caf::actor&, spawned& seen, const actors::progress_info* p,
+                             const std::string*) {
+    if (p && p->clock >= 5 && !killed.exchange(true))
+      kill_worker(seen, 0);
+  });
+  CHECK(killed);
+  CHECK(err.find("every worker failed; last: worker 0") != std::string::npos);
+}
+
+TEST_CASE("worker loss: the last worker killed after the other was removed names what is "
+          "left untrained",
+          "[actors]") {
+  std::atomic<bool> removed{false}, killed{false};
+  auto err = run(job(2), [&](const caf::actor& sup, spawned& seen,
+                             const actors::progress_info* p, const std::string* line) {
+    if (p && p->clock >= 5 && !removed.exchange(true))
+      caf::anon_send(sup, remove_atom::value, uint32_t{0});
+    // Logged once worker 0 is gone ("left at clock" when it handed chunks back).
+    bool gone = line && (line->find("worker 0 left at clock") != std::string::npos
+                         || line->find("worker 0 finished at clock") != std::string::npos);
+    if (gone && !killed.exchange(true))
+      kill_worker(seen, 1);
+  });
+  CHECK(killed);
+  INFO(err);
+  CHECK(err.find("worker 1 failed after the other workers ended and cannot be restarted")
+        != std::string::npos);
+  CHECK(err.find(" of 8192 samples trained") != std::string::npos);
+}
