@@ -23,6 +23,7 @@
 #include "actors/system_config.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
+#include "tests/actors/recording_node.hpp"
 #include "tests/actors/synthetic_data.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -118,65 +119,6 @@ TEST_CASE("pipeline: jobs that cannot be cut into stages are refused with the JS
 
 namespace {
 
-// A node in front of the job's real node that remembers the workers it spawned, by id. With
-// `hold_heads_of` = K > 0 it answers the spawn of a restarted replica's stage 0 only once every
-// worker it spawned has ended: the supervisor then hears each of them finish before it learns
-// that the replica is placed (as when the reply takes a slower route than the stages' messages).
-struct spawned {
-  std::mutex mx;
-  std::map<uint32_t, caf::actor> by_id;
-};
-
-caf::behavior recording_node(caf::event_based_actor* self, caf::actor real,
-                             std::shared_ptr<spawned> seen, uint32_t hold_heads_of) {
-  using held_reply = std::pair<caf::typed_response_promise<caf::actor>, caf::actor>;
-  auto held = std::make_shared<std::vector<held_reply>>();
-  auto live = std::make_shared<std::set<caf::actor_addr>>();
-  self->set_down_handler([=](caf::down_msg& dm) {
-    if (live->erase(dm.source) == 0 || !live->empty())
-      return;
-    for (auto& [rp, w] : *held)
-      rp.deliver(w);
-    held->clear();
-  });
-  return {
-    [=](attach_atom a, caf::actor& sup, std::string& json, std::vector<messages::peer>& peers) {
-      auto rp = self->make_response_promise();
-      rp.delegate(real, a, std::move(sup), std::move(json), std::move(peers));
-      return rp;
-    },
-    [=](spawn_shard_atom a, messages::shard_spec& spec) {
-      auto rp = self->make_response_promise();
-      rp.delegate(real, a, std::move(spec));
-      return rp;
-    },
-    [=](detach_atom a) { self->send(real, a); },
-    [=](spawn_worker_atom a, messages::worker_spec& spec) {
-      auto rp = self->make_response_promise<caf::actor>();
-      auto id = spec.id;
-      bool hold = hold_heads_of > 0 && spec.incarnation > 0 && id % hold_heads_of == 0;
-      self->request(real, caf::infinite, a, std::move(spec))
-        .then(
-          [=](caf::actor& w) mutable {
-            {
-              std::lock_guard<std::mutex> g{seen->mx};
-              seen->by_id[id] = w;
-            }
-            if (hold_heads_of > 0) {
-              live->insert(w.address());
-              self->monitor(w);
-            }
-            if (hold)
-              held->emplace_back(rp, w);
-            else
-              rp.deliver(w);
-          },
-          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
-  };
-}
-
 struct killed_stage_run {
   expected<actors::job_result> result{actors::job_result{}};
   bool killed = false;
@@ -199,8 +141,8 @@ killed_stage_run run_killing_a_stage(bool hold_restarted_head) {
   setup.train = in.train;
   setup.job = in.cfg;
   auto real = actors::spawn_node(sys, setup);
-  auto seen = std::make_shared<spawned>();
-  auto node = sys.spawn(recording_node, real, seen, hold_restarted_head ? 2u : 0u);
+  auto seen = std::make_shared<test::spawned>();
+  auto node = sys.spawn(test::recording_node, real, seen, hold_restarted_head ? 2u : 0u);
   std::atomic<bool> killed{false};
   std::vector<std::string> lines;
   std::mutex lines_mx;

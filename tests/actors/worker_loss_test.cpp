@@ -4,62 +4,23 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <map>
-#include <mutex>
 #include <string>
 
 #include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/job.hpp"
 #include "actors/node.hpp"
 #include "actors/system_config.hpp"
 #include "messages/atoms.hpp"
-#include "messages/specs.hpp"
+#include "tests/actors/recording_node.hpp"
 #include "tests/actors/synthetic_data.hpp"
 
 using namespace herd;
 
 namespace {
 
-struct spawned {
-  std::mutex mx;
-  std::map<uint32_t, caf::actor> by_id;
-};
-
-// The job's node, remembering the workers it spawned by id.
-caf::behavior recording_node(caf::event_based_actor* self, caf::actor real,
-                             std::shared_ptr<spawned> seen) {
-  return {
-    [=](attach_atom a, caf::actor& sup, std::string& json, std::vector<messages::peer>& peers) {
-      auto rp = self->make_response_promise();
-      rp.delegate(real, a, std::move(sup), std::move(json), std::move(peers));
-      return rp;
-    },
-    [=](spawn_shard_atom a, messages::shard_spec& spec) {
-      auto rp = self->make_response_promise();
-      rp.delegate(real, a, std::move(spec));
-      return rp;
-    },
-    [=](detach_atom a) { self->send(real, a); },
-    [=](spawn_worker_atom a, messages::worker_spec& spec) {
-      auto rp = self->make_response_promise<caf::actor>();
-      auto id = spec.id;
-      self->request(real, caf::infinite, a, std::move(spec))
-        .then(
-          [=](caf::actor& w) mutable {
-            {
-              std::lock_guard<std::mutex> g{seen->mx};
-              seen->by_id[id] = w;
-            }
-            rp.deliver(w);
-          },
-          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
-    },
-  };
-}
+using test::spawned;
 
 actors::job_inputs job(int workers) {
   actors::job_inputs in;
@@ -94,7 +55,7 @@ std::string run(const actors::job_inputs& in, event_fn on_event) {
   setup.job = in.cfg;
   auto real = actors::spawn_node(sys, setup);
   auto seen = std::make_shared<spawned>();
-  auto node = sys.spawn(recording_node, real, seen);
+  auto node = sys.spawn(test::recording_node, real, seen, 0u);
   caf::actor sup;
   actors::job_callbacks cb;
   cb.on_start = [&](const caf::actor& s) { sup = s; };

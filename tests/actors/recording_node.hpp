@@ -1,0 +1,81 @@
+// A node in front of a job's real node that remembers the workers it spawned, by id, so that
+// a test can kill one. Shared by the actor tests that fail workers and pipeline stages.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
+
+namespace herd::test {
+
+struct spawned {
+  std::mutex mx;
+  std::map<uint32_t, caf::actor> by_id;
+};
+
+// With `hold_heads_of` = K > 0 it answers the spawn of a restarted pipeline replica's stage 0
+// only once every worker it spawned has ended: the supervisor then hears each of them finish
+// before it learns that the replica is placed (as when the reply takes a slower route than the
+// stages' messages). 0: every spawn is answered at once.
+inline caf::behavior recording_node(caf::event_based_actor* self, caf::actor real,
+                                    std::shared_ptr<spawned> seen, uint32_t hold_heads_of) {
+  using held_reply = std::pair<caf::typed_response_promise<caf::actor>, caf::actor>;
+  auto held = std::make_shared<std::vector<held_reply>>();
+  auto live = std::make_shared<std::set<caf::actor_addr>>();
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (live->erase(dm.source) == 0 || !live->empty())
+      return;
+    for (auto& [rp, w] : *held)
+      rp.deliver(w);
+    held->clear();
+  });
+  return {
+    [=](attach_atom a, caf::actor& sup, std::string& json, std::vector<messages::peer>& peers) {
+      auto rp = self->make_response_promise();
+      rp.delegate(real, a, std::move(sup), std::move(json), std::move(peers));
+      return rp;
+    },
+    [=](spawn_shard_atom a, messages::shard_spec& spec) {
+      auto rp = self->make_response_promise();
+      rp.delegate(real, a, std::move(spec));
+      return rp;
+    },
+    [=](detach_atom a) { self->send(real, a); },
+    [=](spawn_worker_atom a, messages::worker_spec& spec) {
+      auto rp = self->make_response_promise<caf::actor>();
+      auto id = spec.id;
+      bool hold = hold_heads_of > 0 && spec.incarnation > 0 && id % hold_heads_of == 0;
+      self->request(real, caf::infinite, a, std::move(spec))
+        .then(
+          [=](caf::actor& w) mutable {
+            {
+              std::lock_guard<std::mutex> g{seen->mx};
+              seen->by_id[id] = w;
+            }
+            if (hold_heads_of > 0) {
+              live->insert(w.address());
+              self->monitor(w);
+            }
+            if (hold)
+              held->emplace_back(rp, w);
+            else
+              rp.deliver(w);
+          },
+          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+  };
+}
+
+} // namespace herd::test
