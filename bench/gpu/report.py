@@ -57,7 +57,8 @@ def main():
             hs = "n/a" if h is None else f"{h:.0f} samples/s"
             ts = "-" if tsps is None else f"{tsps:.0f} samples/s (host shard)"
             ratio = f"{h / tsps:.2f}" if h and tsps else "-"
-            print(f"| wide MLP end to end: 2 host shards, fp16 pulls, top-k pushes | {hs} | {ts}"
+            print(f"| wide MLP end to end: {r.get('shards', '?')} host shards, fp16 pulls, "
+                  f"top-k pushes | {hs} | {ts}"
                   f" | {ratio} (throughput) |")
 
 

@@ -162,8 +162,9 @@ bounded 150 "${with_ld[@]}" "$herd" run "$out/jobs/wide_e2e.json" --output "$out
 echo "wide_e2e: exit $?"
 sps=$(grep -E "^training time" "$out/wide_e2e.log" | grep -oE "[0-9.]+ samples/s" \
   | grep -oE "^[0-9.]+")
-python3 -c 'import json,sys; s=sys.argv[1]; print(json.dumps({"kind": "e2e",
-    "samples_per_s": float(s) if s else None}))' "$sps" >>"$results"
+python3 -c 'import json,sys; s=sys.argv[1]; job=json.load(open(sys.argv[2]))
+print(json.dumps({"kind": "e2e", "samples_per_s": float(s) if s else None,
+                  "shards": job["shards"]}))' "$sps" "$out/jobs/wide_e2e.json" >>"$results"
 
 timeout 30 python3 "$here/report.py" "$results" | tee "$out/table.md"
 publish
