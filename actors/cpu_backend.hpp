@@ -12,9 +12,11 @@ namespace herd::actors {
 
 class cpu_backend final : public compute_backend {
 public:
-  /// Computes fp32 steps with `fn` (params, x, y, rows, grad) -> mean loss instead of the
-  /// model's own train_step: tensor-parallel ranks (actors/tensor_group.hpp).
-  using step_fn = std::function<float(const float*, const float*, const uint8_t*, int, float*)>;
+  /// Computes steps with `fn` (params, x, y, rows, grad, options) -> mean loss instead of the
+  /// model's own train_step: tensor-parallel ranks (actors/tensor_group.hpp). In bf16/fp16 it
+  /// gets what train_step would: params and x rounded, the options, a scaled gradient back.
+  using step_fn = std::function<float(const float*, const float*, const uint8_t*, int, float*,
+                                      const model::step_options&)>;
 
   cpu_backend(std::shared_ptr<const model::mlp> net, int batch_size, size_t features,
               step_fn fn = {});

@@ -131,8 +131,9 @@ expected<std::unique_ptr<compute_backend>> make_backend(caf::actor_system& sys,
   auto group = std::make_shared<tensor_group>(sys, plan.net, ranks, request_timeout);
   return std::unique_ptr<compute_backend>{std::make_unique<cpu_backend>(
     plan.net, cfg.training.batch_size, features,
-    [group](const float* p, const float* x, const uint8_t* y, int rows, float* g) {
-      return group->train_step(p, x, y, rows, g);
+    [group](const float* p, const float* x, const uint8_t* y, int rows, float* g,
+            const model::step_options& opts) {
+      return group->train_step(p, x, y, rows, g, opts);
     })};
 }
 

@@ -139,14 +139,14 @@ tensor_group::~tensor_group() {
 }
 
 float tensor_group::train_step(const float* params, const float* x, const uint8_t* y, int rows,
-                               float* grad) {
+                               float* grad, const model::step_options& opts) {
   if (!self_) {
     self_ = std::make_unique<caf::scoped_actor>(sys_);
     for (auto& r : ranks_)
       (*self_)->monitor(r);
   }
   auto& self = *self_;
-  model::tensor_step_inputs in{params, x, y, rows, grad};
+  model::tensor_step_inputs in{params, x, y, rows, grad, opts};
   for (auto& r : ranks_)
     self->send(r, tp_step_atom::value, tensor_step{in, caf::actor_cast<caf::actor>(self), ranks_});
   float loss = 0;

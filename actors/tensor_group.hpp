@@ -31,8 +31,10 @@ public:
   /// One step over all ranks; returns the mean loss. `params`, `x`, `y` and `grad` must stay
   /// valid until it returns. Throws std::runtime_error when a rank ends or does not answer
   /// within the timeout (the worker then ends, and its supervisor restarts it with new ranks).
+  /// `opts` as for mlp::train_step: in bf16/fp16 the caller rounds params and x, and the
+  /// gradient comes back multiplied by the loss scale (cpu_backend does both).
   float train_step(const float* params, const float* x, const uint8_t* y, int rows,
-                   float* grad);
+                   float* grad, const model::step_options& opts = {});
 
   const std::vector<caf::actor>& ranks() const { return ranks_; }
 

@@ -218,11 +218,6 @@ void check_parallelism(object_reader& root, const job_config& job) {
                    "expected at most training.batch_size ("
                      + std::to_string(job.training.batch_size) + "), got "
                      + std::to_string(p.micro_batches));
-  if (p.tensor_parallel > 1 && job.precision.compute != compute_precision::fp32)
-    root.add_issue(path("tensor_parallel"),
-                   std::string{"expected 1 with precision.compute "} + to_string(job.precision.compute)
-                     + " (tensor-parallel ranks compute in fp32), got "
-                     + std::to_string(p.tensor_parallel));
   for (size_t i = 0; p.tensor_parallel > 1 && i < job.workers.size(); ++i)
     if (job.workers[i].device != "cpu")
       root.add_issue(child_path(root.path_of("workers"), i) + "/device",

@@ -10,6 +10,15 @@
 //
 // Use: p = begin(in); while (p) p = resume(sum over all ranks, in rank order, of their p).
 // All ranks see the same sums, so all follow the same path and agree on the loss.
+//
+// Reduced precision (in.opts.half): each rank rounds what mlp::train_step rounds, at the same
+// points: its activations and deltas after bias/ReLU, its gradient parts, the loss gradient
+// after the loss scale. Partial sums cross the all-reduce in fp32 and are rounded after the
+// sum, as mlp rounds a whole GEMM's output once. So the one difference from the unsplit model
+// is the fp32 summation order of a row-parallel layer's K (T partial GEMMs, then T-1 adds):
+// a few fp32 ulps before rounding, which now and then moves an element across a rounding
+// boundary (one ulp: up to 2^-7 relative in bf16, 2^-10 in fp16) and propagates from there.
+// T = 1 is bit-identical to mlp::train_step (tests/model/tensor_rank_test.cpp).
 #pragma once
 
 #include <cstdint>
@@ -27,6 +36,7 @@ struct tensor_step_inputs {
   const uint8_t* y = nullptr;    // rows labels
   int rows = 0;
   float* grad = nullptr;         // full flat vector; this rank writes its parts only
+  step_options opts;             // as mlp::train_step's; the caller rounds params and x
 };
 
 class tensor_rank {

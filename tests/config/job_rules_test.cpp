@@ -223,9 +223,6 @@ TEST_CASE("config: parallelism rules", "[config]") {
     {R"("parallelism": {"pipeline_stages": 2, "tensor_parallel": 2})",
      "/parallelism/tensor_parallel: expected 1 with pipeline_stages > 1 (pipeline and tensor "
      "parallelism in one job are not supported), got 2"},
-    {R"("parallelism": {"tensor_parallel": 2}, "precision": {"compute": "bf16"})",
-     "/parallelism/tensor_parallel: expected 1 with precision.compute bf16 (tensor-parallel "
-     "ranks compute in fp32), got 2"},
   };
   for (const auto& c : cases) {
     INFO(c.members);
@@ -248,6 +245,13 @@ TEST_CASE("config: parallelism rules", "[config]") {
   CHECK(job.parallelism.tensor_parallel == 1);
   CHECK(parsed(mlp_with(R"("parallelism": {"tensor_parallel": 2})")).parallelism.tensor_parallel
         == 2);
+  for (const char* p : {"bf16", "fp16"}) { // tensor-parallel ranks compute in half precision
+    INFO(p);
+    auto half = parsed(mlp_with(std::string{R"("parallelism": {"tensor_parallel": 2}, )"}
+                                + R"("precision": {"compute": ")" + p + R"("})"));
+    CHECK(half.parallelism.tensor_parallel == 2);
+    CHECK(to_string(half.precision.compute) == std::string{p});
+  }
 }
 
 TEST_CASE("config: the pipeline schedule is read and written back", "[config]") {
