@@ -60,8 +60,9 @@ void finish(stage_self self) {
           auto& ss = *self->state.setup.state;
           uint64_t done = no_chunk;
           ss.take_finished_chunk(done);
+          // A stage holds no chunk open: its chunks are whole minibatches, committed.
           self->send(self->state.setup.supervisor, finished_atom::value, ss.id(), ss.clock(),
-                     done);
+                     done, no_chunk, uint64_t{0});
           self->quit();
         },
         [=](caf::error& err) { fail(self, std::move(err)); });

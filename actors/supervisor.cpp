@@ -307,19 +307,22 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
         request_eval(self, p.clock / every * every, false);
       }
     },
-    [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk) {
+    [=](finished_atom, uint32_t worker, uint64_t clock, uint64_t finished_chunk,
+        uint64_t open_chunk, uint64_t trained) {
       auto& st = self->state;
       if (is_retired(self))
         return;
       st.core->chunk_done(worker, finished_chunk);
-      // A worker removed mid-chunk hands the rest of its data back.
+      // A worker removed mid-chunk hands back the part of its chunk it has not trained.
+      st.core->chunk_consumed(worker, open_chunk, trained);
       auto back = st.core->worker_lost(worker);
       st.workers.erase(worker);
       checkpoint_worker_gone(self, worker);
       ++st.workers_done;
       log(self, "worker " + std::to_string(worker)
-                  + (back > 0 ? " left at clock " + std::to_string(clock) + "; "
-                                  + std::to_string(back) + " chunk(s) returned to the dispenser"
+                  + (back > 0 ? " left at clock " + std::to_string(clock) + "; the untrained "
+                                  "rest of " + std::to_string(back)
+                                  + " chunk(s) returned to the dispenser"
                               : " finished at clock " + std::to_string(clock)));
       maybe_finish(self);
     },

@@ -31,6 +31,10 @@ public:
   void worker_finished(uint32_t id);
   /// `worker` used up chunk `id`.
   void chunk_done(uint32_t worker, uint64_t id) { dispenser_.done(worker, id); }
+  /// `worker` trained the first `samples` of chunk `id` (it leaves mid-chunk).
+  void chunk_consumed(uint32_t worker, uint64_t id, uint64_t samples) {
+    dispenser_.consumed(worker, id, static_cast<size_t>(samples));
+  }
   /// A worker that went away: its unfinished chunks go back to the dispenser. Returns how many.
   size_t worker_lost(uint32_t id);
   size_t active_workers() const;

@@ -71,8 +71,11 @@ void finish(worker_self self) {
             auto& ws = *self->state.setup.state;
             uint64_t done = no_chunk;
             ws.take_finished_chunk(done); // a used-up chunk is done, not handed out again
+            // Removed mid-chunk: the samples trained are done, only the rest goes back.
+            bool open = ws.chunk_open();
             self->send(self->state.setup.supervisor, finished_atom::value, id, ws.clock(),
-                       done);
+                       done, open ? ws.chunk().id : no_chunk,
+                       uint64_t{open ? ws.position() : 0});
             self->quit();
           }
         },

@@ -54,6 +54,17 @@ void dispenser::done(uint64_t worker, uint64_t chunk_id) {
   outstanding_.erase(i);
 }
 
+void dispenser::consumed(uint64_t worker, uint64_t chunk_id, size_t samples) {
+  auto i = outstanding_.find(chunk_id);
+  if (i == outstanding_.end() || i->second.worker != worker || samples == 0)
+    return;
+  auto& indices = i->second.c.indices;
+  if (samples >= indices.size())
+    return done(worker, chunk_id);
+  samples_done_ += samples;
+  indices.erase(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(samples));
+}
+
 size_t dispenser::reclaim(uint64_t worker) {
   std::vector<chunk> back;
   for (auto i = outstanding_.begin(); i != outstanding_.end();) {

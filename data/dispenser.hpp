@@ -54,6 +54,11 @@ public:
   /// worker are ignored.
   void done(uint64_t worker, uint64_t chunk_id);
 
+  /// `worker` consumed the first `samples` indices of its outstanding chunk `chunk_id` (a worker
+  /// removed mid-chunk): they count as done and leave the chunk, so a reclaim() returns only the
+  /// rest. The whole chunk consumed: as done(). Ids as for done() are ignored.
+  void consumed(uint64_t worker, uint64_t chunk_id, size_t samples);
+
   /// Puts the outstanding chunks of `worker` back at the front of the queue, oldest first;
   /// returns how many.
   size_t reclaim(uint64_t worker);

@@ -16,7 +16,8 @@ using chunk_atom = caf::atom_constant<caf::atom("chunk")>;       // worker -> su
 using no_data_atom = caf::atom_constant<caf::atom("nodata")>;    // supervisor -> worker
 using step_atom = caf::atom_constant<caf::atom("step")>;         // worker -> itself
 using progress_atom = caf::atom_constant<caf::atom("progress")>; // worker -> supervisor
-using finished_atom = caf::atom_constant<caf::atom("finished")>; // worker -> supervisor
+using finished_atom = caf::atom_constant<caf::atom("finished")>; // worker -> supervisor:
+// (id, clock, chunk used up or none, chunk left open or none, samples of it trained)
 using eval_atom = caf::atom_constant<caf::atom("eval")>;         // supervisor -> evaluator
 using stats_atom = caf::atom_constant<caf::atom("stats")>;       // supervisor -> shard
 using consist_atom = caf::atom_constant<caf::atom("consist")>;   // set the consistency rule

@@ -290,3 +290,39 @@ TEST_CASE("dispenser: a zero chunk size is refused and zero samples finish at on
   CHECK_FALSE(empty.next(0));
   CHECK(empty.finished());
 }
+
+TEST_CASE("dispenser: a worker leaving mid-chunk hands back only the samples it did not consume",
+          "[data]") {
+  const size_t samples = 100;
+  dispenser d{samples, 16, 11, 2};
+  tally t;
+  auto a = d.next(1);
+  REQUIRE(a);
+  // Worker 1 trained 5 of its 16 samples and leaves: those 5 are consumed, 11 come back.
+  chunk trained{a->id, a->epoch, {a->indices.begin(), a->indices.begin() + 5}};
+  count(t, trained, samples);
+  d.consumed(1, a->id, 5);
+  CHECK(d.samples_done() == 5);
+  d.consumed(2, a->id, 3); // another worker's word on it changes nothing
+  CHECK(d.samples_done() == 5);
+  REQUIRE(d.reclaim(1) == 1);
+  auto rest = d.next(2);
+  REQUIRE(rest);
+  CHECK(rest->id == a->id);
+  CHECK(rest->indices == std::vector<uint32_t>(a->indices.begin() + 5, a->indices.end()));
+  count(t, *rest, samples);
+  d.done(2, rest->id);
+  // A chunk consumed whole this way is done.
+  auto b = d.next(2);
+  REQUIRE(b);
+  count(t, *b, samples);
+  d.consumed(2, b->id, b->indices.size());
+  CHECK(d.reclaim(2) == 0);
+  while (auto c = d.next(3)) {
+    count(t, *c, samples);
+    d.done(3, c->id);
+  }
+  CHECK(d.finished());
+  CHECK(d.samples_done() == 2 * samples);
+  check_exactly_once(t, samples, 2);
+}
