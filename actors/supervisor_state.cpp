@@ -36,10 +36,28 @@ void supervisor_state::add_worker(uint32_t id, uint64_t clock) {
   workers_[id] = worker_info{clock, true};
 }
 
-progress_info supervisor_state::on_report(const messages::step_report& r) {
+void step_rate::add(double now_s, uint64_t samples) {
+  seen_.emplace_back(now_s, samples);
+  if (seen_.size() > 1)
+    after_front_ += samples;
+  // The newest report at least window_s old stays as the baseline; bounded for bursts.
+  while (seen_.size() > 2 && (seen_[1].first <= now_s - window_s || seen_.size() > 8192)) {
+    seen_.pop_front();
+    after_front_ -= seen_.front().second;
+  }
+}
+
+double step_rate::per_s() const {
+  if (seen_.size() < 2)
+    return 0;
+  auto span = seen_.back().first - seen_.front().first;
+  return span >= min_span_s ? double(after_front_) / span : 0;
+}
+
+progress_info supervisor_state::on_report(const messages::step_report& r, double now_s) {
   auto it = workers_.find(r.worker);
   if (it != workers_.end())
-    it->second.record(r, elapsed_s());
+    it->second.record(r, now_s);
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
   ++steps_;
@@ -60,7 +78,7 @@ progress_info supervisor_state::on_report(const messages::step_report& r) {
     p.epoch = uint32_t(cfg_.training.epochs) - 1; // everything handed out: still the last one
   p.samples = samples_;
   p.loss = loss_ema_;
-  p.elapsed_s = elapsed_s();
+  p.elapsed_s = now_s;
   p.samples_per_s = p.elapsed_s > 0 ? double(samples_) / p.elapsed_s : 0;
   p.last_accuracy = evals_.empty() ? -1 : evals_.back().accuracy;
   return p;
@@ -76,19 +94,13 @@ void supervisor_state::worker_info::record(const messages::step_report& r, doubl
   samples += r.samples;
   up_bytes += r.up_bytes;
   down_bytes += r.down_bytes;
-  // Samples per second over about the last 20 steps.
-  auto dt = now_s - last_report_s;
-  if (last_report_s > 0 && dt > 0) {
-    auto rate = double(r.samples) / dt;
-    samples_per_s = samples_per_s > 0 ? 0.95 * samples_per_s + 0.05 * rate : rate;
-  }
-  last_report_s = now_s;
+  rate.add(now_s, r.samples);
 }
 
 std::vector<supervisor_state::worker_view> supervisor_state::workers() const {
   std::vector<worker_view> out;
   for (const auto& [id, w] : workers_)
-    out.push_back(worker_view{id, w.clock, w.active, w.samples, w.samples_per_s, w.up_bytes,
+    out.push_back(worker_view{id, w.clock, w.active, w.samples, w.rate.per_s(), w.up_bytes,
                               w.down_bytes, w.idle_steps ? w.idle_sum / double(w.idle_steps) : -1});
   return out;
 }

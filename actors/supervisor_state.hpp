@@ -4,13 +4,33 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
+#include <utility>
 
 #include "actors/job.hpp"
 #include "data/dispenser.hpp"
 #include "messages/types.hpp"
 
 namespace herd::actors {
+
+/// A worker's samples per second from its reports' arrival times: the samples reported over
+/// the last `window_s` seconds, measured from the newest report before them. Reports that
+/// arrive back to back (a burst after a pause, a hold) count over the time they stand for, not
+/// over the microseconds between them. 0 until the reports span at least `min_span_s`.
+class step_rate {
+public:
+  static constexpr double window_s = 2.0;
+  static constexpr double min_span_s = 0.5;
+
+  /// A report of `samples` arrived at `now_s` (non-decreasing).
+  void add(double now_s, uint64_t samples);
+  double per_s() const;
+
+private:
+  std::deque<std::pair<double, uint64_t>> seen_; // (arrival, samples); the front: baseline
+  uint64_t after_front_ = 0;                      // samples of every report but the front
+};
 
 class supervisor_state {
 public:
@@ -27,7 +47,9 @@ public:
   /// Forgets every worker (the job rolls back to a checkpoint and places them again).
   void reset_workers() { workers_.clear(); }
   /// A worker's step; returns the progress after it.
-  progress_info on_report(const messages::step_report& r);
+  progress_info on_report(const messages::step_report& r) { return on_report(r, elapsed_s()); }
+  /// The same, arrived at job time `now_s`.
+  progress_info on_report(const messages::step_report& r, double now_s);
   void worker_finished(uint32_t id);
   /// `worker` used up chunk `id`.
   void chunk_done(uint32_t worker, uint64_t id) { dispenser_.done(worker, id); }
@@ -73,7 +95,7 @@ public:
     uint64_t clock = 0;
     bool active = false;
     uint64_t samples = 0;
-    double samples_per_s = 0; // over about the last 20 steps
+    double samples_per_s = 0; // over about the last 2 s (step_rate)
     uint64_t up_bytes = 0;
     uint64_t down_bytes = 0;
     double stage_idle = -1; // pipeline stage: mean idle fraction per minibatch (-1: none)
@@ -103,8 +125,7 @@ private:
     uint64_t samples = 0;
     uint64_t up_bytes = 0;
     uint64_t down_bytes = 0;
-    double samples_per_s = 0;
-    double last_report_s = 0;
+    step_rate rate;
     uint64_t steps = 0;
     double idle_sum = 0;
     uint64_t idle_steps = 0;

@@ -126,3 +126,52 @@ TEST_CASE("supervisor_state: pipeline stages report idle fractions, stage 0 the 
   for (const auto& w : st.workers())
     CHECK(w.stage_idle >= 0);
 }
+
+TEST_CASE("supervisor_state: a worker's samples/s stays true when reports arrive back to back",
+          "[actors]") {
+  auto cfg = job(0);
+  actors::supervisor_state st{cfg, 1000};
+  st.add_worker(0);
+  st.add_worker(1);
+  auto report = [&](uint32_t w, uint64_t clock, double at) {
+    messages::step_report r;
+    r.worker = w;
+    r.clock = clock;
+    r.samples = 128;
+    st.on_report(r, at);
+  };
+  // Worker 0: 100 steps/s for 3 s, but its reports come in bursts of 10 a microsecond apart
+  // every 0.1 s (as after waits for a round). Worker 1: steady 50 steps/s.
+  uint64_t c0 = 0, c1 = 0;
+  for (int tick = 1; tick <= 30; ++tick) {
+    double t = 0.1 * tick;
+    for (int i = 0; i < 10; ++i)
+      report(0, ++c0, t + 1e-6 * i);
+    for (int i = 0; i < 5; ++i)
+      report(1, ++c1, t + 0.02 * i);
+    for (const auto& w : st.workers()) {
+      INFO("t " << t << " worker " << w.id << " " << w.samples_per_s);
+      // Nothing before half a second of reports; never more than the true rate allows.
+      CHECK(w.samples_per_s <= (w.id == 0 ? 12800 : 6400) * 1.25);
+      if (t >= 1.0)
+        CHECK(w.samples_per_s >= (w.id == 0 ? 12800 : 6400) * 0.8);
+    }
+  }
+  // A pause then a burst: the burst counts over the pause, not over its microseconds.
+  for (int i = 0; i < 20; ++i)
+    report(0, ++c0, 6.0 + 1e-6 * i);
+  CHECK(st.workers()[0].samples_per_s < 12800);
+}
+
+TEST_CASE("step_rate: samples over the last seconds of arrivals", "[actors]") {
+  actors::step_rate r;
+  CHECK(r.per_s() == 0);
+  r.add(1.0, 100);
+  r.add(1.000001, 100); // back to back: not yet half a second of reports
+  CHECK(r.per_s() == 0);
+  for (int i = 1; i <= 100; ++i)
+    r.add(1.0 + 0.1 * i, 100); // 1000 samples/s
+  CHECK(r.per_s() == Approx(1000).epsilon(0.05));
+  r.add(21.0, 100); // 10 s without a report: the last 100 samples over those 10 s
+  CHECK(r.per_s() == Approx(10).epsilon(0.01));
+}
