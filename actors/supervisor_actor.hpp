@@ -131,6 +131,10 @@ bool begin_resume(supervisor_self self);
 /// Places the checkpoint's workers (pipeline: whole replicas) where they stood, with what they
 /// carried; `started` runs once all are placed.
 void resume_workers(supervisor_self self, std::function<void()> started);
+/// Joins the job file's workers (pipeline: replicas) two clocks past the furthest clock and
+/// places them, with fresh chunks (a job resumed from its end with more epochs); `started`
+/// runs once all are placed.
+void join_file_workers(supervisor_self self, std::function<void()> started);
 /// Places failed worker `id` again (same id, joined at a fresh clock), on its node if alive.
 void restart_worker(supervisor_self self, uint32_t id);
 /// Starts the end of the job (final evaluation, result) once every worker has finished, no

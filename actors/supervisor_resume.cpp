@@ -116,10 +116,16 @@ void resume_workers(supervisor_self self, std::function<void()> started) {
   const auto& c = *st.in.resume;
   set_consistency(self, st.rule); // the rule in force when it was taken
   st.next_worker_id = c.next_worker_id;
-  if (c.workers.empty())
-    return fail_job(self, make_error(errc::invalid_argument,
-                                     "the checkpoint at clock " + std::to_string(c.clock)
-                                       + " was taken after training ended: nothing to resume"));
+  if (c.workers.empty()) { // taken at the end of training
+    if (st.core->data_used_up())
+      return fail_job(self, make_error(errc::invalid_argument,
+                                       "the checkpoint at clock " + std::to_string(c.clock)
+                                         + " was taken after training ended: nothing to "
+                                           "resume (the job has no more epochs)"));
+    log(self, "the checkpoint at clock " + std::to_string(c.clock) + " was taken after "
+                + "training ended; the job has more epochs: its workers start again");
+    return join_file_workers(self, started);
+  }
   if (st.plan.pipelined())
     return resume_replicas(self, c, started);
   auto resumed = countdown(c.workers.size(), started);

@@ -86,8 +86,7 @@ void place_workers(supervisor_self self) {
                 + std::to_string(st.in.cfg.workers.size()) + " worker(s) on "
                 + std::to_string(st.nodes.size()) + " node(s), "
                 + std::to_string(st.plan.net->param_count()) + " parameters, "
-                + rule_name(rule_of(st.in.cfg.consistency.model, st.in.cfg.consistency.staleness,
-                                    st.in.cfg.consistency.staleness_aware)));
+                + rule_name(st.rule)); // the rule in force (a resumed job's is the checkpoint's)
     if (st.cb.on_start && !st.on_start_called)
       st.cb.on_start(caf::actor_cast<caf::actor>(self));
     st.on_start_called = true;
@@ -181,11 +180,14 @@ void join_new_worker(supervisor_self self, const std::string& node, uint32_t id,
   auto highest = std::make_shared<uint64_t>(0);
   auto failed = std::make_shared<caf::error>();
   // Two clocks past the furthest member any shard knows: no round at that clock can be
-  // complete yet (a worker is at most one push ahead of what every shard has seen).
+  // complete yet (a worker is at most one push ahead of what every shard has seen). Shards
+  // whose members all left know no clock: the furthest reported stands in, so the job's clock
+  // never goes back (a job resumed from its end with more epochs).
   auto all_in = countdown(st.shards.size(), [=]() mutable {
     if (*failed)
       return rp(*failed);
-    join_at(self, node, id, *highest + 2, rp, attempts_left);
+    auto clock = std::max(*highest, self->state.core->max_clock()) + 2;
+    join_at(self, node, id, clock, rp, attempts_left);
   });
   for (auto& s : st.shards)
     self->request(s, request_timeout, status_atom::value)
@@ -215,6 +217,31 @@ void join_and_reply(supervisor_self self, const std::string& node, uint32_t id,
 }
 
 } // namespace
+
+void join_file_workers(supervisor_self self, std::function<void()> started) {
+  auto& st = self->state;
+  const auto& cfg = st.in.cfg;
+  auto all_placed = countdown(cfg.workers.size(), std::move(started));
+  if (st.plan.pipelined()) {
+    auto k = uint32_t(st.plan.stage_count());
+    for (uint32_t r = 0; r < cfg.workers.size() / k; ++r)
+      join_replica(self, r, [=](expected<uint64_t> clock) {
+        if (!clock)
+          return fail_job(self, clock.error());
+        for (uint32_t s = 0; s < k; ++s)
+          all_placed();
+      });
+    return;
+  }
+  for (uint32_t w = 0; w < cfg.workers.size(); ++w)
+    join_new_worker(self, live_node(self, cfg.workers[w].node), w,
+                    [=](expected<std::string> r) {
+                      if (!r)
+                        return fail_job(self, r.error());
+                      all_placed();
+                    },
+                    2);
+}
 
 void spawn_job(supervisor_self self) {
   auto& st = self->state;

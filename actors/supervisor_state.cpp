@@ -79,7 +79,7 @@ progress_info supervisor_state::on_report(const messages::step_report& r, double
   p.samples = samples_;
   p.loss = loss_ema_;
   p.elapsed_s = now_s;
-  p.samples_per_s = p.elapsed_s > 0 ? double(samples_) / p.elapsed_s : 0;
+  p.samples_per_s = p.elapsed_s > 0 ? double(samples_since_start()) / p.elapsed_s : 0;
   p.last_accuracy = evals_.empty() ? -1 : evals_.back().accuracy;
   return p;
 }
@@ -189,7 +189,7 @@ job_result supervisor_state::result() const {
   out.wall_s = elapsed_s();
   out.samples = samples_;
   out.clock = max_clock_;
-  out.samples_per_s = out.wall_s > 0 ? double(samples_) / out.wall_s : 0;
+  out.samples_per_s = out.wall_s > 0 ? double(samples_since_start()) / out.wall_s : 0;
   out.steps = steps_;
   out.steps_skipped = skipped_;
   out.up_bytes = bytes_.up_bytes;
@@ -197,7 +197,7 @@ job_result supervisor_state::result() const {
   out.down_bytes = bytes_.down_bytes;
   out.down_dense_bytes = bytes_.down_dense_bytes;
   out.encode_ns = bytes_.encode_ns;
-  out.steps_per_s = out.wall_s > 0 ? double(steps_) / out.wall_s : 0;
+  out.steps_per_s = out.wall_s > 0 ? double(steps_since_start()) / out.wall_s : 0;
   out.time_to_target_s = time_to_target_;
   for (const auto& w : workers())
     if (w.stage_idle >= 0)

@@ -36,8 +36,16 @@ class supervisor_state {
 public:
   supervisor_state(const config::job_config& cfg, size_t train_samples);
 
-  void start_clock() { start_ = std::chrono::steady_clock::now(); }
+  /// Training starts (or resumes) now: times and rates count from here.
+  void start_clock() {
+    start_ = std::chrono::steady_clock::now();
+    start_samples_ = samples_;
+    start_steps_ = steps_;
+  }
   double elapsed_s() const;
+  /// Samples and steps trained since start_clock() (a resumed job's own).
+  uint64_t samples_since_start() const { return samples_ - start_samples_; }
+  uint64_t steps_since_start() const { return steps_ - start_steps_; }
 
   /// Hands `worker` its next chunk after recording `finished_chunk` as done; an empty chunk
   /// means the data is used up.
@@ -135,6 +143,8 @@ private:
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   uint64_t samples_ = 0;
   uint64_t steps_ = 0;
+  uint64_t start_samples_ = 0; // samples_ and steps_ at start_clock()
+  uint64_t start_steps_ = 0;
   uint64_t skipped_ = 0;
   messages::step_report bytes_; // summed wire bytes and encode time
   uint64_t max_clock_ = 0;

@@ -1,0 +1,109 @@
+// Resuming a job (herd run --resume): from the checkpoint taken at the end of training when the
+// job file now has more epochs, the rule in force named at the start, rates that count from the
+// resume.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+
+#include "actors/checkpoint_store.hpp"
+#include "actors/job.hpp"
+#include "actors/system_config.hpp"
+#include "tests/actors/small_job.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace herd;
+
+namespace {
+
+actors::job_inputs job(const std::string& ckpt_dir, int epochs) {
+  auto in = test::small_job(); // 256 samples, batch 8, 2 workers
+  in.cfg.training.epochs = epochs;
+  in.cfg.training.chunk_batches = 3;
+  in.cfg.checkpoint.every = 10;
+  in.cfg.checkpoint.keep = 10;
+  in.cfg.checkpoint.dir = ckpt_dir;
+  return in;
+}
+
+struct outcome {
+  caf::expected<actors::job_result> result{caf::error{}};
+  std::string log;
+  actors::progress_info last;
+};
+
+outcome run(const actors::job_inputs& in) {
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  outcome out;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) { out.log += line + "\n"; };
+  cb.on_progress = [&](const actors::progress_info& p) { out.last = p; };
+  out.result = actors::run_job(sys, in, cb);
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("resume: the checkpoint at the end of training continues when the job has more "
+          "epochs",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto first = run(job(dir.file("ck"), 2));
+  REQUIRE(first.result);
+  CHECK(first.result->samples == 2 * 256);
+  auto c = actors::load_latest_checkpoint(dir.file("ck"));
+  REQUIRE(c);
+  REQUIRE(c->workers.empty()); // taken after every worker ended
+  CHECK(c->samples == 2 * 256);
+  // The rule in force when it was taken (as after a switch), not the job file's.
+  auto taken = *c;
+  taken.rule = {"ssp", 3, false};
+  auto more = job(dir.file("more"), 4);
+  more.resume = std::make_shared<const actors::checkpoint>(taken);
+  auto r = run(more);
+  INFO(r.log);
+  REQUIRE(r.result);
+  CHECK(r.result->samples == 4 * 256); // the two new epochs, each sample once
+  CHECK(r.result->steps == 4 * 256 / 8);
+  CHECK(r.result->clock > c->clock); // the clock goes on, never back
+  CHECK(r.log.find("consistency: ssp(3) from clock") != std::string::npos);
+  CHECK(r.log.find("parameters, ssp(3)") != std::string::npos);
+  CHECK(r.log.find("parameters, bsp") == std::string::npos);
+  // The same epochs as when it was taken: nothing to resume, still refused.
+  auto same = job(dir.file("same"), 2);
+  same.resume = std::make_shared<const actors::checkpoint>(*c);
+  auto refused = run(same);
+  REQUIRE_FALSE(refused.result);
+  CHECK_THAT(describe(refused.result.error()), Catch::Contains("nothing to resume"));
+}
+
+TEST_CASE("resume: samples/s count the samples trained since the resume", "[actors][integration]") {
+  test::temp_dir dir;
+  REQUIRE(run(job(dir.file("ck"), 2)).result);
+  auto c = actors::load_latest_checkpoint(dir.file("ck"), nullptr);
+  REQUIRE(c);
+  // The checkpoint at clock 20 (of about 32): most samples were trained before it.
+  auto mid = dir.file("mid");
+  std::filesystem::create_directories(mid);
+  std::filesystem::copy(dir.file("ck") + "/ckpt-000000000020", mid + "/ckpt-000000000020");
+  auto at = actors::load_latest_checkpoint(mid);
+  REQUIRE(at);
+  REQUIRE(at->clock == 20);
+  REQUIRE(at->samples > 0);
+  auto in = job(dir.file("resumed"), 2);
+  in.resume = std::make_shared<const actors::checkpoint>(*at);
+  auto r = run(in);
+  REQUIRE(r.result);
+  CHECK(r.result->samples == 2 * 256);
+  auto since = double(r.result->samples - at->samples);
+  REQUIRE(r.result->wall_s > 0);
+  CHECK(r.result->samples_per_s == Approx(since / r.result->wall_s));
+  CHECK(r.result->steps_per_s
+        == Approx(double(r.result->steps - at->steps) / r.result->wall_s));
+  REQUIRE(r.last.elapsed_s > 0);
+  CHECK(r.last.samples_per_s
+        == Approx(double(r.last.samples - at->samples) / r.last.elapsed_s));
+}
