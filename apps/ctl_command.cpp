@@ -1,5 +1,6 @@
 // `herd ctl --connect HOST:PORT [COMMAND...]`: steer a running job through any node daemon.
 // One command, or (no command) an interactive prompt, see ctl_repl.cpp.
+#include <algorithm>
 #include <cstdio>
 
 #include <caf/actor_system.hpp>
@@ -37,6 +38,9 @@ bool split_address(const std::string& s, std::string& host, uint16_t& port) {
   return true;
 }
 
+const char* const command_names[] = {"status", "add-worker", "remove-worker",
+                                     "set-consistency", "checkpoint", "stop"};
+
 } // namespace
 
 ctl_reply ctl_session::send(const std::vector<std::string>& words) {
@@ -57,7 +61,27 @@ ctl_reply ctl_session::send(const std::vector<std::string>& words) {
   return out;
 }
 
-int ctl_session::run(const std::vector<std::string>& words, bool json) {
+std::string check_command(std::vector<std::string>& words, bool& json) {
+  // "status --json", one-shot as at the prompt (other commands' words are their own).
+  if (!words.empty() && words[0] == "status") {
+    auto flags = std::remove(words.begin() + 1, words.end(), std::string{"--json"});
+    json = json || flags != words.end();
+    words.erase(flags, words.end());
+  }
+  // Known here, so that the answer does not depend on whether a job runs on the node.
+  if (words.empty() || std::find(std::begin(command_names), std::end(command_names), words[0])
+                         == std::end(command_names))
+    return "unknown command '" + (words.empty() ? std::string{} : words[0])
+           + "' (status, add-worker, remove-worker, set-consistency, checkpoint, stop)";
+  if (words[0] == "status" && words.size() > 1)
+    return "status takes no arguments but --json, got '" + words[1] + "'";
+  return {};
+}
+
+int ctl_session::run(const std::vector<std::string>& line, bool json) {
+  auto words = line;
+  if (auto problem = check_command(words, json); !problem.empty())
+    return refuse(problem);
   auto r = send(words);
   if (r.error) {
     std::fprintf(stderr, "herd: %s\n", describe(r.error).c_str());
@@ -78,6 +102,11 @@ int ctl_command(const ctl_options& opts) {
       return refuse(describe(t.error()));
     topo = std::move(*t);
   }
+  auto words = opts.words;
+  bool json = opts.json;
+  if (!words.empty()) // before any connection: a typo is answered without a node
+    if (auto problem = check_command(words, json); !problem.empty())
+      return refuse(problem);
   std::string host;
   uint16_t port = 0;
   if (!opts.connect.empty()) {
@@ -106,7 +135,7 @@ int ctl_command(const ctl_options& opts) {
     std::_Exit(exit_failed);
   }
   ctl_session session{sys, *node, host + ":" + std::to_string(port)};
-  auto code = opts.words.empty() ? session.repl() : session.run(opts.words, opts.json);
+  auto code = opts.words.empty() ? session.repl() : session.run(words, json);
   std::fflush(stdout);
   std::_Exit(code); // no need to wait for the middleman's threads
 }

@@ -86,12 +86,7 @@ int ctl_session::repl() {
       std::printf("%s", help_text);
       continue;
     }
-    bool json = false;
-    if (words[0] == "status" && words.size() == 2 && words[1] == "--json") {
-      json = true;
-      words.pop_back();
-    }
-    run(words, json);
+    run(words, false); // takes "status --json" as the one-shot command does
   }
   if (!history.empty())
     write_history(history.c_str());

@@ -22,12 +22,17 @@ struct ctl_session {
 
   /// Sends one command; "status" falls back to the node's own status when no job runs.
   ctl_reply send(const std::vector<std::string>& words);
-  /// Sends one command and prints the answer (status as a table unless `json`); exit code.
+  /// Checks the command's name (and "status [--json]") here, sends it and prints the answer
+  /// (status as a table unless `json` or "--json" follows it); the exit code.
   int run(const std::vector<std::string>& words, bool json);
   /// The prompt: line editing, history (~/.herd_history), tab completion, help. Ends on
   /// "quit", "exit" or end of input; returns 0.
   int repl();
 };
+
+/// Checks a command before it is sent: its name, and "status [--json]" (the flag is removed
+/// from `words` and sets `json`). The problem as one line; empty when there is none.
+std::string check_command(std::vector<std::string>& words, bool& json);
 
 /// The words of a command line (split at blanks; no quoting).
 std::vector<std::string> split_words(const std::string& line);
