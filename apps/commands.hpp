@@ -43,6 +43,14 @@ struct ctl_options {
 };
 
 int ctl_command(const ctl_options& opts);
-int validate_command(const std::string& job_file);
+struct validate_options {
+  std::string job_file;
+  std::string cluster; // topology file: check the job as `herd run --cluster` would
+  std::shared_ptr<const kernels::compress::codec_registry> codecs; // assembled by main()
+};
+
+/// The checks `herd run` makes before it loads the data (apps/job_check.hpp); prints "ok" or
+/// every problem, one line each.
+int validate_command(const validate_options& opts);
 
 } // namespace herd::apps

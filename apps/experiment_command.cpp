@@ -68,6 +68,8 @@ void write_run_files(const run_record& r) {
     std::fprintf(stderr, "herd: warning: %s\n", describe(m.error()).c_str());
     return;
   }
+  if (auto err = (*m)->commit()) // the run is done: its files replace any earlier ones
+    std::fprintf(stderr, "herd: warning: %s\n", describe(err).c_str());
   for (const auto& e : r.result->evals)
     (*m)->write_eval(e);
   (*m)->write_summary(*r.result);

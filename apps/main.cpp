@@ -38,9 +38,12 @@ int main(int argc, char** argv) {
   ctl->add_flag("--json", ctl_opts.json, "print status as JSON");
   ctl->prefix_command(); // the command's own words (add-worker --node b) are not ours
 
-  std::string validate_file;
-  auto* validate = app.add_subcommand("validate", "check a job file and print ok or the errors");
-  validate->add_option("job", validate_file, "job JSON file")->required();
+  herd::apps::validate_options validate_opts;
+  auto* validate = app.add_subcommand(
+    "validate", "check a job file as run does before loading data; print ok or the errors");
+  validate->add_option("job", validate_opts.job_file, "job JSON file")->required();
+  validate->add_option("--cluster", validate_opts.cluster,
+                       "topology file: check the job as run --cluster would");
 
   herd::apps::experiment_options exp_opts;
   auto* experiment = app.add_subcommand(
@@ -77,6 +80,7 @@ int main(int argc, char** argv) {
   run_opts.codecs = codecs;
   exp_opts.codecs = codecs;
   node_opts.codecs = codecs;
+  validate_opts.codecs = codecs;
   if (*node)
     return herd::apps::node_command(node_opts);
   if (*ctl) {
@@ -87,5 +91,5 @@ int main(int argc, char** argv) {
     return herd::apps::run_command(run_opts);
   if (*experiment)
     return herd::apps::experiment_command(exp_opts);
-  return herd::apps::validate_command(validate_file);
+  return herd::apps::validate_command(validate_opts);
 }

@@ -18,28 +18,68 @@ nlohmann::json to_json(const actors::eval_point& e) {
 
 } // namespace
 
-metrics_file::metrics_file(std::string dir, std::string path)
-  : dir_(std::move(dir)), path_(std::move(path)), out_(path_, std::ios::trunc) {
+metrics_file::metrics_file(std::string dir, std::string created)
+  : dir_(std::move(dir)),
+    created_(std::move(created)),
+    path_((fs::path(dir_) / "metrics.jsonl").string()),
+    pending_(path_ + ".pending"),
+    out_(pending_, std::ios::trunc) {
 }
 
 expected<std::unique_ptr<metrics_file>> metrics_file::open(const std::string& dir,
                                                            const std::string& job_json) {
   std::error_code ec;
+  std::string created; // the outermost of the directories about to be made
+  for (auto p = fs::path(dir).lexically_normal(); !p.empty() && !fs::exists(p, ec);
+       p = p.parent_path()) {
+    created = p.string();
+    if (p == p.parent_path())
+      break;
+  }
   fs::create_directories(dir, ec);
   if (ec)
     return make_error(errc::io_error, dir + ": cannot create the output directory: "
                                         + ec.message());
-  {
-    std::ofstream job(fs::path(dir) / "job.json", std::ios::trunc);
-    job << job_json << "\n";
-    if (!job)
-      return make_error(errc::io_error, dir + "/job.json: cannot write");
-  }
-  std::unique_ptr<metrics_file> m{
-    new metrics_file(dir, (fs::path(dir) / "metrics.jsonl").string())};
+  std::unique_ptr<metrics_file> m{new metrics_file(dir, created)};
   if (!m->out_)
-    return make_error(errc::io_error, m->path_ + ": cannot write");
+    return make_error(errc::io_error, m->pending_ + ": cannot write");
+  std::ofstream job(fs::path(dir) / "job.json.pending", std::ios::trunc);
+  job << job_json << "\n";
+  if (!job)
+    return make_error(errc::io_error, dir + "/job.json.pending: cannot write");
   return m;
+}
+
+metrics_file::~metrics_file() {
+  if (committed_)
+    return;
+  out_.close();
+  std::error_code ec;
+  fs::remove(pending_, ec);
+  fs::remove(fs::path(dir_) / "job.json.pending", ec);
+  if (created_.empty())
+    return;
+  // Only directories left empty go: from `dir` up to the outermost one open() made.
+  for (auto p = fs::path(dir_).lexically_normal(); !p.empty(); p = p.parent_path()) {
+    if (!fs::remove(p, ec) || p == fs::path(created_) || p == p.parent_path())
+      break;
+  }
+}
+
+caf::error metrics_file::commit() {
+  if (committed_)
+    return {};
+  committed_ = true;
+  std::error_code ec;
+  fs::rename(fs::path(dir_) / "job.json.pending", fs::path(dir_) / "job.json", ec);
+  if (!ec)
+    fs::rename(pending_, path_, ec);
+  if (!ec)
+    fs::remove(fs::path(dir_) / "summary.json", ec);
+  if (ec)
+    return make_error(errc::io_error, dir_ + ": cannot replace the earlier outputs: "
+                                        + ec.message());
+  return {};
 }
 
 void metrics_file::write_eval(const actors::eval_point& e) {

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include "actors/system_config.hpp"
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
+#include "apps/job_check.hpp"
 #include "apps/metrics_file.hpp"
 #include "apps/progress_printer.hpp"
 #include "config/job_parse.hpp"
@@ -37,13 +39,15 @@ int run_command(const run_options& opts) {
       return bad_input(opts.cluster, t.error());
     topo = std::move(*t);
   }
-  auto job = config::load_job(opts.job_file, nullptr, topo ? &topo->nodes : nullptr);
+  auto job = load_checked_job(opts.job_file, topo ? &*topo : nullptr, *opts.codecs);
   if (!job)
     return bad_input(opts.job_file, job.error());
   if (!opts.output_dir.empty())
     job->output.dir = opts.output_dir;
-  if (auto err = actors::check_supported(*job, *opts.codecs, topo.has_value()))
-    return bad_input(opts.job_file, err);
+  if (job->checkpoint.every > 0) // checkpoints are written here, by the supervisor
+    if (auto err = check_checkpoint_dir(config::checkpoint_dir(*job)))
+      return bad_input(job->checkpoint.dir.empty() ? "" : opts.job_file + ": /checkpoint/dir",
+                       err);
   auto inputs = actors::load_inputs(*job);
   if (!inputs)
     return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",
@@ -71,6 +75,7 @@ int run_command(const run_options& opts) {
     for (auto* p : {&inputs->cfg.data.train_images, &inputs->cfg.data.train_labels,
                     &inputs->cfg.data.test_images, &inputs->cfg.data.test_labels})
       *p = std::filesystem::absolute(*p).lexically_normal().string();
+  // Written aside until the job starts: a run failing before then changes nothing there.
   auto out_dir = config::output_dir(*job);
   auto opened = metrics_file::open(out_dir, config::to_json(*job));
   if (!opened)
@@ -90,9 +95,19 @@ int run_command(const run_options& opts) {
     if (!opts.quiet)
       printer.eval(e);
   };
+  cb.on_start = [&](const caf::actor&) {
+    if (auto err = metrics->commit())
+      std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+  };
+  std::atomic<int> checkpoints_failed = 0;
   cb.on_log = [&](const std::string& line) {
-    if (!opts.quiet)
+    if (line.rfind("checkpoint failed: ", 0) == 0) { // on stderr, --quiet or not
+      ++checkpoints_failed;
+      printer.finish_line();
+      std::fprintf(stderr, "herd: %s\n", line.c_str());
+    } else if (!opts.quiet) {
       printer.log(line);
+    }
   };
 
   actors::system_config cfg;
@@ -108,6 +123,7 @@ int run_command(const run_options& opts) {
     printer.log("connecting to " + std::to_string(names.size()) + " node(s)");
     auto nodes = connect_nodes(sys, *topo, names);
     if (!nodes) {
+      metrics.reset(); // the job never started: the pending outputs go
       std::fprintf(stderr, "herd: %s\n", describe(nodes.error()).c_str());
       std::_Exit(exit_failed);
     }
@@ -131,6 +147,8 @@ int run_command(const run_options& opts) {
     std::fprintf(stderr, "herd: job failed: %s\n", describe(result.error()).c_str());
     return leave(exit_failed);
   }
+  if (auto err = metrics->commit())
+    std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
   metrics->write_summary(*result);
   const auto& f = result->final_eval;
   std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples\n",
@@ -157,6 +175,12 @@ int run_command(const run_options& opts) {
                 result->encode_us_per_step(), result->decode_us_per_step());
   }
   std::printf("metrics in %s\n", metrics->path().c_str());
+  if (checkpoints_failed > 0) { // the results are whole; what resumes them is not
+    std::fflush(stdout);
+    std::fprintf(stderr, "herd: %d checkpoint(s) failed (see above); exit status 1\n",
+                 checkpoints_failed.load());
+    return leave(exit_failed);
+  }
   return leave(exit_ok);
 }
 

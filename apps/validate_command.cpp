@@ -1,14 +1,27 @@
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "apps/commands.hpp"
-#include "config/job_parse.hpp"
+#include "apps/job_check.hpp"
 
 namespace herd::apps {
 
-int validate_command(const std::string& job_file) {
+int validate_command(const validate_options& opts) {
+  std::optional<config::topology> topo;
+  if (!opts.cluster.empty()) {
+    auto t = config::load_topology(opts.cluster);
+    if (!t) {
+      auto what = describe(t.error());
+      if (what.rfind(opts.cluster, 0) != 0)
+        what = opts.cluster + ": " + what;
+      std::fprintf(stderr, "herd: %s\n", what.c_str());
+      return exit_bad_input;
+    }
+    topo = std::move(*t);
+  }
   std::vector<config::config_issue> issues;
-  auto job = config::load_job(job_file, &issues);
+  auto job = load_checked_job(opts.job_file, topo ? &*topo : nullptr, *opts.codecs, &issues);
   if (job) {
     std::printf("ok\n");
     return exit_ok;
@@ -17,9 +30,8 @@ int validate_command(const std::string& job_file) {
     std::fprintf(stderr, "herd: %s\n", describe(job.error()).c_str());
     return exit_bad_input;
   }
-  for (const auto& i : issues)
-    std::fprintf(stderr, "herd: %s: %s: %s\n", job_file.c_str(), i.path.c_str(),
-                 i.message.c_str());
+  for (const auto& i : issues) // "FILE: PATH: MESSAGE", or "FILE: MESSAGE" without a path
+    std::fprintf(stderr, "herd: %s: %s\n", opts.job_file.c_str(), to_string(i).c_str());
   return exit_bad_input;
 }
 

@@ -1,0 +1,134 @@
+// What a run does to its output directory when it fails before the job starts (nothing), and
+// to its checkpoint directory: checked at start, and a checkpoint failing later is on stderr
+// and in the exit status, --quiet or not.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "cli_runner.hpp"
+#include "job_files.hpp"
+
+using namespace herd::apps::test;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> output_names = {"job.json", "metrics.jsonl", "summary.json"};
+
+/// An output directory holding an earlier run's three files (recognisable text).
+std::string earlier_output(const temp_dir& dir) {
+  auto out = dir.file("keep");
+  fs::create_directory(out);
+  for (const auto& n : output_names)
+    write_text((fs::path(out) / n).string(), "earlier run: " + n + "\n");
+  return out;
+}
+
+void check_untouched(const std::string& out) {
+  for (const auto& n : output_names)
+    CHECK(read_text((fs::path(out) / n).string()) == "earlier run: " + n + "\n");
+  CHECK(std::distance(fs::directory_iterator(out), fs::directory_iterator{}) == 3);
+}
+
+constexpr int exit_failed = 1; // apps/commands.hpp: the job failed while running
+
+} // namespace
+
+TEST_CASE("herd run: a run failing before its job starts leaves the output directory untouched",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto files = write_dataset(dir, true);
+  auto out = earlier_output(dir);
+
+  SECTION("a node of the cluster cannot be reached") {
+    auto cluster = dir.file("cluster.json");
+    write_text(cluster, R"({"nodes": [{"name": "a", "host": "127.0.0.1", "port": 1},
+                                      {"name": "b", "host": "127.0.0.1", "port": 2}],
+                            "connect_timeout_s": 1})");
+    auto job = write_job(dir, tiny_job(files, dir.file("unused")));
+    auto r = run_herd({"run", job, "--cluster", cluster, "--output", out, "--quiet"}, dir);
+    INFO(r.err);
+    CHECK(r.code == exit_failed);
+    CHECK_THAT(r.err, Contains("cannot reach node(s)"));
+    check_untouched(out);
+    // Nor is a directory made for a run that never started.
+    auto fresh = dir.file("fresh/sub");
+    r = run_herd({"run", job, "--cluster", cluster, "--output", fresh, "--quiet"}, dir);
+    CHECK(r.code == exit_failed);
+    CHECK_FALSE(fs::exists(dir.file("fresh")));
+  }
+  SECTION("the checkpoint to resume from does not fit the job's shards") {
+    auto job = tiny_job(files, dir.file("first"));
+    job["shards"] = 2;
+    job["checkpoint"] = {{"every", 4}};
+    REQUIRE(run_herd({"run", write_job(dir, job), "--quiet"}, dir).code == exit_ok);
+    // The same layers, shard count and optimizer (so the checkpoint is taken), but as two
+    // pipeline stages: the shards hold other slices, which the job finds when it restores them.
+    job["workers"] = 2;
+    job["parallelism"] = {{"pipeline_stages", 2}};
+    auto r = run_herd({"run", write_job(dir, job, "stages.json"), "--output", out, "--quiet",
+                       "--resume", dir.file("first") + "/checkpoints"},
+                      dir);
+    INFO(r.err);
+    CHECK(r.code == exit_failed);
+    CHECK_THAT(r.err, Contains("does not fit the job's slice"));
+    check_untouched(out);
+  }
+}
+
+TEST_CASE("herd run: a run that starts replaces the earlier outputs and leaves nothing aside",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto out = earlier_output(dir);
+  auto job = tiny_job(write_dataset(dir, true), out);
+  auto r = run_herd({"run", write_job(dir, job), "--quiet"}, dir);
+  INFO(r.err);
+  REQUIRE(r.code == exit_ok);
+  for (const auto& n : output_names)
+    CHECK(read_text((fs::path(out) / n).string()).rfind("earlier run", 0) == std::string::npos);
+  CHECK(std::distance(fs::directory_iterator(out), fs::directory_iterator{}) == 3);
+}
+
+TEST_CASE("herd run: a checkpoint directory that cannot be made is refused before training",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto blocker = dir.file("afile");
+  write_text(blocker, "a file\n");
+  auto job = tiny_job(write_dataset(dir, true), dir.file("out"));
+  for (const auto& ckpt : {blocker, blocker + "/below"}) {
+    job["checkpoint"] = {{"dir", ckpt}, {"every", 2}};
+    auto path = write_job(dir, job);
+    auto r = run_herd({"run", path, "--quiet"}, dir);
+    INFO(r.err);
+    CHECK(r.code == exit_bad_input);
+    CHECK(r.out.empty());
+    REQUIRE(r.err_lines().size() == 1);
+    CHECK_THAT(r.err, Contains(path + ": /checkpoint/dir") && Contains("not a directory"));
+    CHECK(read_text(blocker) == "a file\n");
+    CHECK_FALSE(fs::exists(dir.file("out")));
+  }
+}
+
+TEST_CASE("herd run: checkpoints failing while the job runs are on stderr with --quiet, exit 1",
+          "[apps][integration]") {
+  temp_dir dir;
+  // Writable at start, but every checkpoint's own directory name is longer than a path may be.
+  auto ckpt = dir.path().string();
+  while (ckpt.size() < 4074)
+    ckpt += "/" + std::string(std::min<size_t>(200, 4074 - ckpt.size()), 'd');
+  auto job = tiny_job(write_dataset(dir, true), dir.file("out"));
+  job["checkpoint"] = {{"dir", ckpt}, {"every", 4}};
+  auto r = run_herd({"run", write_job(dir, job), "--quiet"}, dir);
+  CHECK(r.code == exit_failed);
+  CHECK_THAT(r.out, Contains("final test accuracy")); // the job itself went on to its end
+  CHECK(r.out.find("checkpoint failed") == std::string::npos);
+  auto lines = r.err_lines();
+  REQUIRE(lines.size() >= 2);
+  for (size_t i = 0; i + 1 < lines.size(); ++i)
+    CHECK(lines[i].rfind("herd: checkpoint failed: cannot create ", 0) == 0);
+  CHECK_THAT(lines.back(), Contains("checkpoint(s) failed"));
+  CHECK(fs::exists(dir.file("out") + "/summary.json"));
+}
