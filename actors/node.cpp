@@ -252,6 +252,7 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
     [=](detach_atom) {
       if (self->state.supervisor)
         end_job(self, "job detached");
+      return true; // the supervisor's process waits for this before it ends
     },
     [=](spawn_shard_atom, const messages::shard_spec& spec) -> caf::result<caf::actor> {
       auto plan = plan_for(self, spec.job_json);

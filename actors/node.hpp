@@ -8,7 +8,8 @@
 //   spawnwork(worker_spec)  -> the worker's handle (after loading the set if not held here)
 //   ctl(request)            -> forwarded to the attached supervisor (the answer comes from it)
 //   status                  -> this node as JSON: name, job attached, live shards and workers
-//   detach                  -> forgets the supervisor (the job ended)
+//   detach                  -> forgets the supervisor, stops the job's actors here (the job
+//                              ended) -> true
 #pragma once
 
 #include <functional>

@@ -1,7 +1,10 @@
 #include "actors/supervisor.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -19,8 +22,18 @@ namespace {
 
 using messages::payload;
 
-void shut_down(supervisor_self self, caf::error reason) {
+// How long the end of a job waits for each node to acknowledge the detach.
+constexpr auto detach_timeout = std::chrono::seconds(3);
+
+// Ends the job's actors and detaches every live node; once each has acknowledged (or not
+// within detach_timeout) `deliver` answers run_job and the supervisor quits. Answering first
+// would let `herd run` exit before the nodes hear of the end: they would see the supervisor
+// vanish instead of a detach.
+void shut_down(supervisor_self self, std::function<void()> deliver) {
   auto& st = self->state;
+  if (st.shutting_down)
+    return;
+  st.shutting_down = true;
   for (auto& s : st.shards)
     if (s)
       self->send_exit(s, caf::exit_reason::user_shutdown);
@@ -28,11 +41,24 @@ void shut_down(supervisor_self self, caf::error reason) {
     self->send_exit(st.evaluator, caf::exit_reason::user_shutdown);
   for (auto& [addr, id] : st.worker_ids)
     self->send_exit(addr, caf::exit_reason::user_shutdown);
+  // From now on only the detach replies matter: the ends of the job's actors are expected.
+  self->set_down_handler([](caf::down_msg&) {});
+  self->set_default_handler(caf::drop);
+  self->become([](detach_atom) {});
+  std::vector<caf::actor> live;
   for (auto& [name, node] : st.nodes)
-    self->send(node, detach_atom::value);
-  if (reason && st.done.pending())
-    st.done.deliver(reason);
-  self->quit();
+    if (st.dead_nodes.count(name) == 0)
+      live.push_back(node);
+  auto end = [=] {
+    deliver();
+    self->quit();
+  };
+  if (live.empty())
+    return end();
+  auto acknowledged = countdown(live.size(), end);
+  for (auto& node : live)
+    self->request(node, detach_timeout, detach_atom::value)
+      .then([=](bool) { acknowledged(); }, [=](caf::error&) { acknowledged(); });
 }
 
 } // namespace
@@ -43,10 +69,13 @@ void log(supervisor_self self, const std::string& line) {
 }
 
 void fail_job(supervisor_self self, caf::error err) {
-  if (self->state.ending && !self->state.done.pending())
+  if (self->state.shutting_down)
     return;
   self->state.ending = true;
-  shut_down(self, std::move(err));
+  shut_down(self, [=] {
+    if (self->state.done.pending())
+      self->state.done.deliver(err);
+  });
 }
 
 /// Tells every shard to use `rule` from now on.
@@ -81,8 +110,7 @@ void deliver_result(supervisor_self self) {
     result->staleness_p50 = staleness->quantile(0.5);
     result->staleness_p99 = staleness->quantile(0.99);
     result->staleness_max = staleness->max();
-    self->state.done.deliver(std::move(*result));
-    shut_down(self, caf::error{});
+    shut_down(self, [=] { self->state.done.deliver(std::move(*result)); });
   };
   for (uint32_t i = 0; i < st.shards.size(); ++i) {
     self->request(st.shards[i], request_timeout, snapshot_atom::value)

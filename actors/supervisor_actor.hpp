@@ -66,6 +66,7 @@ struct supervisor_actor_state {
   caf::response_promise done;
   bool started = false; // every shard and worker of the job's file is placed
   bool ending = false;
+  bool shutting_down = false; // the job's actors end, the nodes are being detached
   double train_s = 0; // training time at the end (before the final evaluation)
   static inline const char* name = "herd.supervisor";
 };

@@ -3,21 +3,29 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/job.hpp"
+#include "actors/node.hpp"
 #include "actors/system_config.hpp"
 #include "messages/atoms.hpp"
+#include "messages/specs.hpp"
 #include "tests/actors/synthetic_data.hpp"
 
 using namespace herd;
 using config::consistency_model;
 
 namespace {
+
+using later_atom = caf::atom_constant<caf::atom("later")>;
 
 actors::job_inputs job(int workers, consistency_model model, int staleness) {
   actors::job_inputs in;
@@ -130,4 +138,67 @@ TEST_CASE("job: deferred pulls and round buffers stay bounded over thousands of 
     CHECK(s.waiting_pulls_max <= 3 + 1);        // at most one per worker plus the evaluator
     CHECK(s.open_rounds_max <= (model == consistency_model::bsp ? 1u : 0u));
   }
+}
+
+TEST_CASE("job: the result comes once every node has acknowledged the detach",
+          "[actors][integration]") {
+  // The node answers the detach 300 ms late (as over a slow link): a job that delivered its
+  // result before the answer would let its process exit before the node saw the end.
+  auto in = job(2, consistency_model::bsp, 0);
+  in.cfg.training.epochs = 1;
+  actors::system_config cfg;
+  caf::actor_system sys{cfg};
+  std::mutex mx;
+  std::vector<std::string> node_log;
+  actors::node_setup setup;
+  setup.name = "local";
+  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  setup.train = in.train;
+  setup.job = in.cfg;
+  setup.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    node_log.push_back(line);
+  };
+  auto real = actors::spawn_node(sys, setup);
+  auto slow = sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [=](attach_atom a, caf::actor& sup, std::string& json, std::vector<messages::peer>& p) {
+        auto rp = self->make_response_promise();
+        rp.delegate(real, a, std::move(sup), std::move(json), std::move(p));
+        return rp;
+      },
+      [=](spawn_shard_atom a, messages::shard_spec& spec) {
+        auto rp = self->make_response_promise();
+        rp.delegate(real, a, std::move(spec));
+        return rp;
+      },
+      [=](spawn_worker_atom a, messages::worker_spec& spec) {
+        auto rp = self->make_response_promise();
+        rp.delegate(real, a, std::move(spec));
+        return rp;
+      },
+      [=](detach_atom a) {
+        auto rp = self->make_response_promise();
+        self->delayed_send(self, std::chrono::milliseconds(300), later_atom::value);
+        self->become(caf::keep_behavior, [=](later_atom) mutable {
+          rp.delegate(real, a);
+          self->unbecome();
+        });
+        return rp;
+      },
+    };
+  });
+  auto r = actors::run_job_on(sys, in, {{"local", slow}}, {});
+  REQUIRE(r);
+  {
+    std::lock_guard<std::mutex> g{mx};
+    std::string all;
+    for (const auto& line : node_log)
+      all += line + "\n";
+    INFO(all);
+    CHECK(all.find("job detached") != std::string::npos);
+  }
+  for (const auto& a : {slow, real})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
 }

@@ -51,7 +51,11 @@ inline caf::behavior recording_node(caf::event_based_actor* self, caf::actor rea
       rp.delegate(real, a, std::move(spec));
       return rp;
     },
-    [=](detach_atom a) { self->send(real, a); },
+    [=](detach_atom a) {
+      auto rp = self->make_response_promise();
+      rp.delegate(real, a);
+      return rp;
+    },
     [=](spawn_worker_atom a, messages::worker_spec& spec) {
       auto rp = self->make_response_promise<caf::actor>();
       auto id = spec.id;
