@@ -128,6 +128,17 @@ double final_accuracy(const std::string& out) {
   return std::regex_search(out, m, re) ? std::stod(m[1]) : -1;
 }
 
+// Every daemon heard the job end as a detach (herd run waits for it before it exits), not as
+// its supervisor gone.
+void check_detached(cluster& c) {
+  for (auto& d : c.daemons) {
+    auto log = d->output();
+    INFO(log);
+    CHECK(log.find("job detached") != std::string::npos);
+    CHECK(log.find("supervisor is gone") == std::string::npos);
+  }
+}
+
 } // namespace
 
 TEST_CASE("cluster: 3 daemons train Fashion-MNIST, ctl adds a worker and removes another",
@@ -174,7 +185,10 @@ TEST_CASE("cluster: 3 daemons train Fashion-MNIST, ctl adds a worker and removes
   CHECK(out.find("worker 2 added on node a") != std::string::npos);
   CHECK(out.find("removing worker 0") != std::string::npos);
   CHECK(final_accuracy(out) >= 88.0);
+  // Worker 0 removed mid-chunk handed back only what it had not trained: 6 epochs exactly.
+  CHECK(out.find("steps, 360000 samples") != std::string::npos);
   CHECK(c.daemons[0]->output().find("worker 2 started") != std::string::npos);
+  check_detached(c);
   // The daemons outlive the job and answer for themselves again.
   auto after = c.ctl(0, {"status"}, &code);
   CHECK(after.find("node a: no job running") != std::string::npos);
@@ -228,4 +242,5 @@ TEST_CASE("cluster: 2 pipeline stages x 2 replicas train across 3 daemons", "[in
   CHECK(final_accuracy(out) >= 70.0);
   // The stages ran where the job placed them: replica 1's stage 1 on node a.
   CHECK(c.daemons[0]->output().find("worker 3 started") != std::string::npos);
+  check_detached(c);
 }
