@@ -118,7 +118,7 @@ TEST_CASE("herd run: checkpoints failing while the job runs are on stderr with -
   // Writable at start, but every checkpoint's own directory name is longer than a path may be.
   auto ckpt = dir.path().string();
   while (ckpt.size() < 4074)
-    ckpt += "/" + std::string(std::min<size_t>(200, 4074 - ckpt.size()), 'd');
+    ckpt.append(1, '/').append(std::min<size_t>(200, 4074 - ckpt.size()), 'd');
   auto job = tiny_job(write_dataset(dir, true), dir.file("out"));
   job["checkpoint"] = {{"dir", ckpt}, {"every", 4}};
   auto r = run_herd({"run", write_job(dir, job), "--quiet"}, dir);
