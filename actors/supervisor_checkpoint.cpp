@@ -78,6 +78,7 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
   auto all_in = [=] {
     auto& st = self->state;
     if (*failed) {
+      // herd run counts lines with this prefix (stderr, exit 1: apps/run_command.cpp).
       log(self, "checkpoint failed: " + describe(*failed));
       finish_checkpoint(self, "", *failed);
       return then();
