@@ -11,6 +11,7 @@
 #include "apps/commands.hpp"
 #include "apps/ctl_format.hpp"
 #include "apps/ctl_session.hpp"
+#include "config/job_config.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
 
@@ -40,6 +41,74 @@ bool split_address(const std::string& s, std::string& host, uint16_t& port) {
 
 const char* const command_names[] = {"status", "add-worker", "remove-worker",
                                      "set-consistency", "checkpoint", "stop"};
+
+bool is_count(const std::string& s) {
+  return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+/// "--name value" pairs from words[first] on, each name one of `known`; the problem or "".
+std::string check_options(const std::vector<std::string>& words, size_t first,
+                          std::initializer_list<const char*> known) {
+  for (size_t i = first; i < words.size(); i += 2) {
+    if (std::find_if(known.begin(), known.end(), [&](auto k) { return words[i] == k; })
+        == known.end())
+      return words[0] + ": unknown option '" + words[i] + "'";
+    if (i + 1 >= words.size())
+      return words[0] + ": " + words[i] + " needs a value";
+  }
+  return {};
+}
+
+/// The value of option `name` in words[first..], "" when absent (after check_options).
+std::string option(const std::vector<std::string>& words, size_t first, const std::string& name) {
+  for (size_t i = first; i + 1 < words.size(); i += 2)
+    if (words[i] == name)
+      return words[i + 1];
+  return {};
+}
+
+/// The arguments of a known command other than status; the problem or "". `set-consistency ssp`
+/// gets "--staleness" config::default_ssp_staleness appended.
+std::string check_arguments(std::vector<std::string>& w) {
+  const auto& cmd = w[0];
+  if (cmd == "add-worker") {
+    if (auto p = check_options(w, 1, {"--node", "--device"}); !p.empty())
+      return p;
+    if (option(w, 1, "--node").empty())
+      return "add-worker: --node NAME is required";
+    auto device = option(w, 1, "--device");
+    if (!device.empty() && !config::valid_device(device))
+      return "add-worker: --device \"" + device + "\": expected cpu or cuda:N";
+    return {};
+  }
+  if (cmd == "remove-worker") {
+    if (w.size() != 2)
+      return "usage: remove-worker ID";
+    if (!is_count(w[1]))
+      return "remove-worker: expected a worker id as a non-negative integer, got '" + w[1] + "'";
+    return {};
+  }
+  if (cmd == "set-consistency") {
+    if (w.size() < 2)
+      return "usage: set-consistency bsp|ssp|asp [--staleness S]";
+    if (w[1] != "bsp" && w[1] != "ssp" && w[1] != "asp")
+      return "set-consistency: unknown consistency model '" + w[1] + "' (bsp, ssp, asp)";
+    if (auto p = check_options(w, 2, {"--staleness"}); !p.empty())
+      return p;
+    auto staleness = option(w, 2, "--staleness");
+    if (w.size() > 2 && w[1] != "ssp")
+      return "set-consistency: --staleness is for ssp only (" + w[1] + " has no bound)";
+    if (w.size() > 2 && !is_count(staleness))
+      return "set-consistency: --staleness: expected a non-negative integer, got '" + staleness
+             + "'";
+    if (w[1] == "ssp" && w.size() == 2) // the job file's default, sent: one rule everywhere
+      w.insert(w.end(), {"--staleness", std::to_string(config::default_ssp_staleness)});
+    return {};
+  }
+  if (w.size() > 1) // checkpoint, stop
+    return cmd + " takes no arguments, got '" + w[1] + "'";
+  return {};
+}
 
 } // namespace
 
@@ -73,9 +142,10 @@ std::string check_command(std::vector<std::string>& words, bool& json) {
                          == std::end(command_names))
     return "unknown command '" + (words.empty() ? std::string{} : words[0])
            + "' (status, add-worker, remove-worker, set-consistency, checkpoint, stop)";
-  if (words[0] == "status" && words.size() > 1)
-    return "status takes no arguments but --json, got '" + words[1] + "'";
-  return {};
+  if (words[0] == "status")
+    return words.size() > 1 ? "status takes no arguments but --json, got '" + words[1] + "'"
+                            : std::string{};
+  return check_arguments(words);
 }
 
 int ctl_session::run(const std::vector<std::string>& line, bool json) {
@@ -84,8 +154,10 @@ int ctl_session::run(const std::vector<std::string>& line, bool json) {
     return refuse(problem);
   auto r = send(words);
   if (r.error) {
+    // The command was checked here: what the node refuses depends on its state ("no job is
+    // running on node a", "no active worker 7").
     std::fprintf(stderr, "herd: %s\n", describe(r.error).c_str());
-    return code_of(r.error) == errc::invalid_argument ? exit_bad_input : exit_failed;
+    return exit_failed;
   }
   auto text = (!json && words.size() == 1 && words[0] == "status") ? status_table(r.text)
                                                                      : r.text;

@@ -22,7 +22,7 @@ struct ctl_session {
 
   /// Sends one command; "status" falls back to the node's own status when no job runs.
   ctl_reply send(const std::vector<std::string>& words);
-  /// Checks the command's name (and "status [--json]") here, sends it and prints the answer
+  /// Checks the command here (check_command), sends it and prints the answer
   /// (status as a table unless `json` or "--json" follows it); the exit code.
   int run(const std::vector<std::string>& words, bool json);
   /// The prompt: line editing, history (~/.herd_history), tab completion, help. Ends on
@@ -30,8 +30,9 @@ struct ctl_session {
   int repl();
 };
 
-/// Checks a command before it is sent: its name, and "status [--json]" (the flag is removed
-/// from `words` and sets `json`). The problem as one line; empty when there is none.
+/// Checks a command before it is sent, so that the answer does not depend on whether a job
+/// runs: its name, its arguments and options, and "status [--json]" (the flag is removed from
+/// `words` and sets `json`). The problem as one line; empty when there is none.
 std::string check_command(std::vector<std::string>& words, bool& json);
 
 /// The words of a command line (split at blanks; no quoting).

@@ -88,9 +88,13 @@ struct consistency_switch {
   bool operator==(const consistency_switch&) const = default;
 };
 
+/// The staleness bound of ssp when none is given: in a job file, a switch and `herd ctl
+/// set-consistency ssp` alike.
+constexpr int default_ssp_staleness = 3;
+
 struct consistency_config {
   consistency_model model = consistency_model::bsp;
-  int staleness = 0;  // only meaningful for ssp
+  int staleness = 0;  // ssp only (default_ssp_staleness when not given); 0 for bsp and asp
   bool staleness_aware = false;  // ssp/asp: lr divided by the update's staleness (when > 1)
   std::vector<consistency_switch> switches;  // strictly increasing at_clock
   bool operator==(const consistency_config&) const = default;

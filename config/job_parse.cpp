@@ -122,10 +122,23 @@ void read_training(object_reader r, training_config& out) {
   r.finish();
 }
 
+// ssp without a staleness gets default_ssp_staleness, as from `herd ctl set-consistency ssp`;
+// bsp and asp have no bound: a staleness other than 0 (what job.json writes for them) is refused.
+void read_staleness(object_reader& r, consistency_model model, int& out) {
+  bool given = r.take("staleness") != nullptr;
+  r.read_integer("staleness", out);
+  if (model == consistency_model::ssp && !given)
+    out = default_ssp_staleness;
+  else if (model != consistency_model::ssp && given && out != 0)
+    r.add_issue(r.path_of("staleness"), std::string{"expected no staleness for "}
+                                          + to_string(model) + " (only ssp has a bound), got "
+                                          + std::to_string(out));
+}
+
 void read_consistency(object_reader r, consistency_config& out) {
   r.read_choice("model", out.model,
                 {consistency_model::bsp, consistency_model::ssp, consistency_model::asp});
-  r.read_integer("staleness", out.staleness);
+  read_staleness(r, out.model, out.staleness);
   r.read_bool("staleness_aware", out.staleness_aware);
   auto path = r.path_of("switches");
   if (auto v = r.take("switches")) {
@@ -139,7 +152,7 @@ void read_consistency(object_reader r, consistency_config& out) {
         item.read_integer("at_clock", s.at_clock, int64_t{1});
         item.read_choice("model", s.model,
                          {consistency_model::bsp, consistency_model::ssp, consistency_model::asp});
-        item.read_integer("staleness", s.staleness);
+        read_staleness(item, s.model, s.staleness);
         if (s.at_clock <= last)
           item.add_issue(item.path_of("at_clock"),
                          "expected a clock after the previous switch's (" + std::to_string(last)

@@ -1,5 +1,5 @@
 // herd ctl one-shot commands against a node daemon with no job: "status --json" as at the
-// prompt, and a command's name checked before the node is asked.
+// prompt, and a command's name and arguments checked before the node is asked.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -12,6 +12,8 @@
 using namespace herd::apps::test;
 using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
+
+constexpr int exit_failed = 1;
 
 TEST_CASE("herd ctl: one-shot status takes --json after the command, and names are checked "
           "before the node is asked",
@@ -46,10 +48,53 @@ TEST_CASE("herd ctl: one-shot status takes --json after the command, and names a
   auto extra = ctl({"status", "--bogus"});
   CHECK(extra.code == exit_bad_input);
   CHECK_THAT(extra.err, Contains("status takes no arguments but --json"));
-  // A known command still reaches the node, which says it has no job.
+  // Arguments are checked here too: the same typo gets the same answer with or without a job.
+  auto model = ctl({"set-consistency", "bogus"});
+  CHECK(model.code == exit_bad_input);
+  CHECK(model.err == "herd: set-consistency: unknown consistency model 'bogus' (bsp, ssp, asp)\n");
+  auto staleness = ctl({"set-consistency", "ssp", "--staleness", "x"});
+  CHECK(staleness.code == exit_bad_input);
+  CHECK_THAT(staleness.err, Contains("--staleness: expected a non-negative integer, got 'x'"));
+  auto id = ctl({"remove-worker", "abc"});
+  CHECK(id.code == exit_bad_input);
+  CHECK_THAT(id.err, Contains("expected a worker id as a non-negative integer, got 'abc'"));
+  // A well-formed command reaches the node, which cannot do it without a job: a failed command.
   auto stop = ctl({"stop"});
-  CHECK(stop.code == exit_bad_input);
+  CHECK(stop.code == exit_failed);
+  CHECK(stop.err_lines().size() == 1);
   CHECK_THAT(stop.err, Contains("no job is running on node a"));
+  CHECK(ctl({"set-consistency", "ssp", "--staleness", "2"}).code == exit_failed);
+}
+
+TEST_CASE("herd ctl: every command's arguments are checked without a node to ask",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto ctl = [&](std::vector<std::string> words) {
+    words.insert(words.begin(), {"ctl", "--connect", "127.0.0.1:1"});
+    return run_herd(words, dir);
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+    {{"set-consistency", "bogus"}, "unknown consistency model 'bogus'"},
+    {{"set-consistency"}, "usage: set-consistency bsp|ssp|asp [--staleness S]"},
+    {{"set-consistency", "ssp", "--staleness"}, "--staleness needs a value"},
+    {{"set-consistency", "ssp", "--stale", "2"}, "unknown option '--stale'"},
+    {{"set-consistency", "ssp", "--staleness", "-1"}, "got '-1'"},
+    {{"set-consistency", "asp", "--staleness", "2"}, "--staleness is for ssp only (asp has"},
+    {{"set-consistency", "bsp", "--staleness", "0"}, "--staleness is for ssp only (bsp has"},
+    {{"remove-worker", "abc"}, "got 'abc'"},
+    {{"remove-worker"}, "usage: remove-worker ID"},
+    {{"add-worker"}, "add-worker: --node NAME is required"},
+    {{"add-worker", "--node", "a", "--device", "gpu"}, "expected cpu or cuda:N"},
+    {{"checkpoint", "now"}, "checkpoint takes no arguments"},
+    {{"stop", "now"}, "stop takes no arguments"},
+  };
+  for (const auto& [words, what] : cases) {
+    auto r = ctl(words);
+    INFO(words[0] << ": " << r.err);
+    CHECK(r.code == exit_bad_input);
+    CHECK(r.err_lines().size() == 1);
+    CHECK_THAT(r.err, Contains(what));
+  }
 }
 
 TEST_CASE("herd ctl: an unknown command is refused without a node to ask", "[apps][integration]") {

@@ -58,3 +58,30 @@ TEST_CASE("config: evaluation is live or deferred, schedule is constant or cosin
   CHECK(error_of(job_with(R"("optimizer": {"schedule": "step"})"))
         == R"(/optimizer/schedule: expected "constant" or "cosine", got "step")");
 }
+
+TEST_CASE("config: ssp without a staleness gets the default bound, in the job and in switches",
+          "[config]") {
+  auto job = parsed(job_with(R"("consistency": {"model": "ssp",
+      "switches": [{"at_clock": 80, "model": "ssp"}, {"at_clock": 90, "model": "asp"}]})"));
+  CHECK(default_ssp_staleness == 3); // what `herd ctl set-consistency ssp` sends too
+  CHECK(job.consistency.staleness == default_ssp_staleness);
+  CHECK(job.consistency.switches[0].staleness == default_ssp_staleness);
+  CHECK(job.consistency.switches[1].staleness == 0);
+  CHECK(parsed(to_json(job)) == job);
+  auto zero = parsed(job_with(R"("consistency": {"model": "ssp", "staleness": 0})"));
+  CHECK(zero.consistency.staleness == 0); // given: kept
+}
+
+TEST_CASE("config: a staleness is refused for bsp and asp, naming the JSON path", "[config]") {
+  CHECK(error_of(job_with(R"("consistency": {"model": "asp", "staleness": 2})"))
+        == "/consistency/staleness: expected no staleness for asp (only ssp has a bound), got 2");
+  CHECK(error_of(job_with(R"("consistency": {"staleness": 1})"))
+        == "/consistency/staleness: expected no staleness for bsp (only ssp has a bound), got 1");
+  CHECK(error_of(job_with(R"("consistency": {"model": "ssp", "staleness": 1,
+      "switches": [{"at_clock": 5, "model": "asp", "staleness": 2}]})"))
+        == "/consistency/switches/0/staleness: expected no staleness for asp (only ssp has a "
+           "bound), got 2");
+  // 0, as job.json writes it for every model, is accepted: a written job reads back.
+  auto job = parsed(job_with(R"("consistency": {"model": "asp", "staleness": 0})"));
+  CHECK(job.consistency.staleness == 0);
+}
