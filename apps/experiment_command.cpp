@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "actors/job.hpp"
 #include "apps/commands.hpp"
@@ -13,6 +14,7 @@
 #include "apps/experiment_plot.hpp"
 #include "apps/experiment_report.hpp"
 #include "apps/experiment_runner.hpp"
+#include "apps/interrupt_watch.hpp"
 #include "apps/metrics_file.hpp"
 #include "apps/progress_printer.hpp"
 #include "config/job_parse.hpp"
@@ -43,8 +45,8 @@ std::string percent(double fraction) {
 void print_run_line(const run_record& r, size_t index, size_t total, double target) {
   std::printf("run %zu/%zu: %s seed %llu: ", index + 1, total, r.spec.setting.c_str(),
               (unsigned long long) r.spec.seed);
-  if (!r.result) {
-    std::printf("failed\n");
+  if (!r.finished()) {
+    std::printf(r.result ? "diverged\n" : "failed\n");
     std::fflush(stdout);
     return;
   }
@@ -73,6 +75,43 @@ void write_run_files(const run_record& r) {
   for (const auto& e : r.result->evals)
     (*m)->write_eval(e);
   (*m)->write_summary(*r.result);
+}
+
+/// results.csv, curves.csv and summary.md of the runs done so far (after each run, and at the
+/// end with the plot): an interrupted experiment keeps the results of its finished runs.
+caf::error write_reports(const std::string& out_dir, const experiment_config& exp,
+                         const std::vector<run_record>& records, const std::string& command) {
+  auto in_dir = [&](const char* name) { return (fs::path(out_dir) / name).string(); };
+  for (auto err : {write_results_csv(in_dir("results.csv"), exp, records),
+                   write_curves_csv(in_dir("curves.csv"), records),
+                   write_summary_md(in_dir("summary.md"), exp, records, command)})
+    if (err)
+      return err;
+  return {};
+}
+
+/// Makes `out_dir` this experiment's: removes the reports of an earlier one (rewritten after
+/// each run) and the run folders under runs/ (those with a job.json) that no run of `runs`
+/// writes, so that every folder there is in results.csv or summary.md. Says how many went.
+void clear_earlier_outputs(const std::string& out_dir, const std::vector<run_spec>& runs) {
+  std::error_code ec;
+  for (const char* name : {"results.csv", "curves.csv", "summary.md", "accuracy.png"})
+    fs::remove(fs::path(out_dir) / name, ec);
+  std::set<fs::path> planned;
+  for (const auto& r : runs)
+    planned.insert(fs::path(r.job.output.dir).lexically_normal());
+  size_t removed = 0;
+  auto dir = fs::path(out_dir) / "runs";
+  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    auto p = it->path();
+    if (it->is_directory(ec) && fs::exists(p / "job.json", ec)
+        && planned.count(p.lexically_normal()) == 0 && fs::remove_all(p, ec) > 0)
+      ++removed;
+  }
+  if (removed > 0)
+    std::fprintf(stderr, "herd: removed %zu run folder(s) of an earlier experiment from %s\n",
+                 removed, dir.c_str());
 }
 
 std::string reproduce_command(const experiment_options& opts, const std::string& out_dir) {
@@ -139,6 +178,7 @@ int experiment_command(const experiment_options& opts) {
     if (!copy)
       return bad_input(out_dir + "/experiment.json", "cannot write");
   }
+  clear_earlier_outputs(out_dir, *runs);
   kernels::set_blas_threads(exp->job.training.blas_threads);
 
   auto target = exp->job.training.target_accuracy;
@@ -155,37 +195,47 @@ int experiment_command(const experiment_options& opts) {
                 + ") on "
                 + std::to_string(data->train->count) + " training and "
                 + std::to_string(data->test->count) + " test samples; output in " + out_dir);
+  std::vector<run_record> done; // the runs so far, for the reports written after each
   run_hooks hooks;
   hooks.on_progress = [&](const actors::progress_info& p) { printer.progress(p); };
   hooks.on_done = [&](const run_record& r, size_t index, size_t total) {
     printer.finish_line();
     if (!opts.quiet)
       print_run_line(r, index, total, target);
-    if (!r.result)
-      std::fprintf(stderr, "herd: run %zu/%zu (%s seed %llu) failed: %s\n", index + 1, total,
-                   r.spec.setting.c_str(), (unsigned long long) r.spec.seed, r.error.c_str());
+    if (!r.finished()) // on stderr, --quiet or not
+      std::fprintf(stderr, "herd: run %zu/%zu (%s seed %llu) %s: %s\n", index + 1, total,
+                   r.spec.setting.c_str(), (unsigned long long) r.spec.seed,
+                   r.result ? "diverged" : "failed",
+                   r.result ? r.error.substr(10).c_str() : r.error.c_str());
     write_run_files(r);
+    done.push_back(r);
+    if (auto err = write_reports(out_dir, *exp, done, reproduce_command(opts, out_dir)))
+      std::fprintf(stderr, "herd: warning: %s\n", describe(err).c_str());
   };
+  // SIGINT or SIGTERM: the run in progress finishes and no other starts; a second aborts it.
+  interrupt_watch interrupts{[&](int) {
+    printer.finish_line();
+    std::fprintf(stderr, "herd: interrupted: stopping after the current run (again to abort "
+                         "it; the finished runs' results are written)\n");
+  }};
+  hooks.keep_going = [&] { return interrupts.signal() == 0; };
   auto records = run_experiment(*runs, *data, hooks);
 
   size_t failed = 0;
   for (const auto& r : records)
-    failed += r.result ? 0 : 1;
-  auto in_dir = [&](const char* name) { return (fs::path(out_dir) / name).string(); };
-  for (auto err : {write_results_csv(in_dir("results.csv"), *exp, records),
-                   write_curves_csv(in_dir("curves.csv"), records),
-                   write_summary_md(in_dir("summary.md"), *exp, records,
-                                    reproduce_command(opts, out_dir))})
-    if (err) {
-      std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
-      return exit_failed;
-    }
+    failed += r.finished() ? 0 : 1;
+  if (auto err = write_reports(out_dir, *exp, records, reproduce_command(opts, out_dir))) {
+    std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+    return exit_failed;
+  }
   auto plot = write_accuracy_plot(out_dir, *exp, records);
   if (!plot.written)
     std::fprintf(stderr, "herd: warning: %s\n", plot.warning.c_str());
   std::printf("%zu of %zu runs finished; results in %s (results.csv, curves.csv, summary.md%s)\n",
-              records.size() - failed, records.size(), out_dir.c_str(),
+              records.size() - failed, runs->size(), out_dir.c_str(),
               plot.written ? ", accuracy.png" : "");
+  if (auto sig = interrupts.signal())
+    return 128 + sig;
   return failed == 0 ? exit_ok : exit_failed;
 }
 

@@ -52,7 +52,7 @@ std::vector<const run_record*> drawn_runs(const experiment_config& exp,
     exp.consistency.size() * exp.compression.size() * exp.stragglers.size(), nullptr);
   for (const auto& r : runs) {
     auto& slot = out[setting_index(exp, r.spec)];
-    if (slot == nullptr && r.result && !r.result->evals.empty())
+    if (slot == nullptr && r.finished() && !r.result->evals.empty())
       slot = &r;
   }
   return out;

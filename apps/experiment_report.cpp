@@ -119,7 +119,7 @@ caf::error write_results_csv(const std::string& path, const experiment_config& e
          "up_bytes_per_step,down_bytes_per_step,up_ratio,down_ratio,encode_us_per_step,"
          "decode_us_per_step\n";
   for (const auto& r : runs) {
-    if (!r.result)
+    if (!r.finished())
       continue;
     const auto& c = exp.consistency[r.spec.consistency];
     const auto& res = *r.result;
@@ -148,7 +148,7 @@ caf::error write_curves_csv(const std::string& path, const std::vector<run_recor
   std::ostringstream csv;
   csv << "setting,seed,train_s,accuracy,clock,loss\n";
   for (const auto& r : runs) {
-    if (!r.result)
+    if (!r.finished())
       continue;
     for (const auto& e : r.result->evals)
       csv << r.spec.setting << "," << r.spec.seed << "," << fmt("%.3f", e.train_s) << ","
@@ -175,8 +175,14 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
   if (job.training.max_steps > 0)
     md << " (at most " << job.training.max_steps << " clocks)";
   md << ", evaluation every " << job.training.eval_every
-     << " clocks, deferred (excluded from the training clock). " << count(runs.size(), "run")
-     << ": " << count(exp.consistency.size(), "consistency setting") << " x "
+     << " clocks, deferred (excluded from the training clock). ";
+  auto planned = exp.consistency.size() * exp.compression.size() * exp.stragglers.size()
+                 * exp.seeds.size();
+  if (runs.size() < planned) // written after each run: an interrupted experiment shows so
+    md << runs.size() << " of " << count(planned, "run") << " done so far";
+  else
+    md << count(runs.size(), "run");
+  md << ": " << count(exp.consistency.size(), "consistency setting") << " x "
      << (comp ? count(exp.compression.size(), "compression setting") + " x " : std::string{})
      << count(exp.stragglers.size(), "straggler scenario") << " x "
      << count(exp.seeds.size(), "seed") << ". Machine: " << machine() << ".\n\n";
@@ -208,7 +214,7 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
     md << "| " << st.consistency << " | " << (comp ? st.compression + " | " : "") << st.straggler
        << " | ";
     if (st.runs == 0) {
-      md << "failed";
+      md << (st.failed > 0 ? "failed" : "not run");
       for (size_t col = (comp ? 4 : 3); col < head.size(); ++col)
         md << " | -";
       md << " |\n";
@@ -250,7 +256,7 @@ caf::error write_summary_md(const std::string& path, const experiment_config& ex
     write_ratios(md, exp, stats);
   std::vector<const run_record*> failed;
   for (const auto& r : runs)
-    if (!r.result)
+    if (!r.finished())
       failed.push_back(&r);
   if (!failed.empty()) {
     md << "\n## Failed runs\n\n";

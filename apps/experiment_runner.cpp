@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/system_config.hpp"
+#include "apps/divergence.hpp"
 
 namespace herd::apps {
 
@@ -47,6 +48,8 @@ std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
   std::vector<run_record> out;
   out.reserve(runs.size());
   for (size_t i = 0; i < runs.size(); ++i) {
+    if (hooks.keep_going && !hooks.keep_going())
+      break;
     const auto& spec = runs[i];
     if (hooks.on_start)
       hooks.on_start(spec, i, runs.size());
@@ -63,6 +66,8 @@ std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
       if (result) {
         result->params.clear(); // the reports need the metrics, not the weights
         result->params.shrink_to_fit();
+        if (auto why = divergence_of(*result); !why.empty())
+          rec.error = "diverged: " + why;
         rec.result = std::move(*result);
       } else {
         rec.error = describe(result.error());

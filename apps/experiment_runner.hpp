@@ -30,8 +30,11 @@ struct run_spec {
 struct run_record {
   run_spec spec;
   std::optional<actors::job_result> result; // empty when the run failed
-  std::string error;                        // why it failed
+  std::string error; // why it failed, or "diverged: ..." (result kept for the run's own files)
   double wall_s = 0; // the whole run: start-up, training and the deferred evaluations
+
+  /// Ran to the end without diverging: the runs the reports compare.
+  bool finished() const { return result && error.empty(); }
 };
 
 /// The index of a (consistency, compression, straggler) setting in that order: settings of one
@@ -46,10 +49,13 @@ struct run_hooks {
   std::function<void(const run_spec&, size_t index, size_t total)> on_start;
   std::function<void(const actors::progress_info&)> on_progress;
   std::function<void(const run_record&, size_t index, size_t total)> on_done;
+  /// Asked before each run; false ends the experiment there (SIGINT): the runs left out are
+  /// not in the records.
+  std::function<bool()> keep_going;
 };
 
 /// Runs every spec on the datasets of `data` (loaded once: runs differ in nothing that changes
-/// the data). A failed run is recorded and the others still run.
+/// the data). A failed or diverged run (apps/divergence.hpp) is recorded and the others still run.
 std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
                                        const actors::job_inputs& data, const run_hooks& hooks);
 

@@ -82,7 +82,7 @@ std::vector<setting_stats> aggregate(const experiment_config& exp,
       }
   for (const auto& r : runs) {
     auto& st = out[setting_index(exp, r.spec)];
-    if (!r.result) {
+    if (!r.finished()) {
       ++st.failed;
       continue;
     }

@@ -2,20 +2,26 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
+#include "apps/divergence.hpp"
+#include "apps/interrupt_watch.hpp"
 #include "apps/job_check.hpp"
 #include "apps/metrics_file.hpp"
 #include "apps/progress_printer.hpp"
 #include "config/job_parse.hpp"
 #include "kernels/cpu/blas_threads.hpp"
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
 
 namespace herd::apps {
 
@@ -95,9 +101,20 @@ int run_command(const run_options& opts) {
     if (!opts.quiet)
       printer.eval(e);
   };
-  cb.on_start = [&](const caf::actor&) {
+  // SIGINT or SIGTERM: the first stops the job as `herd ctl stop` does, a second aborts.
+  std::mutex steer_mutex;
+  caf::actor supervisor; // set while the job runs
+  bool stop_asked = false, job_over = false;
+  auto send_stop = [](const caf::actor& sup) {
+    caf::anon_send(sup, ctl_atom::value, messages::ctl_request{{"stop"}});
+  };
+  cb.on_start = [&](const caf::actor& sup) {
     if (auto err = metrics->commit())
       std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+    std::lock_guard lock{steer_mutex};
+    supervisor = sup;
+    if (stop_asked)
+      send_stop(sup);
   };
   std::atomic<int> checkpoints_failed = 0;
   cb.on_log = [&](const std::string& line) {
@@ -114,6 +131,14 @@ int run_command(const run_options& opts) {
   if (topo)
     if (auto err = enable_cluster_network(cfg, *topo, "client"))
       return bad_input(opts.cluster, err);
+  interrupt_watch interrupts{[&](int) {
+    printer.finish_line();
+    std::fprintf(stderr, "herd: interrupted: stopping after the current steps (again to abort)\n");
+    std::lock_guard lock{steer_mutex};
+    stop_asked = true;
+    if (supervisor && !job_over)
+      send_stop(supervisor);
+  }};
   caf::actor_system sys{cfg};
   expected<actors::job_result> result{caf::error{}};
   if (topo) {
@@ -130,6 +155,11 @@ int run_command(const run_options& opts) {
     result = actors::run_job_on(sys, *inputs, std::move(*nodes), cb);
   } else {
     result = actors::run_job(sys, *inputs, cb);
+  }
+  {
+    std::lock_guard lock{steer_mutex};
+    job_over = true;
+    supervisor = nullptr;
   }
   printer.finish_line();
   // Across nodes, CAF keeps actors that remote nodes may still name alive, and the actor
@@ -175,13 +205,21 @@ int run_command(const run_options& opts) {
                 result->encode_us_per_step(), result->decode_us_per_step());
   }
   std::printf("metrics in %s\n", metrics->path().c_str());
+  int code = exit_ok;
+  if (auto why = divergence_of(*result); !why.empty()) { // on stderr, --quiet or not
+    std::fflush(stdout);
+    std::fprintf(stderr, "herd: warning: training diverged (%s); exit status 1\n", why.c_str());
+    code = exit_failed;
+  }
   if (checkpoints_failed > 0) { // the results are whole; what resumes them is not
     std::fflush(stdout);
     std::fprintf(stderr, "herd: %d checkpoint(s) failed (see above); exit status 1\n",
                  checkpoints_failed.load());
-    return leave(exit_failed);
+    code = exit_failed;
   }
-  return leave(exit_ok);
+  if (auto sig = interrupts.signal()) // stopped early: say so to scripts and shells
+    code = 128 + sig;
+  return leave(code);
 }
 
 } // namespace herd::apps

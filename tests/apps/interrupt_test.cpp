@@ -1,0 +1,139 @@
+// SIGINT and SIGTERM: herd run stops the job as `herd ctl stop` does (final evaluation, summary,
+// exit 128 + signal) and a second signal aborts at once; herd experiment finishes the run in
+// progress, starts no other and writes the results of the finished runs.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "job_files.hpp"
+#include "tests/cluster/processes.hpp"
+
+using namespace herd::apps::test;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+/// Waits until `path` exists (true), or the process ends or 60 s pass (false).
+bool wait_for_file(herd::test::herd_process& p, const std::string& path) {
+  auto end = std::chrono::steady_clock::now() + 60s;
+  while (std::chrono::steady_clock::now() < end && !fs::exists(path))
+    if (p.wait(50ms) != -1)
+      return fs::exists(path);
+  return fs::exists(path);
+}
+
+/// The tiny job, long: `epochs` epochs, its one worker slowed `factor` times.
+json long_job(const temp_dir& dir, const std::string& out, int epochs, double factor) {
+  auto job = tiny_job(write_dataset(dir, false), out);
+  job["training"]["epochs"] = epochs;
+  job["workers"] = json::array({{{"straggler", {{"factor", factor}}}}});
+  return job;
+}
+
+} // namespace
+
+TEST_CASE("herd run: SIGINT stops the job after the current steps and writes the summary",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto out = dir.file("out");
+  auto path = write_job(dir, long_job(dir, out, 1000, 20));
+  herd::test::herd_process run{{"run", path}, dir.file("run.log")};
+  REQUIRE(wait_for_file(run, out + "/job.json")); // the job has started
+  run.kill(SIGINT);
+  auto code = run.wait(60s);
+  auto log = run.output();
+  INFO(log);
+  CHECK(code == 130);
+  CHECK_THAT(log, Contains("herd: interrupted: stopping after the current steps (again to "
+                           "abort)\n"));
+  CHECK_THAT(log, Contains("final test accuracy"));
+  REQUIRE(fs::exists(out + "/summary.json"));
+  auto summary = json::parse(read_text(out + "/summary.json"));
+  CHECK(summary["samples"].get<uint64_t>() < 1000u * 64u); // stopped early
+}
+
+TEST_CASE("herd run: a second signal aborts at once", "[apps][integration]") {
+  temp_dir dir;
+  auto out = dir.file("out");
+  // One step takes far longer than the test: a graceful stop would wait for it.
+  auto path = write_job(dir, long_job(dir, out, 1, 1e7));
+  herd::test::herd_process run{{"run", path}, dir.file("run.log")};
+  REQUIRE(wait_for_file(run, out + "/job.json"));
+  run.kill(SIGINT);
+  REQUIRE(run.wait_for_output("herd: interrupted:", 30s));
+  run.kill(SIGTERM);
+  auto code = run.wait(30s);
+  INFO(run.output());
+  CHECK(code == 143);
+  CHECK_THAT(run.output(), Contains("herd: aborted"));
+  CHECK_FALSE(fs::exists(out + "/summary.json"));
+  CHECK(fs::exists(out + "/metrics.jsonl")); // what the job wrote so far is kept
+}
+
+TEST_CASE("herd experiment: SIGINT finishes the current run and writes the results so far",
+          "[apps][integration]") {
+  temp_dir dir;
+  write_job(dir, tiny_job(write_dataset(dir, false), dir.file("job-out")), "job.json");
+  // Run 1 is quick; run 2, slowed, is in progress when the signal comes.
+  json exp = {{"name", "interrupted"},
+              {"job", "job.json"},
+              {"consistency", {{{"model", "bsp"}}, {{"model", "asp"}}}},
+              {"stragglers",
+               {{{"name", "none"}}, {{"name", "slow"}, {"workers", {{"0", {{"factor", 20000}}}}}}}},
+              {"seeds", {1}}};
+  auto path = dir.file("experiment.json");
+  write_text(path, exp.dump(2));
+  auto out = dir.file("out");
+  herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
+  REQUIRE(run.wait_for_output("run 1/4:", 60s));
+  run.kill(SIGINT);
+  auto code = run.wait(60s);
+  auto log = run.output();
+  INFO(log);
+  CHECK(code == 130);
+  CHECK_THAT(log, Contains("herd: interrupted: stopping after the current run"));
+  CHECK_THAT(log, Contains("run 2/4:"));
+  CHECK_THAT(log, !Contains("run 3/4:"));
+  CHECK_THAT(log, Contains("2 of 4 runs finished"));
+  CHECK(lines_of(read_text(out + "/results.csv")).size() == 3); // header and 2 runs
+  CHECK(fs::exists(out + "/summary.md"));
+}
+
+TEST_CASE("herd experiment: a second signal aborts the run in progress; the results of the "
+          "runs finished before it are written",
+          "[apps][integration]") {
+  temp_dir dir;
+  write_job(dir, tiny_job(write_dataset(dir, false), dir.file("job-out")), "job.json");
+  // Run 2's one worker takes far longer per step than the test: only an abort ends it.
+  json exp = {{"name", "aborted"},
+              {"job", "job.json"},
+              {"consistency", {{{"model", "bsp"}}, {{"model", "asp"}}}},
+              {"stragglers",
+               {{{"name", "none"}}, {{"name", "stuck"}, {"workers", {{"0", {{"factor", 1e7}}}}}}}},
+              {"seeds", {1}}};
+  auto path = dir.file("experiment.json");
+  write_text(path, exp.dump(2));
+  auto out = dir.file("out");
+  herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
+  REQUIRE(run.wait_for_output("run 1/4:", 60s));
+  run.kill(SIGINT);
+  REQUIRE(run.wait_for_output("herd: interrupted:", 30s));
+  run.kill(SIGINT);
+  auto code = run.wait(30s);
+  INFO(run.output());
+  CHECK(code == 130);
+  CHECK_THAT(run.output(), Contains("herd: aborted"));
+  auto results = lines_of(read_text(out + "/results.csv"));
+  REQUIRE(results.size() == 2); // header and run 1
+  CHECK(results[1].rfind("bsp,0,none,1,", 0) == 0);
+  CHECK_THAT(read_text(out + "/summary.md"), Contains("1 of 4 runs done so far"));
+}
