@@ -1,5 +1,6 @@
 // The `herd` subcommands. Each returns the process exit code:
-// 0 success, 1 the job failed while running, 2 bad input (config, dataset, arguments).
+// 0 success, 1 the job failed while running (or diverged: apps/divergence.hpp), 2 bad input
+// (config, dataset, arguments), 128 + signal after SIGINT/SIGTERM (apps/interrupt_watch.hpp).
 #pragma once
 
 #include <memory>
