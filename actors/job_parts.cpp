@@ -1,6 +1,8 @@
 #include "actors/job_parts.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <new>
 #include <optional>
 
 #include <caf/actor_system.hpp>
@@ -24,6 +26,18 @@ std::optional<kernels::half_format> half_of(config::compute_precision p) {
   if (p == config::compute_precision::fp16)
     return kernels::half_format::fp16;
   return std::nullopt;
+}
+
+// "N values (X GiB in fp32)".
+std::string fp32_values(size_t n) {
+  char gib[32];
+  std::snprintf(gib, sizeof gib, "%.1f", double(n) * 4.0 / (1024.0 * 1024 * 1024));
+  return std::to_string(n) + " values (" + gib + " GiB in fp32)";
+}
+
+// The error for a part whose buffers could not be allocated (std::bad_alloc).
+caf::error out_of_memory(const std::string& part, const std::string& what) {
+  return make_error(errc::actor_failed, part + ": out of memory allocating " + what);
 }
 
 } // namespace
@@ -67,11 +81,13 @@ uint64_t optimizer_horizon(const config::job_config& cfg, size_t train_samples) 
   return std::min(by_steps, by_epochs);
 }
 
-expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
-                                std::shared_ptr<const kernels::compress::codec_registry> codecs,
-                                uint32_t index, uint64_t horizon,
-                                const std::vector<uint32_t>& members,
-                                const std::vector<char>& snapshot) {
+namespace {
+
+expected<caf::actor>
+make_shard_or_throw(caf::actor_system& sys, const job_plan& plan,
+                    std::shared_ptr<const kernels::compress::codec_registry> codecs,
+                    uint32_t index, uint64_t horizon, const std::vector<uint32_t>& members,
+                    const std::vector<char>& snapshot) {
   const auto& cfg = plan.cfg;
   std::vector<float> init(plan.net->param_count());
   plan.net->init(init.data(), cfg.model.init_seed);
@@ -112,6 +128,25 @@ expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
   return spawn_shard(sys, std::move(core), std::move(opts));
 }
 
+} // namespace
+
+expected<caf::actor> make_shard(caf::actor_system& sys, const job_plan& plan,
+                                std::shared_ptr<const kernels::compress::codec_registry> codecs,
+                                uint32_t index, uint64_t horizon,
+                                const std::vector<uint32_t>& members,
+                                const std::vector<char>& snapshot) {
+  // Absurd sizes are refused before (apps/job_check); what still does not fit is one line.
+  try {
+    return make_shard_or_throw(sys, plan, std::move(codecs), index, horizon, members, snapshot);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory("shard " + std::to_string(index),
+                         "the initial parameters, " + fp32_values(plan.net->param_count())
+                           + ", then its slice of "
+                           + fp32_values(plan.slices.at(index).count)
+                           + " and its optimizer state");
+  }
+}
+
 namespace {
 
 // The worker's backend: `device`, or with tensor parallelism the CPU computing through rank
@@ -137,15 +172,13 @@ expected<std::unique_ptr<compute_backend>> make_backend(caf::actor_system& sys,
     })};
 }
 
-} // namespace
-
-expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
-                                 const kernels::compress::codec_registry& codecs,
-                                 std::shared_ptr<const data::dataset> train, uint32_t id,
-                                 uint64_t clock, std::vector<caf::actor> shards,
-                                 caf::actor supervisor, const transfer_options& transfer,
-                                 const messages::worker_place& start, uint32_t incarnation,
-                                 const std::string& device) {
+expected<caf::actor>
+make_worker_or_throw(caf::actor_system& sys, const job_plan& plan,
+                     const kernels::compress::codec_registry& codecs,
+                     std::shared_ptr<const data::dataset> train, uint32_t id, uint64_t clock,
+                     std::vector<caf::actor> shards, caf::actor supervisor,
+                     const transfer_options& transfer, const messages::worker_place& start,
+                     uint32_t incarnation, const std::string& device) {
   const auto& cfg = plan.cfg;
   auto backend = make_backend(sys, plan, device, train->features);
   if (!backend) {
@@ -189,6 +222,26 @@ expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
       return make_error(code_of(err), "worker " + std::to_string(id) + ": " + describe(err));
   }
   return spawn_worker(sys, std::move(ws));
+}
+
+} // namespace
+
+expected<caf::actor> make_worker(caf::actor_system& sys, const job_plan& plan,
+                                 const kernels::compress::codec_registry& codecs,
+                                 std::shared_ptr<const data::dataset> train, uint32_t id,
+                                 uint64_t clock, std::vector<caf::actor> shards,
+                                 caf::actor supervisor, const transfer_options& transfer,
+                                 const messages::worker_place& start, uint32_t incarnation,
+                                 const std::string& device) {
+  try {
+    return make_worker_or_throw(sys, plan, codecs, std::move(train), id, clock,
+                                std::move(shards), std::move(supervisor), transfer, start,
+                                incarnation, device);
+  } catch (const std::bad_alloc&) {
+    return out_of_memory("worker " + std::to_string(id),
+                         "its copy of the parameters and their gradient, "
+                           + fp32_values(plan.net->param_count()) + " each");
+  }
 }
 
 expected<caf::actor> make_stage(caf::actor_system& sys, const job_plan& plan,

@@ -1,16 +1,101 @@
 #include "apps/job_check.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "actors/job.hpp"
+#include "actors/job_parts.hpp"
 #include "config/job_parse.hpp"
 
 namespace herd::apps {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+std::string gib(long double bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f GiB", double(bytes / (1024.0L * 1024 * 1024)));
+  return buf;
+}
+
+// The model's parameter count, or nullopt when it does not fit in 64 bits.
+std::optional<uint64_t> param_count(const std::vector<int>& layers) {
+  uint64_t total = 0;
+  for (size_t l = 1; l < layers.size(); ++l) {
+    uint64_t in = uint64_t(layers[l - 1]), out = uint64_t(layers[l]);
+    if (__builtin_add_overflow(total, in * out + out, &total))
+      return std::nullopt;
+  }
+  return total;
+}
+
+caf::error too_large(const std::string& why) {
+  return make_error(errc::config_invalid, "/model/layers: " + why);
+}
+
+} // namespace
+
+caf::error check_model_size(const config::job_config& cfg) {
+  auto total = param_count(cfg.model.layers);
+  if (!total)
+    return too_large("the parameter count overflows 64 bits");
+  auto shards = std::max<uint64_t>(1, cfg.shards.size());
+  auto each = "a shard's slice can hold at most " + std::to_string(max_slice_values)
+              + " values (its fp32 values travel and are checkpointed as one Cap'n Proto blob "
+                "of at most 2^29 - 1 bytes)";
+  auto needed = (*total + max_slice_values - 1) / max_slice_values;
+  if (*total / shards > max_slice_values) // cheap first: no plan for absurd counts
+    return too_large(std::to_string(*total) + " parameters over " + std::to_string(shards)
+                     + " shard(s), but " + each + ": use at least " + std::to_string(needed)
+                     + " shards or a smaller model");
+  auto plan = actors::plan_job(cfg);
+  for (size_t i = 0; i < plan.slices.size(); ++i)
+    if (plan.slices[i].count > max_slice_values)
+      return too_large(std::to_string(*total) + " parameters: shard " + std::to_string(i)
+                       + "'s slice would hold " + std::to_string(plan.slices[i].count)
+                       + " values, but " + each + ": use more shards or a smaller model");
+  return {};
+}
+
+uint64_t min_memory_bytes(const config::job_config& cfg) {
+  auto total = param_count(cfg.model.layers).value_or(UINT64_MAX);
+  long double p = 4.0L * (long double) total; // fp32 bytes of one copy of the parameters
+  // Shards: master copy, gradient decode buffer, and the optimizer's buffers.
+  int opt = cfg.optimizer.type == config::optimizer_kind::adam ? 2
+            : cfg.optimizer.momentum > 0 && !cfg.compression.momentum_correction ? 1
+                                                                                 : 0;
+  long double bytes = p * (2 + opt);
+  // Workers: parameters and gradient (a pipeline replica's stages share one model copy).
+  auto replicas = cfg.workers.size() / size_t(std::max(1, cfg.parallelism.pipeline_stages));
+  bytes += p * 2 * (long double) replicas;
+  return bytes >= (long double) UINT64_MAX ? UINT64_MAX : uint64_t(bytes);
+}
+
+caf::error check_memory(const config::job_config& cfg) {
+  long double phys = (long double) sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGE_SIZE);
+  const char* what = "physical memory";
+  rlimit as{};
+  if (getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY
+      && (long double) as.rlim_cur < phys) {
+    phys = (long double) as.rlim_cur;
+    what = "address space this process may use (ulimit -v)";
+  }
+  auto need = min_memory_bytes(cfg);
+  if (phys <= 0 || (long double) need <= phys)
+    return {};
+  return too_large(std::to_string(param_count(cfg.model.layers).value_or(0))
+                   + " parameters need at least " + gib(need)
+                   + " in this process (shards' master copies, gradient buffers and optimizer "
+                     "state, workers' parameters and gradients), more than the "
+                   + gib(phys) + " of " + what);
+}
 
 expected<config::job_config> load_checked_job(const std::string& job_file,
                                               const config::topology* topo,
@@ -20,6 +105,10 @@ expected<config::job_config> load_checked_job(const std::string& job_file,
   if (!job)
     return std::move(job.error());
   auto err = actors::check_supported(*job, codecs, topo != nullptr);
+  if (!err)
+    err = check_model_size(*job);
+  if (!err && topo == nullptr) // with --cluster the parts run in the nodes' daemons
+    err = check_memory(*job);
   if (!err)
     return job;
   auto text = describe(err);

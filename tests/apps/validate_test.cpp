@@ -75,3 +75,48 @@ TEST_CASE("herd validate: a file that cannot be read or parsed gives its line wi
     CHECK(r.err == run_herd({"run", path, "--quiet"}, dir).err); // the same text as run's
   }
 }
+
+TEST_CASE("herd validate: a model too large for its shards is refused at /model/layers",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto job = tiny_job(write_dataset(dir, false), dir.file("out"));
+  // 795e9 parameters: over 2^27 values a shard, and gigantic; never allocated.
+  job["model"]["layers"] = {image_side * image_side, 1000000000, 10};
+  check_same_refusal({write_job(dir, job)}, dir, "/model/layers");
+  auto r = run_herd({"validate", write_job(dir, job)}, dir);
+  CHECK_THAT(r.err, Contains("795000000010 parameters"));
+  CHECK_THAT(r.err, Contains("use at least 5924 shards"));
+  // Overflowing 64 bits is refused too, not wrapped around.
+  job["model"]["layers"] = {2000000000, 2000000000, 2000000000, 2000000000, 2000000000, 2000000000};
+  check_same_refusal({write_job(dir, job)}, dir, "overflows 64 bits");
+  // Within the slice limit with enough shards: accepted.
+  job["model"]["layers"] = {image_side * image_side, 200000, 10};
+  job["shards"] = 2;
+  r = run_herd({"validate", write_job(dir, job)}, dir);
+  INFO(r.err);
+  CHECK(r.code == exit_ok);
+}
+
+TEST_CASE("herd validate and run: a job needing more memory than this process may use is "
+          "refused with the estimate",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto job = tiny_job(write_dataset(dir, false), dir.file("out"));
+  // 300M parameters over 4 shards: at least 20 bytes each (SGD with momentum, one worker).
+  job["model"]["layers"] = {64, 4000000, 10};
+  job["shards"] = 4;
+  auto path = write_job(dir, job);
+  for (std::string cmd : {"validate", "run"}) {
+    auto out = dir.file("limited.err");
+    auto line = "ulimit -v 3000000 && " + shell_quote(HERD_BINARY) + " " + cmd + " "
+                + shell_quote(path) + " </dev/null >/dev/null 2>" + shell_quote(out);
+    int status = std::system(("bash -c " + shell_quote(line)).c_str());
+    auto err = read_text(out);
+    INFO(cmd << ": " << err);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == exit_bad_input);
+    CHECK(lines_of(err).size() == 1);
+    CHECK_THAT(err, Contains("/model/layers: 300000010 parameters need at least 5.6 GiB"));
+    CHECK_THAT(err, Contains("ulimit -v"));
+  }
+}
