@@ -256,8 +256,10 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
                 log(self, "worker " + std::to_string(id) + " could not leave a shard: "
                             + describe(err));
               });
-    log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
-                + std::to_string(back) + " chunk(s) returned to the dispenser");
+    // What its step reports counted of its chunk is done: only the rest goes back.
+    log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); the "
+                + "untrained rest of " + std::to_string(back) + " chunk(s) returned to the "
+                + "dispenser");
     const auto& sup = st.in.cfg.supervisor;
     if (sup.restart != config::restart_policy::never && st.restarts[id] < sup.max_restarts
         && !st.ending) {

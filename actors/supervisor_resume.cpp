@@ -104,7 +104,9 @@ bool begin_resume(supervisor_self self) {
                 "when it was taken: %.2f%%)",
                 (unsigned long long) c.clock, 100.0 * acc->accuracy, 100.0 * c.accuracy);
   log(self, line);
-  messages::eval_report r{c.clock, c.samples, 0.0, acc->loss, acc->accuracy, 0.0};
+  // Job time: a resumed job's starts now; a roll-back's goes on (it never goes back).
+  double now_s = st.on_start_called ? st.core->elapsed_s() : 0.0;
+  messages::eval_report r{c.clock, c.samples, now_s, acc->loss, acc->accuracy, 0.0};
   auto e = st.core->eval_done(r);
   if (st.cb.on_eval)
     st.cb.on_eval(e);
@@ -134,7 +136,7 @@ void resume_workers(supervisor_self self, std::function<void()> started) {
     auto at = place_of(self, w);
     if (!at)
       return fail_job(self, at.error());
-    st.core->add_worker(w.worker, w.clock);
+    st.core->resume_worker(w.worker, w.clock, w.has_chunk ? w.chunk.id : UINT64_MAX, w.pos);
     if (!w.device.empty()) // added workers keep their device (the job file's keep theirs)
       st.worker_devices[w.worker] = w.device;
     place_worker(self, node, w.worker, w.clock, resumed, std::move(*at));

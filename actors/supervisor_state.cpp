@@ -7,6 +7,7 @@ namespace herd::actors {
 supervisor_state::supervisor_state(const config::job_config& cfg, size_t train_samples)
   : cfg_(cfg),
     train_samples_(train_samples),
+    track_chunks_(cfg.parallelism.pipeline_stages <= 1),
     dispenser_(train_samples,
                // Pipeline replicas take one minibatch per chunk: a replica lost mid-minibatch
                // hands back exactly the minibatch it had not committed.
@@ -29,11 +30,33 @@ messages::data_chunk supervisor_state::next_chunk(uint32_t worker, uint64_t fini
     out.epoch = c->epoch;
     out.indices = std::move(c->indices);
   }
+  if (auto it = workers_.find(worker); it != workers_.end() && track_chunks_) {
+    it->second.open_chunk = out.indices.empty() ? no_chunk : out.id;
+    it->second.open_trained = 0;
+  }
   return out;
 }
 
 void supervisor_state::add_worker(uint32_t id, uint64_t clock) {
   workers_[id] = worker_info{clock, true};
+}
+
+void supervisor_state::resume_worker(uint32_t id, uint64_t clock, uint64_t chunk_id,
+                                     uint64_t pos) {
+  add_worker(id, clock);
+  for (auto held : dispenser_.held_by(id))
+    if (held != chunk_id)
+      dispenser_.done(id, held);
+  if (track_chunks_ && chunk_id != no_chunk) {
+    workers_[id].open_chunk = chunk_id;
+    workers_[id].open_trained = pos;
+  }
+}
+
+void supervisor_state::chunk_consumed(uint32_t worker, uint64_t id, uint64_t samples) {
+  dispenser_.consumed(worker, id, static_cast<size_t>(samples));
+  if (auto it = workers_.find(worker); it != workers_.end())
+    it->second.open_chunk = no_chunk; // what it said replaces what its reports counted
 }
 
 void step_rate::add(double now_s, uint64_t samples) {
@@ -56,8 +79,11 @@ double step_rate::per_s() const {
 
 progress_info supervisor_state::on_report(const messages::step_report& r, double now_s) {
   auto it = workers_.find(r.worker);
-  if (it != workers_.end())
+  if (it != workers_.end()) {
     it->second.record(r, now_s);
+    if (it->second.open_chunk != no_chunk)
+      it->second.open_trained += r.samples;
+  }
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
   ++steps_;
@@ -113,6 +139,11 @@ void supervisor_state::worker_finished(uint32_t id) {
 
 size_t supervisor_state::worker_lost(uint32_t id) {
   worker_finished(id);
+  if (auto it = workers_.find(id); it != workers_.end() && it->second.open_chunk != no_chunk) {
+    // Its reported steps were pushed before they were reported: only the rest is redone.
+    dispenser_.consumed(id, it->second.open_chunk, it->second.open_trained);
+    it->second.open_chunk = no_chunk;
+  }
   return dispenser_.reclaim(id);
 }
 

@@ -52,6 +52,11 @@ public:
   messages::data_chunk next_chunk(uint32_t worker, uint64_t finished_chunk);
 
   void add_worker(uint32_t id, uint64_t clock = 0);
+  /// A worker resumed from a checkpoint at `clock`, working through chunk `chunk_id` from
+  /// sample `pos` (no_chunk: none). Any other chunk the dispenser has outstanding with it was
+  /// used up before the checkpoint (a worker holds between steps, and reports a used-up chunk
+  /// done only with its next chunk request): it is done.
+  void resume_worker(uint32_t id, uint64_t clock, uint64_t chunk_id, uint64_t pos);
   /// Forgets every worker (the job rolls back to a checkpoint and places them again).
   void reset_workers() { workers_.clear(); }
   /// A worker's step; returns the progress after it.
@@ -61,11 +66,10 @@ public:
   void worker_finished(uint32_t id);
   /// `worker` used up chunk `id`.
   void chunk_done(uint32_t worker, uint64_t id) { dispenser_.done(worker, id); }
-  /// `worker` trained the first `samples` of chunk `id` (it leaves mid-chunk).
-  void chunk_consumed(uint32_t worker, uint64_t id, uint64_t samples) {
-    dispenser_.consumed(worker, id, static_cast<size_t>(samples));
-  }
-  /// A worker that went away: its unfinished chunks go back to the dispenser. Returns how many.
+  /// `worker` trained the first `samples` of chunk `id` (it leaves mid-chunk, and says so).
+  void chunk_consumed(uint32_t worker, uint64_t id, uint64_t samples);
+  /// A worker that went away: the samples of its open chunk that its step reports counted are
+  /// consumed, the rest of its unfinished chunks go back to the dispenser. Returns how many.
   size_t worker_lost(uint32_t id);
   size_t active_workers() const;
   bool all_finished() const { return active_workers() == 0; }
@@ -124,8 +128,10 @@ public:
   job_result result() const;
 
 private:
+  static constexpr uint64_t no_chunk = UINT64_MAX;
   const config::job_config& cfg_;
   size_t train_samples_;
+  bool track_chunks_; // not for pipeline stages: a replica's chunk counts once committed
   data::dispenser dispenser_;
   struct worker_info {
     uint64_t clock = 0;
@@ -137,6 +143,8 @@ private:
     uint64_t steps = 0;
     double idle_sum = 0;
     uint64_t idle_steps = 0;
+    uint64_t open_chunk = no_chunk; // the chunk last handed to it, and the samples of it
+    uint64_t open_trained = 0;      // its step reports counted since
     void record(const messages::step_report& r, double now_s);
   };
   std::map<uint32_t, worker_info> workers_;

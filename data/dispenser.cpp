@@ -65,6 +65,14 @@ void dispenser::consumed(uint64_t worker, uint64_t chunk_id, size_t samples) {
   indices.erase(indices.begin(), indices.begin() + static_cast<std::ptrdiff_t>(samples));
 }
 
+std::vector<uint64_t> dispenser::held_by(uint64_t worker) const {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, h] : outstanding_)
+    if (h.worker == worker)
+      ids.push_back(id);
+  return ids;
+}
+
 size_t dispenser::reclaim(uint64_t worker) {
   std::vector<chunk> back;
   for (auto i = outstanding_.begin(); i != outstanding_.end();) {

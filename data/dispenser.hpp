@@ -59,6 +59,9 @@ public:
   /// rest. The whole chunk consumed: as done(). Ids as for done() are ignored.
   void consumed(uint64_t worker, uint64_t chunk_id, size_t samples);
 
+  /// Ids of the chunks outstanding with `worker`, in hand-out order.
+  std::vector<uint64_t> held_by(uint64_t worker) const;
+
   /// Puts the outstanding chunks of `worker` back at the front of the queue, oldest first;
   /// returns how many.
   size_t reclaim(uint64_t worker);

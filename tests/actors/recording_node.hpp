@@ -1,5 +1,6 @@
-// A node in front of a job's real node that remembers the workers it spawned, by id, so that
-// a test can kill one. Shared by the actor tests that fail workers and pipeline stages.
+// A node in front of a job's real node that remembers the workers it spawned, by id, and the
+// shards, by index, so that a test can kill one. Shared by the actor tests that fail workers,
+// pipeline stages and shards.
 #pragma once
 
 #include <map>
@@ -22,6 +23,7 @@ namespace herd::test {
 struct spawned {
   std::mutex mx;
   std::map<uint32_t, caf::actor> by_id;
+  std::map<uint32_t, caf::actor> shards; // by index (the latest spawned)
 };
 
 // With `hold_heads_of` = K > 0 it answers the spawn of a restarted pipeline replica's stage 0
@@ -47,8 +49,18 @@ inline caf::behavior recording_node(caf::event_based_actor* self, caf::actor rea
       return rp;
     },
     [=](spawn_shard_atom a, messages::shard_spec& spec) {
-      auto rp = self->make_response_promise();
-      rp.delegate(real, a, std::move(spec));
+      auto rp = self->make_response_promise<caf::actor>();
+      auto index = spec.index;
+      self->request(real, caf::infinite, a, std::move(spec))
+        .then(
+          [=](caf::actor& s) mutable {
+            {
+              std::lock_guard<std::mutex> g{seen->mx};
+              seen->shards[index] = s;
+            }
+            rp.deliver(s);
+          },
+          [=](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
     [=](detach_atom a) {

@@ -1,6 +1,6 @@
 // Resuming a job (herd run --resume): from the checkpoint taken at the end of training when the
 // job file now has more epochs, the rule in force named at the start, rates that count from the
-// resume.
+// resume, workers that held between two chunks.
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -106,4 +106,37 @@ TEST_CASE("resume: samples/s count the samples trained since the resume", "[acto
   REQUIRE(r.last.elapsed_s > 0);
   CHECK(r.last.samples_per_s
         == Approx(double(r.last.samples - at->samples) / r.last.elapsed_s));
+}
+
+TEST_CASE("resume: workers that held between two chunks finish normally and every sample is "
+          "trained once",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto first = job(dir.file("ck"), 4);
+  first.cfg.training.chunk_batches = 2; // every checkpoint (10 clocks) falls between two chunks
+  REQUIRE(run(first).result);
+  auto mid = dir.file("mid");
+  std::filesystem::create_directories(mid);
+  std::filesystem::copy(dir.file("ck") + "/ckpt-000000000020", mid + "/ckpt-000000000020");
+  auto at = actors::load_latest_checkpoint(mid);
+  REQUIRE(at);
+  REQUIRE(at->workers.size() == 2);
+  for (const auto& w : at->workers)
+    REQUIRE_FALSE(w.has_chunk); // its chunk used up, not yet reported done
+  auto in = job(dir.file("resumed"), 4);
+  in.cfg.training.chunk_batches = 2;
+  in.resume = std::make_shared<const actors::checkpoint>(*at);
+  auto r = run(in);
+  INFO(r.log);
+  REQUIRE(r.result);
+  CHECK(r.result->samples == 4 * 256); // the used-up chunks were handed out again
+  CHECK(r.result->steps == 4 * 256 / 8);
+  // Neither worker was removed: both finish (they were "left", handing back a used-up chunk).
+  CHECK(r.log.find(" left at clock") == std::string::npos);
+  CHECK(r.log.find("worker 0 finished at clock") != std::string::npos);
+  CHECK(r.log.find("worker 1 finished at clock") != std::string::npos);
+  // A resumed job's time counts from the resume: its first evaluation (the restored
+  // parameters) is at 0 s.
+  REQUIRE_FALSE(r.result->evals.empty());
+  CHECK(r.result->evals.front().train_s == 0.0);
 }

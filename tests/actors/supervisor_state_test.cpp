@@ -175,3 +175,33 @@ TEST_CASE("step_rate: samples over the last seconds of arrivals", "[actors]") {
   r.add(21.0, 100); // 10 s without a report: the last 100 samples over those 10 s
   CHECK(r.per_s() == Approx(10).epsilon(0.01));
 }
+
+TEST_CASE("supervisor_state: a lost worker's reported samples are done, only the rest comes "
+          "back; a resumed worker's used-up chunk is done",
+          "[actors]") {
+  auto cfg = job(0); // chunks of 20 samples
+  actors::supervisor_state st{cfg, 95};
+  st.add_worker(0);
+  st.add_worker(1);
+  auto a = st.next_chunk(0, 0);
+  REQUIRE(a.indices.size() == 20);
+  messages::step_report r;
+  r.worker = 0;
+  r.samples = 10;
+  r.clock = 1;
+  st.on_report(r); // one step of 10 reported
+  CHECK(st.worker_lost(0) == 1);
+  CHECK(st.samples_done() == 10);
+  auto rest = st.next_chunk(1, 0);
+  CHECK(rest.id == a.id);
+  CHECK(rest.indices == std::vector<uint32_t>(a.indices.begin() + 10, a.indices.end()));
+  // A checkpoint taken with worker 1 holding after its chunk's last step (not yet reported
+  // done) and resumed: the chunk is done, nothing of it is handed out again.
+  auto pos = st.data_position();
+  actors::supervisor_state resumed{cfg, 95};
+  resumed.restore(1, pos, 20, 2, 0);
+  resumed.resume_worker(1, 1, UINT64_MAX, 0);
+  CHECK(resumed.samples_done() == 20);
+  CHECK(resumed.worker_lost(1) == 0);
+  CHECK(resumed.next_chunk(1, 0).id != rest.id);
+}

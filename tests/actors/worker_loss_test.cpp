@@ -1,6 +1,6 @@
 // A worker that fails for good (supervisor.restart "never") when no other worker is left: the
 // job fails with a message that says what happened, not "every worker failed" when the others
-// ended normally.
+// ended normally. A killed worker's chunk: what it reported trained is done, the rest redone.
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -43,8 +43,10 @@ actors::job_inputs job(int workers) {
 using event_fn = std::function<void(const caf::actor& sup, spawned& seen,
                                     const actors::progress_info* p, const std::string* line)>;
 
-// Runs `in` through a recording node; returns the job's error text ("" when it succeeded).
-std::string run(const actors::job_inputs& in, event_fn on_event) {
+// Runs `in` through a recording node; returns the job's error text ("" when it succeeded) and
+// its result in `out` when given.
+std::string run(const actors::job_inputs& in, event_fn on_event,
+                actors::job_result* out = nullptr) {
   actors::system_config scfg;
   caf::actor_system sys{scfg};
   actors::node_setup setup;
@@ -64,6 +66,8 @@ std::string run(const actors::job_inputs& in, event_fn on_event) {
   auto r = actors::run_job_on(sys, in, {{"local", node}}, cb);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
+  if (r && out)
+    *out = *r;
   return r ? std::string{} : describe(r.error());
 }
 
@@ -106,4 +110,28 @@ TEST_CASE("worker loss: the last worker killed after the other was removed names
   CHECK(err.find("worker 1 failed after the other workers ended and cannot be restarted")
         != std::string::npos);
   CHECK(err.find(" of 8192 samples trained") != std::string::npos);
+}
+
+TEST_CASE("worker loss: a worker killed mid-chunk hands back only what it did not report "
+          "trained; every sample is trained once",
+          "[actors]") {
+  for (auto policy : {config::restart_policy::never, config::restart_policy::on_failure}) {
+    auto in = job(2);
+    in.cfg.supervisor.restart = policy;
+    in.cfg.training.chunk_batches = 16; // 128 samples: the kill falls inside a chunk
+    std::atomic<bool> killed{false};
+    actors::job_result r;
+    auto err = run(in,
+                   [&](const caf::actor&, spawned& seen, const actors::progress_info* p,
+                       const std::string*) {
+                     if (p && p->clock >= 6 && !killed.exchange(true))
+                       kill_worker(seen, 1);
+                   },
+                   &r);
+    INFO(err);
+    REQUIRE(err.empty());
+    CHECK(killed);
+    CHECK(r.samples == 4 * 2048); // was 4 * 2048 + what worker 1 trained of its chunk
+    CHECK(r.steps == 4 * 2048 / 8);
+  }
 }

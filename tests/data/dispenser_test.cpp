@@ -326,3 +326,16 @@ TEST_CASE("dispenser: a worker leaving mid-chunk hands back only the samples it 
   CHECK(d.samples_done() == 2 * samples);
   check_exactly_once(t, samples, 2);
 }
+
+TEST_CASE("dispenser: held_by lists a worker's outstanding chunks in hand-out order", "[data]") {
+  dispenser d{100, 10, 1, 1};
+  auto a = d.next(1), b = d.next(2), c = d.next(1);
+  REQUIRE((a && b && c));
+  CHECK(d.held_by(1) == std::vector<uint64_t>{a->id, c->id});
+  CHECK(d.held_by(2) == std::vector<uint64_t>{b->id});
+  d.done(1, a->id);
+  CHECK(d.held_by(1) == std::vector<uint64_t>{c->id});
+  d.reclaim(2);
+  CHECK(d.held_by(2).empty());
+  CHECK(d.held_by(7).empty());
+}

@@ -84,6 +84,14 @@ double final_accuracy(const std::string& out) {
            : -1;
 }
 
+// The samples the job trained, from the final line (-1: none).
+long long samples_trained(const std::string& out) {
+  std::smatch m;
+  return std::regex_search(out, m, std::regex{R"(after [0-9]+ steps, ([0-9]+) samples)"})
+           ? std::stoll(m[1])
+           : -1;
+}
+
 // Runs `job` (checkpoints every 200 clocks) on `c`, SIGKILLs node b (shard 1) once the
 // checkpoint at clock 400 is written, and checks that the job rolled back and recovered;
 // returns the run's output.
@@ -117,6 +125,11 @@ TEST_CASE("faults: a worker's daemon killed mid-training, the worker restarts el
   CHECK(out.find("worker 1 failed") != std::string::npos);
   CHECK(std::regex_search(out, std::regex{R"(worker 1 restarted \(restart 1\) on node [ab])"}));
   CHECK(std::regex_search(out, std::regex{R"(worker 1 recovered: stepping again [0-9.]+ s)"}));
+  // What worker 1 reported trained of its chunk is done, the rest redone: every sample of the
+  // 6 epochs once, but for a step whose push was applied and whose report died with it.
+  auto samples = samples_trained(out);
+  CHECK(samples >= 360000);
+  CHECK(samples <= 360000 + 64);
   CHECK(final_accuracy(out) >= 87.5);
   report(out, "restarted|recovered|final test accuracy");
 }
@@ -186,6 +199,10 @@ TEST_CASE("faults: the supervisor's process killed, the job resumes from its las
     std::regex{R"(resuming from the checkpoint at clock (\d+): test accuracy ([0-9.]+)% \(recorded when it was taken: ([0-9.]+)%\))"}));
   CHECK(std::stoi(m[1]) >= 400);
   CHECK(m[2] == m[3]); // the restored parameters score what the saved ones did
+  // The workers held between two chunks (every 200 clocks, 8 batches a chunk): they finish,
+  // and every sample is trained once.
+  CHECK(samples_trained(out) == 360000);
+  CHECK(out.find(" left at clock") == std::string::npos);
   CHECK(final_accuracy(out) >= 88.0);
   report(out, "resuming from|final test accuracy");
 }
@@ -196,6 +213,8 @@ TEST_CASE("faults: the daemon holding a shard killed, the job rolls back to its 
   auto job = c.job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
   auto out = kill_shard_daemon_after_checkpoint(c, job);
   INFO(out);
+  CHECK(samples_trained(out) == 360000);
+  CHECK(out.find(" left at clock") == std::string::npos);
   CHECK(final_accuracy(out) >= 87.5);
 }
 
