@@ -108,7 +108,7 @@ TEST_CASE("herd experiment: SIGINT finishes the current run and writes the resul
   CHECK(fs::exists(out + "/summary.md"));
 }
 
-TEST_CASE("herd experiment: a second signal aborts the run in progress; the results of the "
+TEST_CASE("herd experiment: a second signal aborts the run in progress, and the results of the "
           "runs finished before it are written",
           "[apps][integration]") {
   temp_dir dir;
