@@ -302,6 +302,21 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
   st.core = std::make_unique<supervisor_state>(st.in.cfg, st.in.train->count);
   self->set_default_handler(caf::print_and_drop);
   self->set_down_handler([=](caf::down_msg& dm) { on_down(self, dm); });
+  // An exception here (std::bad_alloc for a model that barely fits) ends the job with its text;
+  // the supervisor would otherwise end holding run_job's answer, and herd run wait forever.
+  self->set_exception_handler([=](std::exception_ptr& eptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    auto err = make_error(errc::actor_failed, "the supervisor failed: " + what);
+    if (self->state.done.pending())
+      self->state.done.deliver(err);
+    return err;
+  });
   return {
     [=](start_atom) {
       self->state.done = self->make_response_promise();

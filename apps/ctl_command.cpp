@@ -1,6 +1,7 @@
 // `herd ctl --connect HOST:PORT [COMMAND...]`: steer a running job through any node daemon.
 // One command, or (no command) an interactive prompt, see ctl_repl.cpp.
 #include <algorithm>
+#include <limits>
 #include <cstdio>
 
 #include <caf/actor_system.hpp>
@@ -44,6 +45,11 @@ const char* const command_names[] = {"status", "add-worker", "remove-worker",
 
 bool is_count(const std::string& s) {
   return !s.empty() && s.size() <= 18 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+/// A staleness bound as a job file takes it (/consistency/staleness: an int).
+bool is_staleness(const std::string& s) {
+  return is_count(s) && std::stoll(s) <= std::numeric_limits<int>::max();
 }
 
 /// "--name value" pairs from words[first] on, each name one of `known`; the problem or "".
@@ -98,9 +104,9 @@ std::string check_arguments(std::vector<std::string>& w) {
     auto staleness = option(w, 2, "--staleness");
     if (w.size() > 2 && w[1] != "ssp")
       return "set-consistency: --staleness is for ssp only (" + w[1] + " has no bound)";
-    if (w.size() > 2 && !is_count(staleness))
-      return "set-consistency: --staleness: expected a non-negative integer, got '" + staleness
-             + "'";
+    if (w.size() > 2 && !is_staleness(staleness))
+      return "set-consistency: --staleness: expected a non-negative integer up to "
+             + std::to_string(std::numeric_limits<int>::max()) + ", got '" + staleness + "'";
     if (w[1] == "ssp" && w.size() == 2) // the job file's default, sent: one rule everywhere
       w.insert(w.end(), {"--staleness", std::to_string(config::default_ssp_staleness)});
     return {};

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <unistd.h>
@@ -54,6 +55,24 @@ int run_command(const run_options& opts) {
     if (auto err = check_checkpoint_dir(config::checkpoint_dir(*job)))
       return bad_input(job->checkpoint.dir.empty() ? "" : opts.job_file + ": /checkpoint/dir",
                        err);
+  // SIGINT or SIGTERM: the first stops the job as `herd ctl stop` does (one that comes while
+  // the data loads stops the job as soon as it starts), a second aborts.
+  std::mutex steer_mutex;
+  caf::actor supervisor; // set while the job runs
+  bool stop_asked = false, job_over = false;
+  progress_printer* shown = nullptr; // once the progress printer exists
+  auto send_stop = [](const caf::actor& sup) {
+    caf::anon_send(sup, ctl_atom::value, messages::ctl_request{{"stop"}});
+  };
+  interrupt_watch interrupts{[&](int) {
+    std::lock_guard lock{steer_mutex};
+    if (shown) // a live progress line ends first
+      shown->finish_line();
+    std::fprintf(stderr, "herd: interrupted: stopping after the current steps (again to abort)\n");
+    stop_asked = true;
+    if (supervisor && !job_over)
+      send_stop(supervisor);
+  }};
   auto inputs = actors::load_inputs(*job);
   if (!inputs)
     return bad_input(code_of(inputs.error()) == errc::config_invalid ? opts.job_file : "",
@@ -91,6 +110,14 @@ int run_command(const run_options& opts) {
 
   bool live = !opts.quiet && isatty(fileno(stdout));
   progress_printer printer{stdout, live, opts.quiet ? 0 : job->training.log_every};
+  {
+    std::lock_guard lock{steer_mutex};
+    shown = &printer;
+  }
+  std::shared_ptr<void> unshow(nullptr, [&](void*) { // before the printer goes
+    std::lock_guard lock{steer_mutex};
+    shown = nullptr;
+  });
   printer.log("herd run " + job->name + ": " + std::to_string(inputs->train->count)
               + " training and " + std::to_string(inputs->test->count)
               + " test samples; output in " + out_dir);
@@ -100,13 +127,6 @@ int run_command(const run_options& opts) {
     metrics->write_eval(e);
     if (!opts.quiet)
       printer.eval(e);
-  };
-  // SIGINT or SIGTERM: the first stops the job as `herd ctl stop` does, a second aborts.
-  std::mutex steer_mutex;
-  caf::actor supervisor; // set while the job runs
-  bool stop_asked = false, job_over = false;
-  auto send_stop = [](const caf::actor& sup) {
-    caf::anon_send(sup, ctl_atom::value, messages::ctl_request{{"stop"}});
   };
   cb.on_start = [&](const caf::actor& sup) {
     if (auto err = metrics->commit())
@@ -131,21 +151,14 @@ int run_command(const run_options& opts) {
   if (topo)
     if (auto err = enable_cluster_network(cfg, *topo, "client"))
       return bad_input(opts.cluster, err);
-  interrupt_watch interrupts{[&](int) {
-    printer.finish_line();
-    std::fprintf(stderr, "herd: interrupted: stopping after the current steps (again to abort)\n");
-    std::lock_guard lock{steer_mutex};
-    stop_asked = true;
-    if (supervisor && !job_over)
-      send_stop(supervisor);
-  }};
   caf::actor_system sys{cfg};
   expected<actors::job_result> result{caf::error{}};
   if (topo) {
     std::vector<std::string> names;
     for (const auto& n : topo->nodes)
       names.push_back(n.name);
-    printer.log("connecting to " + std::to_string(names.size()) + " node(s)");
+    if (!opts.quiet)
+      printer.log("connecting to " + std::to_string(names.size()) + " node(s)");
     auto nodes = connect_nodes(sys, *topo, names);
     if (!nodes) {
       metrics.reset(); // the job never started: the pending outputs go

@@ -54,7 +54,12 @@ TEST_CASE("herd ctl: one-shot status takes --json after the command, and names a
   CHECK(model.err == "herd: set-consistency: unknown consistency model 'bogus' (bsp, ssp, asp)\n");
   auto staleness = ctl({"set-consistency", "ssp", "--staleness", "x"});
   CHECK(staleness.code == exit_bad_input);
-  CHECK_THAT(staleness.err, Contains("--staleness: expected a non-negative integer, got 'x'"));
+  CHECK_THAT(staleness.err,
+             Contains("--staleness: expected a non-negative integer up to 2147483647, got 'x'"));
+  // A job file takes at most an int; so does ctl (it took 99999999999 and ran ssp with it).
+  auto huge = ctl({"set-consistency", "ssp", "--staleness", "99999999999"});
+  CHECK(huge.code == exit_bad_input);
+  CHECK_THAT(huge.err, Contains("up to 2147483647, got '99999999999'"));
   auto id = ctl({"remove-worker", "abc"});
   CHECK(id.code == exit_bad_input);
   CHECK_THAT(id.err, Contains("expected a worker id as a non-negative integer, got 'abc'"));
