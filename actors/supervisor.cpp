@@ -365,10 +365,11 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       st.workers.erase(worker);
       checkpoint_worker_gone(self, worker);
       ++st.workers_done;
+      // Stopped workers end mid-chunk too; only a removed one "left".
+      auto ended = st.stop_requested ? " stopped at clock " : " left at clock ";
       log(self, "worker " + std::to_string(worker)
-                  + (back > 0 ? " left at clock " + std::to_string(clock) + "; the untrained "
-                                  "rest of " + std::to_string(back)
-                                  + " chunk(s) returned to the dispenser"
+                  + (back > 0 ? ended + std::to_string(clock) + "; the untrained rest of "
+                                  + std::to_string(back) + " chunk(s) returned to the dispenser"
                               : " finished at clock " + std::to_string(clock)));
       maybe_finish(self);
     },

@@ -58,6 +58,7 @@ struct supervisor_actor_state {
   std::map<uint32_t, double> failed_at_s;     // when it failed (job time), until it reports
   std::set<std::string> dead_nodes;
   size_t workers_done = 0; // workers (stages) that ended normally: data used up or removed
+  bool stop_requested = false; // herd ctl stop (or herd run's signal): workers end mid-chunk
   // Rolling back after a lost shard: the old actors' down messages are ignored.
   std::set<caf::actor_addr> retired;
   std::optional<double> recovery_started_s;

@@ -184,6 +184,7 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
   }
   if (cmd == "stop") {
     auto& st = self->state;
+    st.stop_requested = true;
     for (auto& [id, h] : st.workers)
       self->send(h, stop_atom::value);
     log(self, "stop requested: every worker finishes its step; then the final evaluation");

@@ -56,6 +56,10 @@ TEST_CASE("herd run: SIGINT stops the job after the current steps and writes the
   CHECK_THAT(log, Contains("herd: interrupted: stopping after the current steps (again to "
                            "abort)\n"));
   CHECK_THAT(log, Contains("final test accuracy"));
+  // The worker was stopped, not removed: it does not "leave".
+  CHECK(log.find(" left at clock") == std::string::npos);
+  CHECK((log.find("worker 0 stopped at clock") != std::string::npos // mid-chunk
+         || log.find("worker 0 finished at clock") != std::string::npos)); // at a chunk's end
   REQUIRE(fs::exists(out + "/summary.json"));
   auto summary = json::parse(read_text(out + "/summary.json"));
   CHECK(summary["samples"].get<uint64_t>() < 1000u * 64u); // stopped early
