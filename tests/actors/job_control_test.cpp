@@ -18,6 +18,7 @@
 #include "actors/system_config.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
+#include "tests/actors/recording_node.hpp"
 #include "tests/actors/synthetic_data.hpp"
 
 using namespace herd;
@@ -150,12 +151,7 @@ TEST_CASE("job: the result comes once every node has acknowledged the detach",
   caf::actor_system sys{cfg};
   std::mutex mx;
   std::vector<std::string> node_log;
-  actors::node_setup setup;
-  setup.name = "local";
-  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
-    kernels::compress::default_codecs());
-  setup.train = in.train;
-  setup.job = in.cfg;
+  auto setup = test::node_setup_for(in);
   setup.on_log = [&](const std::string& line) {
     std::lock_guard<std::mutex> g{mx};
     node_log.push_back(line);

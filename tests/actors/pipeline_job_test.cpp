@@ -134,13 +134,7 @@ killed_stage_run run_killing_a_stage(bool hold_restarted_head) {
   in.cfg.supervisor.max_restarts = 2;
   actors::system_config scfg;
   caf::actor_system sys{scfg};
-  actors::node_setup setup;
-  setup.name = "local";
-  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
-    kernels::compress::default_codecs());
-  setup.train = in.train;
-  setup.job = in.cfg;
-  auto real = actors::spawn_node(sys, setup);
+  auto real = actors::spawn_node(sys, test::node_setup_for(in));
   auto seen = std::make_shared<test::spawned>();
   auto node = sys.spawn(test::recording_node, real, seen, hold_restarted_head ? 2u : 0u);
   std::atomic<bool> killed{false};

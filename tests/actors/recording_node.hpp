@@ -15,10 +15,25 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/job.hpp"
+#include "actors/node.hpp"
+#include "kernels/compress/codec_registry.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
 
 namespace herd::test {
+
+/// The setup of an in-process node `name` that runs `in` (data and job held in memory).
+inline actors::node_setup node_setup_for(const actors::job_inputs& in,
+                                         std::string name = "local") {
+  actors::node_setup setup;
+  setup.name = std::move(name);
+  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  setup.train = in.train;
+  setup.job = in.cfg;
+  return setup;
+}
 
 struct spawned {
   std::mutex mx;

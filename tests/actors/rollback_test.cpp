@@ -38,13 +38,7 @@ TEST_CASE("roll-back: the job's time goes on across it and every sample is train
   std::map<std::string, caf::actor> nodes;
   std::vector<caf::actor> reals;
   for (std::string name : {"a", "b"}) {
-    actors::node_setup setup;
-    setup.name = name;
-    setup.codecs = std::make_shared<kernels::compress::codec_registry>(
-      kernels::compress::default_codecs());
-    setup.train = in.train;
-    setup.job = in.cfg;
-    reals.push_back(actors::spawn_node(sys, setup));
+    reals.push_back(actors::spawn_node(sys, test::node_setup_for(in, name)));
     nodes[name] = sys.spawn(test::recording_node, reals.back(), seen, 0u);
   }
   std::mutex mx;

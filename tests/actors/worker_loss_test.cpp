@@ -49,13 +49,7 @@ std::string run(const actors::job_inputs& in, event_fn on_event,
                 actors::job_result* out = nullptr) {
   actors::system_config scfg;
   caf::actor_system sys{scfg};
-  actors::node_setup setup;
-  setup.name = std::string("local");
-  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
-    kernels::compress::default_codecs());
-  setup.train = in.train;
-  setup.job = in.cfg;
-  auto real = actors::spawn_node(sys, setup);
+  auto real = actors::spawn_node(sys, test::node_setup_for(in));
   auto seen = std::make_shared<spawned>();
   auto node = sys.spawn(test::recording_node, real, seen, 0u);
   caf::actor sup;

@@ -39,6 +39,23 @@ json long_job(const temp_dir& dir, const std::string& out, int epochs, double fa
   return job;
 }
 
+/// An experiment over the tiny job, BSP and ASP x no straggler and `straggler` (worker 0
+/// `factor` times slower), one seed: runs 1 (quick) and 2 (slowed) come first.
+std::string write_experiment(const temp_dir& dir, const std::string& name,
+                             const std::string& straggler, double factor) {
+  write_job(dir, tiny_job(write_dataset(dir, false), dir.file("job-out")), "job.json");
+  json exp = {{"name", name},
+              {"job", "job.json"},
+              {"consistency", {{{"model", "bsp"}}, {{"model", "asp"}}}},
+              {"stragglers",
+               {{{"name", "none"}},
+                {{"name", straggler}, {"workers", {{"0", {{"factor", factor}}}}}}}},
+              {"seeds", {1}}};
+  auto path = dir.file("experiment.json");
+  write_text(path, exp.dump(2));
+  return path;
+}
+
 } // namespace
 
 TEST_CASE("herd run: SIGINT stops the job after the current steps and writes the summary",
@@ -86,16 +103,8 @@ TEST_CASE("herd run: a second signal aborts at once", "[apps][integration]") {
 TEST_CASE("herd experiment: SIGINT finishes the current run and writes the results so far",
           "[apps][integration]") {
   temp_dir dir;
-  write_job(dir, tiny_job(write_dataset(dir, false), dir.file("job-out")), "job.json");
   // Run 1 is quick; run 2, slowed, is in progress when the signal comes.
-  json exp = {{"name", "interrupted"},
-              {"job", "job.json"},
-              {"consistency", {{{"model", "bsp"}}, {{"model", "asp"}}}},
-              {"stragglers",
-               {{{"name", "none"}}, {{"name", "slow"}, {"workers", {{"0", {{"factor", 20000}}}}}}}},
-              {"seeds", {1}}};
-  auto path = dir.file("experiment.json");
-  write_text(path, exp.dump(2));
+  auto path = write_experiment(dir, "interrupted", "slow", 20000);
   auto out = dir.file("out");
   herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
   REQUIRE(run.wait_for_output("run 1/4:", 60s));
@@ -116,16 +125,8 @@ TEST_CASE("herd experiment: a second signal aborts the run in progress, and the 
           "runs finished before it are written",
           "[apps][integration]") {
   temp_dir dir;
-  write_job(dir, tiny_job(write_dataset(dir, false), dir.file("job-out")), "job.json");
   // Run 2's one worker takes far longer per step than the test: only an abort ends it.
-  json exp = {{"name", "aborted"},
-              {"job", "job.json"},
-              {"consistency", {{{"model", "bsp"}}, {{"model", "asp"}}}},
-              {"stragglers",
-               {{{"name", "none"}}, {{"name", "stuck"}, {"workers", {{"0", {{"factor", 1e7}}}}}}}},
-              {"seeds", {1}}};
-  auto path = dir.file("experiment.json");
-  write_text(path, exp.dump(2));
+  auto path = write_experiment(dir, "aborted", "stuck", 1e7);
   auto out = dir.file("out");
   herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
   REQUIRE(run.wait_for_output("run 1/4:", 60s));
