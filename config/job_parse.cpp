@@ -61,10 +61,14 @@ void read_model(object_reader r, model_config& out) {
     } else {
       std::vector<int> layers;
       for (size_t i = 0; i < v->size(); ++i) {
-        if (auto x = detail::integer_in<int>((*v)[i], 1, std::numeric_limits<int>::max()))
+        constexpr int most = std::numeric_limits<int>::max();
+        if (auto x = detail::integer_in<int>((*v)[i], 1, most))
           layers.push_back(*x);
         else
-          r.add_issue(child_path(path, i), "expected a positive integer, got " + show((*v)[i]));
+          r.add_issue(child_path(path, i),
+                      std::string("expected a positive integer") +
+                          (detail::above<int>((*v)[i], most) ? " up to 2147483647" : "") +
+                          ", got " + show((*v)[i]));
       }
       if (layers.size() == v->size())
         out.layers = std::move(layers);

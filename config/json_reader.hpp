@@ -49,6 +49,18 @@ std::optional<T> integer_in(const json& v, T lo, T hi) {
   return std::nullopt;
 }
 
+/// Whether `v` is an integer greater than `hi` (its message then names the bound).
+template <class T>
+bool above(const json& v, T hi) {
+  if (v.is_number_unsigned()) return !std::in_range<T>(v.get<uint64_t>()) ||
+                                     static_cast<T>(v.get<uint64_t>()) > hi;
+  if (v.is_number_integer()) {
+    auto s = v.get<int64_t>();
+    return s > 0 && (!std::in_range<T>(s) || static_cast<T>(s) > hi);
+  }
+  return false;
+}
+
 /// "a non-negative integer", "a positive integer" or "an integer in [lo, hi]".
 template <class T>
 std::string describe_integer(T lo, T hi) {
@@ -84,6 +96,8 @@ class object_reader {
     if (auto v = take(key)) {
       if (auto x = integer_in<T>(*v, lo, hi))
         out = *x;
+      else if (hi == std::numeric_limits<T>::max() && above<T>(*v, hi))
+        expected(key, describe_integer(lo, hi) + " up to " + std::to_string(hi), *v);
       else
         expected(key, describe_integer(lo, hi), *v);
     }
