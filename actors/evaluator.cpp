@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/exception_exit.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/types.hpp"
@@ -43,6 +44,7 @@ void evaluate(evaluator_self self, eval_report& r, const float* params) {
 caf::behavior evaluator_behavior(evaluator_self self, evaluator_setup setup) {
   self->state.setup = std::move(setup);
   self->set_default_handler(caf::print_and_drop);
+  self->set_exception_handler(exit_on_exception("the evaluator"));
   return {
     [=](eval_atom, const eval_request& req) {
       auto rp = self->make_response_promise();

@@ -11,6 +11,7 @@
 
 #include "actors/consistency.hpp"
 #include "actors/evaluator.hpp"
+#include "actors/exception_exit.hpp"
 #include "actors/gradient_codec.hpp"
 #include "actors/local_handover.hpp"
 #include "messages/atoms.hpp"
@@ -169,6 +170,7 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
   self->state.pull_format = opts.pull_format;
   self->state.grad.resize(self->state.core->size());
   self->set_default_handler(caf::print_and_drop);
+  self->set_exception_handler(exit_on_exception("shard " + std::to_string(self->state.core->id())));
   return {
     [=](pull_atom, uint32_t reader, uint64_t clock) { return pull(self, reader, clock, 0); },
     [=](pull_atom, uint32_t reader, uint64_t clock, uint32_t part_bytes) {

@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/checkpoint_hold.hpp"
+#include "actors/exception_exit.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/specs.hpp"
@@ -223,6 +224,8 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
   self->state.setup = std::move(setup);
   self->state.hold.start(self->state.setup.hold_every, self->state.setup.state->clock());
   self->set_default_handler(caf::print_and_drop);
+  self->set_exception_handler(
+    exit_on_exception("stage " + std::to_string(self->state.setup.state->id())));
   self->send(self, step_atom::value);
   return {
     [=](step_atom) { pull(self); },

@@ -285,9 +285,11 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
   for (uint32_t i = 0; i < st.shards.size(); ++i)
     if (st.shards[i] && dm.source == st.shards[i].address() && st.started)
       return roll_back(self, i, dm.reason);
-  fail_job(self, make_error(errc::actor_failed, "a shard or the evaluator ("
-                                                  + caf::to_string(dm.source) + ") ended: "
-                                                  + describe(dm.reason)));
+  if (code_of(dm.reason) == errc::actor_failed) // it names itself ("the evaluator failed: ...")
+    return fail_job(self, dm.reason);
+  auto who = dm.source == st.evaluator.address() ? std::string("the evaluator")
+                                                 : "a shard (" + caf::to_string(dm.source) + ")";
+  fail_job(self, make_error(errc::actor_failed, who + " ended: " + describe(dm.reason)));
 }
 
 caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,

@@ -7,6 +7,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/exception_exit.hpp"
 #include "messages/errc.hpp"
 #include "model/tensor_rank.hpp"
 
@@ -107,6 +108,7 @@ caf::behavior rank_behavior(rank_self self, std::shared_ptr<const model::mlp> ne
                             int ranks) {
   self->state.core = std::make_unique<model::tensor_rank>(std::move(net), rank, ranks);
   self->state.ranks = size_t(ranks);
+  self->set_exception_handler(exit_on_exception("tensor rank " + std::to_string(rank)));
   return {
     [=](tp_step_atom, tensor_step& s) {
       auto& st = self->state;

@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/checkpoint_hold.hpp"
+#include "actors/exception_exit.hpp"
 #include "actors/local_handover.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
@@ -316,6 +317,8 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
   self->state.rng.seed(self->state.setup.seed * 0x9e3779b97f4a7c15ull
                        + self->state.setup.state->id());
   self->set_default_handler(caf::print_and_drop);
+  self->set_exception_handler(
+    exit_on_exception("worker " + std::to_string(self->state.setup.state->id())));
   // Shards in other processes get large payloads in parts; in one process they are handed
   // over whole (no serialization to pipeline).
   auto& st = self->state;

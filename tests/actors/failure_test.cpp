@@ -1,0 +1,89 @@
+// An actor whose handler throws (std::bad_alloc of a model that barely fits) ends with one line
+// naming itself, and the job's failure carries that line.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/exception_exit.hpp"
+#include "actors/job.hpp"
+#include "actors/node.hpp"
+#include "actors/system_config.hpp"
+#include "messages/errc.hpp"
+#include "tests/actors/recording_node.hpp"
+#include "tests/actors/small_job.hpp"
+
+using namespace herd;
+
+namespace {
+
+// Throws `what` on any int: "bad_alloc" throws std::bad_alloc, anything else a runtime_error.
+caf::behavior thrower(caf::event_based_actor* self, std::string what) {
+  self->set_exception_handler(actors::exit_on_exception("shard 3"));
+  return {[=](int) {
+    if (what == "bad_alloc")
+      throw std::bad_alloc{};
+    throw std::runtime_error(what);
+  }};
+}
+
+// Why an actor running thrower(what) ended after one message.
+std::string exit_line(std::string what) {
+  actors::system_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scoped_actor self{sys};
+  auto a = sys.spawn(thrower, std::move(what));
+  self->monitor(a);
+  self->send(a, 1);
+  std::string line;
+  self->receive([&](caf::down_msg& dm) {
+    CHECK(code_of(dm.reason) == errc::actor_failed);
+    line = describe(dm.reason);
+  });
+  return line;
+}
+
+} // namespace
+
+TEST_CASE("failure: an actor's exception ends it with one line naming it", "[actors]") {
+  CHECK(exit_line("bad_alloc") == "shard 3 failed: out of memory (std::bad_alloc)");
+  CHECK(exit_line("slice out of range") == "shard 3 failed: slice out of range");
+}
+
+TEST_CASE("failure: a shard that failed with checkpoints off ends the job naming both",
+          "[actors][integration]") {
+  auto in = test::small_job();
+  in.cfg.training.epochs = 50; // far more than the test lets it train
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  auto real = actors::spawn_node(sys, test::node_setup_for(in));
+  std::map<std::string, caf::actor> nodes{{"local", sys.spawn(test::recording_node, real, seen,
+                                                              0u)}};
+  std::atomic<bool> failed{false};
+  actors::job_callbacks cb;
+  cb.on_progress = [&](const actors::progress_info& p) {
+    if (p.clock < 3 || failed.exchange(true))
+      return;
+    std::lock_guard<std::mutex> g{seen->mx};
+    caf::scoped_actor killer{sys};
+    killer->send_exit(seen->shards.at(0),
+                      make_error(errc::actor_failed,
+                                 "shard 0 failed: out of memory (std::bad_alloc)"));
+  };
+  auto r = actors::run_job_on(sys, in, nodes, cb);
+  caf::anon_send_exit(nodes.at("local"), caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
+  REQUIRE(failed);
+  REQUIRE_FALSE(r);
+  CHECK(describe(r.error())
+        == "shard 0 lost (shard 0 failed: out of memory (std::bad_alloc)) and no checkpoint to "
+           "recover from (checkpoints are off: /checkpoint/every is 0)");
+}
