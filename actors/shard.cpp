@@ -168,7 +168,6 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
   self->state.core = std::move(core);
   self->state.decoder = std::make_unique<gradient_decoder>(std::move(opts.codecs));
   self->state.pull_format = opts.pull_format;
-  self->state.grad.resize(self->state.core->size());
   self->set_default_handler(caf::print_and_drop);
   self->set_exception_handler(exit_on_exception("shard " + std::to_string(self->state.core->id())));
   return {
@@ -210,6 +209,8 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       messages::slice_expectation want{st.core->id(), st.core->offset(),
                                        static_cast<uint32_t>(st.core->size())};
       auto t0 = std::chrono::steady_clock::now();
+      if (st.grad.size() != st.core->size()) // only payloads use it: allocated at the first
+        st.grad.resize(st.core->size());
       const float* values = nullptr; // in p.bytes for dense fp32: no copy
       auto h = st.decoder->decode(p.bytes, want, st.grad.data(), values);
       st.decode_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -146,13 +146,13 @@ void shard_state::apply(const float* grad, uint64_t base_version, uint32_t sampl
 }
 
 void shard_state::apply_round(round& r) {
-  scratch_.resize(r.sum.size());
+  // The mean in place: the round's buffer is zeroed again when it is reused.
   auto inv = 1.0f / static_cast<float>(r.samples);
-  for (size_t i = 0; i < r.sum.size(); ++i)
-    scratch_[i] = r.sum[i] * inv;
+  for (auto& x : r.sum)
+    x *= inv;
   for (auto base : r.base_versions)
     staleness_.add(version_ > base ? version_ - base : 0);
-  optimizer_.step(params_.data(), scratch_.data(), r.samples);
+  optimizer_.step(params_.data(), r.sum.data(), r.samples);
   ++version_;
   if (keep_every_ > 0 && version_ % keep_every_ == 0) {
     kept_[version_] = params_;

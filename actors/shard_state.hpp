@@ -147,7 +147,6 @@ private:
   std::map<uint32_t, uint64_t> members_; // worker -> clock of its next push
   std::map<uint64_t, round> rounds_;     // BSP: clock -> pushes of that clock
   std::vector<round> spare_;             // buffers of applied rounds, reused
-  std::vector<float> scratch_;
   staleness_histogram staleness_;
   uint64_t keep_every_ = 0;
   std::map<uint64_t, std::vector<float>> kept_; // version -> parameters, at most a few
