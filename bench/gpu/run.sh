@@ -121,6 +121,15 @@ for b in "$herd" "$tests" "$bench"; do
     LD_LIBRARY_PATH=$herd_ld timeout 20 ldd "$b" | grep "not found" >&2
   fi
 done
+# cuBLAS is opened at the first GPU step (dlopen), so ldd does not show it: look for it here.
+cublas_at=""
+IFS=: read -ra ld_dirs <<<"$herd_ld"
+for d in "${ld_dirs[@]}"; do
+  [[ -z $cublas_at && -n $d && -e $d/libcublas.so.13 ]] && cublas_at=$d
+done
+[[ -z $cublas_at ]] && ldconfig -p 2>/dev/null | grep 'libcublas\.so\.13 ' >/dev/null \
+  && cublas_at="(ld.so.cache)"
+echo "libcublas.so.13: ${cublas_at:-not found: the GPU steps will fail}" | tee -a "$out/machine.txt"
 status=0
 publish
 

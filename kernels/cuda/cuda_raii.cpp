@@ -1,5 +1,7 @@
 #include "kernels/cuda/cuda_raii.hpp"
 
+#include "kernels/cuda/cublas_api.hpp"
+
 #include <stdexcept>
 #include <string>
 
@@ -11,8 +13,8 @@ void cublas_check(cublasStatus_t st, const char* expr, const char* file, int lin
   if (st == CUBLAS_STATUS_SUCCESS)
     return;
   throw std::runtime_error(std::string(file) + ":" + std::to_string(line) + ": " + expr
-                           + ": " + cublasGetStatusName(st) + ": "
-                           + cublasGetStatusString(st));
+                           + ": " + cublas().status_name(st) + ": "
+                           + cublas().status_string(st));
 }
 
 } // namespace detail
@@ -55,19 +57,19 @@ float cuda_event::elapsed_ms(const cuda_event& from, const cuda_event& to) {
 }
 
 cublas_handle::cublas_handle(size_t workspace_bytes) : workspace_(workspace_bytes) {
-  HERD_CUBLAS_CHECK(cublasCreate(&h_));
-  HERD_CUBLAS_CHECK(cublasSetWorkspace(h_, workspace_.get(), workspace_.bytes()));
+  HERD_CUBLAS_CHECK(cublas().create(&h_));
+  HERD_CUBLAS_CHECK(cublas().set_workspace(h_, workspace_.get(), workspace_.bytes()));
 }
 
 cublas_handle::~cublas_handle() {
   if (h_)
-    cublasDestroy(h_);
+    cublas().destroy(h_);
 }
 
 void cublas_handle::set_stream(cudaStream_t s) const {
-  HERD_CUBLAS_CHECK(cublasSetStream(h_, s));
+  HERD_CUBLAS_CHECK(cublas().set_stream(h_, s));
   // cublasSetStream resets the workspace to the default pool; keep ours (graph capture).
-  HERD_CUBLAS_CHECK(cublasSetWorkspace(h_, workspace_.get(), workspace_.bytes()));
+  HERD_CUBLAS_CHECK(cublas().set_workspace(h_, workspace_.get(), workspace_.bytes()));
 }
 
 void use_device(int ordinal) {

@@ -1,5 +1,6 @@
 #include "kernels/cuda/gemm_cuda.hpp"
 
+#include "kernels/cuda/cublas_api.hpp"
 #include "kernels/cuda/cuda_raii.hpp"
 
 namespace herd::kernels {
@@ -48,8 +49,9 @@ void gemm_cuda(const cublas_handle& h, gemm_type type, trans ta, trans tb, int m
   const cudaDataType_t t = operand_type(type);
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: the same buffers read as
   // their transposes, so swap the operands and m/n and keep the flags.
-  HERD_CUBLAS_CHECK(cublasGemmEx(h.get(), op(tb), op(ta), n, m, k, &alpha, b, t, ldb, a, t, lda,
-                                 &beta, c, CUDA_R_32F, ldc, compute, CUBLAS_GEMM_DEFAULT));
+  HERD_CUBLAS_CHECK(cublas().gemm_ex(h.get(), op(tb), op(ta), n, m, k, &alpha, b, t, ldb, a, t,
+                                     lda, &beta, c, CUDA_R_32F, ldc, compute,
+                                     CUBLAS_GEMM_DEFAULT));
 }
 
 } // namespace herd::kernels
