@@ -5,7 +5,7 @@
 // validated (validate() and the codec's error bound) before timing. Prints
 // one JSON line per codec configuration and size. Not part of the test run.
 //
-//   compress_bench [reps]     (default 31 timed repetitions)
+//   compress_bench [REPS [SIZE...]]     (default 31 timed repetitions; see usage below)
 
 #include <sys/utsname.h>
 
@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "kernels/compress/codec_registry.hpp"
 #include "kernels/compress/error_feedback.hpp"
@@ -193,13 +194,27 @@ bool bench(const config& c, uint32_t n, int reps, const codec_registry& reg,
 
 } // namespace
 
-// compress_bench [REPS [SIZE...]]: sizes default to the 784-256-128-10 MLP (235,146) and 1M;
-// the wide MLP 784-4096-4096-4096-10 has 36,800,522 parameters.
 int main(int argc, char** argv) {
-  const int reps = argc > 1 ? std::max(5, std::atoi(argv[1])) : 31;
+  const herd::bench::command_line cl{
+    "compress_bench",
+    "usage: compress_bench [REPS [SIZE...]]\n"
+    "  REPS  timed repetitions per codec and size (default 31; fewer than 5 run 5)\n"
+    "  SIZE  floats per slice (default 235146, the 784-256-128-10 MLP, and 1000000;\n"
+    "        the wide MLP 784-4096-4096-4096-10 has 36800522)\n"};
+  if (herd::bench::wants_help(argc, argv))
+    return cl.help();
+  int reps = 31;
   std::vector<uint32_t> sizes;
-  for (int i = 2; i < argc; ++i)
-    sizes.push_back(static_cast<uint32_t>(std::strtoul(argv[i], nullptr, 10)));
+  for (int i = 1; i < argc; ++i) {
+    const long long max = i == 1 ? 1000000 : 0xffffffffLL;
+    auto v = herd::bench::positive_number(argv[i], max);
+    if (!v)
+      return cl.bad(herd::bench::not_positive(i == 1 ? "REPS" : "SIZE", argv[i], max));
+    if (i == 1)
+      reps = std::max(5, static_cast<int>(*v));
+    else
+      sizes.push_back(static_cast<uint32_t>(*v));
+  }
   if (sizes.empty())
     sizes = {235146u, 1000000u};
   const std::string machine = "\"host\":\"" + json_escape(host_name())

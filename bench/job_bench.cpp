@@ -24,6 +24,7 @@
 
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "kernels/cpu/blas_threads.hpp"
 
@@ -55,25 +56,27 @@ int cores() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-/// A positive integer option value, or 0 when `text` is not one.
-int positive(const char* text) {
-  char* end = nullptr;
-  long v = std::strtol(text, &end, 10);
-  return *text != '\0' && *end == '\0' && v > 0 && v < 1000000 ? static_cast<int>(v) : 0;
-}
+const bench::command_line command{
+  "job_bench",
+  "usage: job_bench [--epochs N] [--repeats N]\n"
+  "  --epochs N   epochs per run (default 1)\n"
+  "  --repeats N  timed runs per configuration (default 3)\n"};
 
-bool parse_options(int argc, char** argv, options& opts) {
+/// 0 when the options are read into `opts`, else the exit code (2) after printing why.
+int parse_options(int argc, char** argv, options& opts) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     int* target = arg == "--epochs" ? &opts.epochs : arg == "--repeats" ? &opts.repeats : nullptr;
-    if (!target || i + 1 >= argc || (*target = positive(argv[++i])) == 0) {
-      std::fprintf(stderr, "job_bench: bad argument \"%s\"\nusage: job_bench [--epochs N] "
-                           "[--repeats N]  (N >= 1)\n",
-                   arg.c_str());
-      return false;
-    }
+    if (!target)
+      return command.bad("unknown argument \"" + arg + "\"");
+    if (i + 1 >= argc)
+      return command.bad(arg + ": expected a value");
+    auto v = bench::positive_number(argv[++i], 999999);
+    if (!v)
+      return command.bad(bench::not_positive(arg, argv[i], 999999));
+    *target = static_cast<int>(*v);
   }
-  return true;
+  return 0;
 }
 
 config::job_config job_for(const options& opts, topology t) {
@@ -122,8 +125,10 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   options opts;
-  if (!parse_options(argc, argv, opts))
-    return 2;
+  if (bench::wants_help(argc, argv))
+    return command.help();
+  if (int rc = parse_options(argc, argv, opts))
+    return rc;
   const std::vector<topology> topologies = {{1, 1}, {2, 2}};
   const std::string machine = json_escape(cpu_model()) + ", " + std::to_string(cores())
                               + " cores";

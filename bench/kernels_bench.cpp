@@ -2,7 +2,7 @@
 // MLP's parameter count, each against a plain loop measured in the same run.
 // Prints one JSON line per configuration. Not part of the test run.
 //
-//   kernels_bench [reps]     (default 51 timed repetitions per configuration)
+//   kernels_bench [REPS]     (default 51 timed repetitions per configuration; at least 5)
 
 #include <sys/utsname.h>
 
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "kernels/cpu/blas_threads.hpp"
 #include "kernels/cpu/gemm.hpp"
@@ -200,7 +201,21 @@ bool bench_sgd(int reps, const std::string& machine, std::mt19937_64& rng) {
 } // namespace
 
 int main(int argc, char** argv) {
-  const int reps = argc > 1 ? std::max(5, std::atoi(argv[1])) : 51;
+  const herd::bench::command_line cl{
+    "kernels_bench",
+    "usage: kernels_bench [REPS]\n"
+    "  REPS  timed repetitions per configuration (default 51; fewer than 5 run 5)\n"};
+  if (herd::bench::wants_help(argc, argv))
+    return cl.help();
+  if (argc > 2)
+    return cl.bad(std::string{"unexpected argument \""} + argv[2] + "\"");
+  int reps = 51;
+  if (argc > 1) {
+    auto v = herd::bench::positive_number(argv[1], 1000000);
+    if (!v)
+      return cl.bad(herd::bench::not_positive("REPS", argv[1], 1000000));
+    reps = std::max(5, static_cast<int>(*v));
+  }
   const std::string machine = "\"host\":\"" + json_escape(host_name())
                               + "\",\"cpu\":\"" + json_escape(cpu_model())
                               + "\"";

@@ -24,7 +24,7 @@
 // rose well above it for K = 4 at M = 8 and 16). That is what the machine does, not an error of
 // the measurement.
 //
-//   pipeline_bench [--steps N] [--schedule gpipe|1f1b]     (defaults: 12, gpipe)
+//   pipeline_bench [--steps N] [--schedule gpipe|1f1b]     (defaults: 12, gpipe; N >= 2)
 
 #include <algorithm>
 #include <cstdio>
@@ -38,6 +38,7 @@
 
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "kernels/cpu/blas_threads.hpp"
 #include "tests/actors/synthetic_data.hpp"
@@ -88,13 +89,35 @@ actors::job_inputs job(int stages, int micro, int steps,
 } // namespace
 
 int main(int argc, char** argv) {
+  const bench::command_line cl{
+    "pipeline_bench",
+    "usage: pipeline_bench [--steps N] [--schedule gpipe|1f1b]\n"
+    "  --steps N     minibatches per configuration, the first a warm-up (default 12;\n"
+    "                1 runs 2)\n"
+    "  --schedule S  gpipe (default) or 1f1b\n"};
+  if (bench::wants_help(argc, argv))
+    return cl.help();
   int steps = 12;
   auto schedule = config::pipeline_schedule::gpipe;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--steps") == 0)
-      steps = std::max(2, std::atoi(argv[++i]));
-    else if (std::strcmp(argv[i], "--schedule") == 0 && std::strcmp(argv[++i], "1f1b") == 0)
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg != "--steps" && arg != "--schedule")
+      return cl.bad("unknown argument \"" + arg + "\"");
+    if (i + 1 >= argc)
+      return cl.bad(arg + ": expected a value");
+    const char* value = argv[++i];
+    if (arg == "--steps") {
+      auto v = bench::positive_number(value, 100000);
+      if (!v)
+        return cl.bad(bench::not_positive(arg, value, 100000));
+      steps = std::max(2, static_cast<int>(*v));
+    } else if (std::strcmp(value, "gpipe") == 0) {
+      schedule = config::pipeline_schedule::gpipe;
+    } else if (std::strcmp(value, "1f1b") == 0) {
       schedule = config::pipeline_schedule::one_f_one_b;
+    } else {
+      return cl.bad(arg + ": expected \"gpipe\" or \"1f1b\", got \"" + value + "\"");
+    }
   }
   kernels::set_blas_threads(1);
   auto train = std::make_shared<const data::dataset>(

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <sstream>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "actors/system_config.hpp"
 #include "actors/tensor_group.hpp"
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "kernels/cpu/blas_threads.hpp"
 
@@ -23,11 +25,18 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
+/// "784,4096,10" as layer widths; empty when an entry is not a whole number from 1 to 1000000.
 std::vector<int> parse_layers(const std::string& s) {
   std::vector<int> out;
   std::stringstream in{s};
-  for (std::string part; std::getline(in, part, ',');)
-    out.push_back(std::atoi(part.c_str()));
+  for (std::string part; std::getline(in, part, ',');) {
+    auto v = bench::positive_number(part.c_str(), 1000000);
+    if (!v)
+      return {};
+    out.push_back(static_cast<int>(*v));
+  }
+  if (!s.empty() && s.back() == ',')
+    return {};
   return out;
 }
 
@@ -48,13 +57,31 @@ double median_ms(int steps, Step step) {
 } // namespace
 
 int main(int argc, char** argv) {
+  const bench::command_line cl{
+    "tensor_bench",
+    "usage: tensor_bench [LAYERS [BATCH [STEPS]]]\n"
+    "  LAYERS  widths a,b,c,... with at least 3 (default 784,4096,4096,4096,10)\n"
+    "  BATCH   rows per step (default 256)\n"
+    "  STEPS   timed steps per configuration (default 10)\n"};
+  if (bench::wants_help(argc, argv))
+    return cl.help();
+  if (argc > 4)
+    return cl.bad(std::string{"unexpected argument \""} + argv[4] + "\"");
+  if (argc > 1 && std::strncmp(argv[1], "--", 2) == 0)
+    return cl.bad(std::string{"unknown option \""} + argv[1] + "\"");
   auto layers = parse_layers(argc > 1 ? argv[1] : "784,4096,4096,4096,10");
-  int batch = argc > 2 ? std::atoi(argv[2]) : 256;
-  int steps = argc > 3 ? std::atoi(argv[3]) : 10;
-  if (layers.size() < 3 || batch < 1 || steps < 1) {
-    std::fprintf(stderr, "tensor_bench: usage: tensor_bench [layers a,b,c,...] [batch] [steps]\n");
-    return 2;
+  if (layers.size() < 3)
+    return cl.bad(std::string{"LAYERS: expected at least 3 whole numbers from 1 to 1000000 "
+                              "separated by commas, got \""} + argv[1] + "\"");
+  int numbers[2] = {256, 10}; // batch, steps
+  const char* names[2] = {"BATCH", "STEPS"};
+  for (int i = 2; i < argc; ++i) {
+    auto v = bench::positive_number(argv[i], 1000000);
+    if (!v)
+      return cl.bad(bench::not_positive(names[i - 2], argv[i], 1000000));
+    numbers[i - 2] = static_cast<int>(*v);
   }
+  const int batch = numbers[0], steps = numbers[1];
   auto net = std::make_shared<const model::mlp>(layers);
   std::vector<float> params(net->param_count()), grad(net->param_count());
   net->init(params.data(), 1);

@@ -25,6 +25,7 @@
 #include "actors/remote.hpp"
 #include "actors/shard.hpp"
 #include "actors/system_config.hpp"
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
@@ -186,10 +187,20 @@ double iperf3_gbps() {
 } // namespace
 
 int main(int argc, char** argv) {
-  int reps = argc > 1 ? std::atoi(argv[1]) : 20;
-  if (reps < 1) {
-    std::fprintf(stderr, "usage: transfer_bench [REPS >= 1]\n");
-    return 2;
+  const bench::command_line cl{
+    "transfer_bench",
+    "usage: transfer_bench [REPS]\n"
+    "  REPS  timed pulls and pushes per size (default 20)\n"};
+  if (bench::wants_help(argc, argv))
+    return cl.help();
+  if (argc > 2)
+    return cl.bad(std::string{"unexpected argument \""} + argv[2] + "\"");
+  int reps = 20;
+  if (argc > 1) {
+    auto v = bench::positive_number(argv[1], 1000000);
+    if (!v)
+      return cl.bad(bench::not_positive("REPS", argv[1], 1000000));
+    reps = static_cast<int>(*v);
   }
   struct size_case {
     const char* name;

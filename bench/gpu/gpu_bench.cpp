@@ -25,6 +25,7 @@
 #include <cuda_runtime_api.h>
 
 #include "actors/cuda_backend.hpp"
+#include "bench/args.hpp"
 #include "bench/machine.hpp"
 #include "kernels/cpu/optimizer.hpp"
 #include "kernels/cuda/cuda_raii.hpp"
@@ -192,7 +193,20 @@ void run_host_mode(const bench_config& c, int iters, int reps) {
 } // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
+  // The arguments first: --help and a bad argument need no device.
+  const herd::bench::command_line cl{
+    "gpu_bench",
+    "usage: gpu_bench [--quick]\n"
+    "  --quick  fewer iterations and repetitions (bench/gpu/run.sh --quick)\n"
+    "Exits 77 when no CUDA device is visible.\n"};
+  if (herd::bench::wants_help(argc, argv))
+    return cl.help();
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") != 0)
+      return cl.bad(std::string{"unknown argument \""} + argv[i] + "\"");
+    quick = true;
+  }
   if (cuda_device_count() == 0) {
     std::fprintf(stderr, "gpu_bench: no CUDA device\n");
     return 77;
