@@ -339,11 +339,12 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
 void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason) {
   auto& st = self->state;
   auto lost_line = "shard " + std::to_string(lost_shard) + " lost (" + describe(reason) + ")";
-  if (st.in.cfg.checkpoint.every == 0 && !st.in.resume)
+  // `herd ctl checkpoint` writes checkpoints also when periodic ones are off.
+  auto c = load_latest_checkpoint(config::checkpoint_dir(st.in.cfg));
+  if (!c && st.in.cfg.checkpoint.every == 0 && !st.last_ckpt)
     return fail_job(self, make_error(errc::actor_failed,
                                      lost_line + " and no checkpoint to recover from "
                                                  "(checkpoints are off: /checkpoint/every is 0)"));
-  auto c = load_latest_checkpoint(config::checkpoint_dir(st.in.cfg));
   if (!c)
     return fail_job(self, make_error(errc::actor_failed,
                                      lost_line + " and no checkpoint to recover from: "

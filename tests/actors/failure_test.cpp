@@ -3,9 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -19,6 +21,7 @@
 #include "messages/errc.hpp"
 #include "tests/actors/recording_node.hpp"
 #include "tests/actors/small_job.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace herd;
 
@@ -86,4 +89,58 @@ TEST_CASE("failure: a shard that failed with checkpoints off ends the job naming
   CHECK(describe(r.error())
         == "shard 0 lost (shard 0 failed: out of memory (std::bad_alloc)) and no checkpoint to "
            "recover from (checkpoints are off: /checkpoint/every is 0)");
+}
+
+TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a ctl checkpoint",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto in = test::small_job(); // 256 samples, batch 8, 2 workers
+  in.cfg.training.epochs = 20; // long enough for the checkpoint's round trip
+  in.cfg.checkpoint.every = 0; // only `herd ctl checkpoint` writes one
+  in.cfg.checkpoint.dir = dir.file("ck");
+  in.cfg.shards = {config::shard_config{"a"}, config::shard_config{"b"}};
+  in.cfg.workers.assign(2, config::worker_config{"a", "cpu", {}});
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  std::map<std::string, caf::actor> nodes;
+  std::vector<caf::actor> reals;
+  for (std::string name : {"a", "b"}) {
+    reals.push_back(actors::spawn_node(sys, test::node_setup_for(in, name)));
+    nodes[name] = sys.spawn(test::recording_node, reals.back(), seen, 0u);
+  }
+  std::mutex mx;
+  std::string log, answer;
+  std::thread ctl;
+  std::atomic<bool> killed{false};
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    log += line + "\n";
+  };
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      self->request(sup, std::chrono::seconds(30), ctl_atom::value,
+                    messages::ctl_request{{"checkpoint"}})
+        .receive([&](const std::string& s) { answer = s; },
+                 [&](caf::error& e) { answer = "error: " + describe(e); });
+      if (answer.find("written to") == std::string::npos)
+        return;
+      std::lock_guard<std::mutex> g{seen->mx};
+      killed = true;
+      self->send_exit(seen->shards.at(1), caf::exit_reason::kill);
+    });
+  };
+  auto r = actors::run_job_on(sys, in, nodes, cb);
+  ctl.join();
+  for (auto& [name, n] : nodes)
+    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  for (auto& n : reals)
+    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  INFO(log << answer);
+  REQUIRE(killed);
+  REQUIRE(r);
+  CHECK(log.find("rolling the job back to the checkpoint at clock") != std::string::npos);
+  CHECK(r->samples == 20 * 256);
 }
