@@ -38,6 +38,11 @@ caf::error check_compression(const config::job_config& job,
   if (!is_dense(c) && !codecs.contains(c.codec))
     return make_error(errc::config_invalid, "/compression/codec: unknown codec \"" + c.codec
                                               + "\" (known: " + known_codecs(codecs) + ")");
+  if (c.error_feedback && c.codec == "randk")
+    return make_error(errc::config_invalid,
+                      "/compression/error_feedback: expected false with codec \"randk\" (randk "
+                      "scales what it sends by n/k, so the residual grows without bound and the "
+                      "job diverges; error feedback suits topk, qsgd, int8 and sign), got true");
   if (c.momentum_correction && c.error_feedback)
     return make_error(errc::config_invalid,
                       "/compression/momentum_correction: expected false when error_feedback is "

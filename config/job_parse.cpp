@@ -171,7 +171,8 @@ void read_consistency(object_reader r, consistency_config& out) {
 }
 
 void read_compression(object_reader r, compression_config& out) {
-  r.read_string("codec", out.codec, "a codec name (none, fp16, bf16, int8, topk, randk, qsgd, sign)",
+  r.read_string("codec", out.codec,
+                "a codec name (none, dense_f32, fp16, bf16, int8, topk, randk, qsgd, sign)",
                 [](std::string_view s) {
                   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
                     return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
@@ -369,8 +370,9 @@ void read_job(const json& doc, job_config& job, std::vector<config_issue>& issue
                  read_node_ref(r, w.node, nodes, nodes_ok);
                  r.read_string("device", w.device, "\"cpu\" or \"cuda:N\"", valid_device);
                  auto s = r.section("straggler");
-                 s.read_number("factor", w.straggler.factor, "a number >= 1",
-                               [](double x) { return std::isfinite(x) && x >= 1; });
+                 // At most 100: the delay is a sleep that a stop waits for.
+                 s.read_number("factor", w.straggler.factor, "a number in [1, 100]",
+                               [](double x) { return x >= 1 && x <= 100; });
                  s.read_number("probability", w.straggler.probability, "a number in (0, 1]",
                                [](double x) { return x > 0 && x <= 1; });
                  s.finish();

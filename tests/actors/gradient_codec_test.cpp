@@ -73,6 +73,14 @@ TEST_CASE("gradient codec: unknown codecs and conflicting options are refused by
   auto err = actors::check_compression(job, *codecs);
   REQUIRE(err);
   CHECK(describe(err).rfind("/compression/codec: unknown codec \"zip\" (known: none, ", 0) == 0);
+  job.compression.codec = "randk"; // its residual grows under error feedback
+  job.compression.error_feedback = true;
+  err = actors::check_compression(job, *codecs);
+  REQUIRE(err);
+  CHECK(describe(err).rfind("/compression/error_feedback: expected false with codec \"randk\"", 0)
+        == 0);
+  job.compression.error_feedback = false;
+  CHECK_FALSE(actors::check_compression(job, *codecs));
   job.compression.codec = "topk";
   job.compression.error_feedback = true;
   job.compression.momentum_correction = true;

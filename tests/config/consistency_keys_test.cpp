@@ -42,7 +42,9 @@ TEST_CASE("config: a worker's straggler has a factor >= 1 and a probability abov
   CHECK(job.workers[1].straggler == straggler_config{2.5, 0.1});
   CHECK(job.workers[2].straggler == straggler_config{});
   CHECK(error_of(job_with(R"("workers": [{"straggler": {"factor": 0.5}}])"))
-        == "/workers/0/straggler/factor: expected a number >= 1, got 0.5");
+        == "/workers/0/straggler/factor: expected a number in [1, 100], got 0.5");
+  CHECK(error_of(job_with(R"("workers": [{"straggler": {"factor": 1e12}}])"))
+        == "/workers/0/straggler/factor: expected a number in [1, 100], got 1000000000000.0");
   CHECK(error_of(job_with(R"("workers": [{"straggler": {"probability": 0}}])"))
         == "/workers/0/straggler/probability: expected a number in (0, 1], got 0");
 }

@@ -140,7 +140,7 @@ TEST_CASE("config: consistency, compression and precision rules", "[config]") {
     {R"("consistency": {"model": "ssp", "staleness": 2147483648})",
      "/consistency/staleness: expected a non-negative integer up to 2147483647, got 2147483648"},
     {R"("compression": {"codec": "Top-K"})",
-     R"(/compression/codec: expected a codec name (none, fp16, bf16, int8, topk, randk, qsgd, sign), got "Top-K")"},
+     R"(/compression/codec: expected a codec name (none, dense_f32, fp16, bf16, int8, topk, randk, qsgd, sign), got "Top-K")"},
     {R"("compression": {"density": 0})", R"(/compression/density: expected a number in (0, 1], got 0)"},
     {R"("compression": {"levels": 0})", R"(/compression/levels: expected an integer in [1, 32767], got 0)"},
     {R"("compression": {"pull": "int8"})", R"(/compression/pull: expected "fp32", "fp16" or "bf16", got "int8")"},
