@@ -1,12 +1,15 @@
 #include "apps/job_check.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 #include <system_error>
 
 #include <sys/resource.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "actors/job.hpp"
@@ -137,8 +140,12 @@ caf::error check_checkpoint_dir(const std::string& dir) {
     at = at.parent_path();
   if (!fs::is_directory(at, ec))
     return refuse(at.string() + " is not a directory");
-  if (::access(at.c_str(), W_OK | X_OK) != 0)
-    return refuse(at.string() + " is not writable");
+  // Tried, not asked (access() says yes to root everywhere, /proc and read-only mounts too): a
+  // directory made and removed again where the checkpoints' directories would be made.
+  auto probe = (at / ".herd-probe-XXXXXX").string();
+  if (::mkdtemp(probe.data()) == nullptr)
+    return refuse(at.string() + " is not writable (" + std::strerror(errno) + ")");
+  ::rmdir(probe.c_str());
   return {};
 }
 

@@ -110,6 +110,15 @@ TEST_CASE("herd run: a checkpoint directory that cannot be made is refused befor
     CHECK(read_text(blocker) == "a file\n");
     CHECK_FALSE(fs::exists(dir.file("out")));
   }
+  // A directory nobody may write in, root included (access() says yes to root there).
+  job["checkpoint"] = {{"dir", "/proc/herd-checkpoints"}, {"every", 2}};
+  auto path = write_job(dir, job);
+  auto r = run_herd({"run", path, "--quiet"}, dir);
+  INFO(r.err);
+  CHECK(r.code == exit_bad_input);
+  REQUIRE(r.err_lines().size() == 1);
+  CHECK_THAT(r.err, Contains(path + ": /checkpoint/dir") && Contains("/proc is not writable"));
+  CHECK_FALSE(fs::exists(dir.file("out")));
 }
 
 TEST_CASE("herd run: checkpoints failing while the job runs are on stderr with --quiet, exit 1",
