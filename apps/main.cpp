@@ -1,4 +1,5 @@
 // herd: the command-line entry point (run, node, ctl, validate, experiment).
+#include <cctype>
 #include <cstdio>
 #include <string>
 
@@ -7,9 +8,53 @@
 #include "apps/commands.hpp"
 #include "apps/experiment_command.hpp"
 
+namespace {
+
+// The first word on the command line that looks like an option and is not one of herd's or of
+// the chosen command's (CLI11 would report a missing argument first: "job is required"). ctl's
+// words after its first positional are its command's (add-worker --node b), not checked.
+std::string unknown_option(CLI::App& app, int argc, char** argv) {
+  CLI::App* in = &app;
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--")
+      break;
+    if (word.size() < 2 || word[0] != '-') {
+      if (in != &app) {
+        if (in->get_name() == "ctl")
+          break;
+        continue; // a positional or an option's value
+      }
+      CLI::App* sub = nullptr;
+      for (auto* s : app.get_subcommands([](CLI::App*) { return true; }))
+        if (s->get_name() == word)
+          sub = s;
+      if (sub == nullptr)
+        return {};
+      in = sub;
+      continue;
+    }
+    auto name = word.substr(0, word.find('='));
+    if (in->get_option_no_throw(name) == nullptr && app.get_option_no_throw(name) == nullptr)
+      return name + (in != &app ? "' for 'herd " + in->get_name() : std::string{});
+  }
+  return {};
+}
+
+// CLI11's messages start with a capital ("A subcommand is required"); herd's lines do not.
+std::string lower_first(std::string s) {
+  if (s.size() > 1 && std::isupper(static_cast<unsigned char>(s[0]))
+      && !std::isupper(static_cast<unsigned char>(s[1])))
+    s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"herd: an actor-model parameter server for distributed training"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", "herd " HERD_VERSION);
 
   herd::apps::run_options run_opts;
   auto* run = app.add_subcommand("run", "train a job in this process");
@@ -47,7 +92,8 @@ int main(int argc, char** argv) {
 
   herd::apps::experiment_options exp_opts;
   auto* experiment = app.add_subcommand(
-    "experiment", "run a matrix of jobs (consistency x stragglers x seeds) and compare them");
+    "experiment",
+    "run a matrix of jobs (consistency x compression x stragglers x seeds) and compare them");
   experiment->add_option("file", exp_opts.file, "experiment JSON file")->required();
   experiment->add_option("--output", exp_opts.output_dir,
                          "output directory (overrides the experiment's output)");
@@ -61,6 +107,8 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
     // One line naming the problem; an unknown first word is named as a command.
     std::string first = argc > 1 ? argv[1] : "";
@@ -70,8 +118,10 @@ int main(int argc, char** argv) {
                    "herd: unknown command '%s' (expected run, node, ctl, validate or "
                    "experiment; see --help)\n",
                    first.c_str());
+    else if (auto opt = unknown_option(app, argc, argv); !opt.empty())
+      std::fprintf(stderr, "herd: unknown option '%s' (see --help)\n", opt.c_str());
     else
-      std::fprintf(stderr, "herd: %s (see --help)\n", e.what());
+      std::fprintf(stderr, "herd: %s (see --help)\n", lower_first(e.what()).c_str());
     return herd::apps::exit_bad_input;
   }
   // The codec registry is assembled here, once, and passed down (no static registration).

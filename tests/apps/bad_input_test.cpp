@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -357,10 +358,21 @@ TEST_CASE("herd: argument errors print one line starting with \"herd: \" that na
   for (const auto& c : std::vector<arg_case>{{{"frobnicate"}, "frobnicate"},
                                              {{"run"}, "job"},
                                              {{"validate"}, "job"},
-                                             {{"run", example("tiny.json"), "--bogus"}, "--bogus"}}) {
+                                             {{"run", example("tiny.json"), "--bogus"}, "--bogus"},
+                                             // named before the missing job file
+                                             {{"run", "--bogus"}, "unknown option '--bogus'"},
+                                             {{"--bogus", "run"}, "unknown option '--bogus'"},
+                                             {{}, "a subcommand is required"}}) {
     INFO("culprit " << c.culprit);
     check_bad_input(run_herd(c.args, dir), {c.culprit});
   }
+}
+
+TEST_CASE("herd: --version prints the version and exits 0", "[apps][integration]") {
+  temp_dir dir;
+  auto r = run_herd({"--version"}, dir);
+  CHECK(r.code == exit_ok);
+  CHECK(std::regex_match(r.out, std::regex{"herd [0-9]+\\.[0-9]+\\.[0-9]+\n"}));
 }
 
 TEST_CASE("herd: --help prints the subcommands and exits 0", "[apps][integration]") {
