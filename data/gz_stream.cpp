@@ -23,6 +23,14 @@ std::string errno_text(int err) {
   return err != 0 ? std::strerror(err) : "unknown error";
 }
 
+// zlib's last error on `f`, without the "path: " zlib puts in front (our messages name it).
+std::string gz_message(gzFile f, const std::string& path, int& err) {
+  std::string msg = gzerror(f, &err);
+  if (msg.starts_with(path + ": "))
+    msg.erase(0, path.size() + 2);
+  return msg;
+}
+
 } // namespace
 
 expected<gz_stream> gz_stream::open_read(const std::string& path) {
@@ -81,7 +89,7 @@ expected<size_t> gz_stream::read(uint8_t* buf, size_t n, const char* what) {
       continue;
     }
     int err = Z_OK;
-    const char* msg = gzerror(file_, &err);
+    auto msg = gz_message(file_, path_, err);
     auto at = " while reading " + std::string{what} + " (after "
               + std::to_string(decompressed_) + " decompressed bytes)";
     switch (err) {
@@ -121,7 +129,7 @@ caf::error gz_stream::write(const uint8_t* buf, size_t n) {
     errno = 0;
     if (gzwrite(file_, buf + put, step) != static_cast<int>(step)) {
       int err = Z_OK;
-      const char* msg = gzerror(file_, &err);
+      auto msg = gz_message(file_, path_, err);
       return make_error(errc::io_error, path_ + ": write failed: "
                                           + (err == Z_ERRNO ? errno_text(errno) : msg));
     }

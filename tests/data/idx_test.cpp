@@ -192,6 +192,9 @@ TEST_CASE("idx: a corrupt gzip stream is bad_format", "[data]") {
   REQUIRE_FALSE(junk);
   CHECK(code_of(junk.error()) == errc::bad_format);
   CHECK(mentions(junk.error(), "corrupt gzip"));
+  auto line = describe(junk.error()); // the path once: zlib's message names it too
+  CHECK(line.find(path) == 0);
+  CHECK(line.find(path, 1) == std::string::npos);
 
   // A valid file with its compressed body damaged: a bad block or a failed CRC.
   idx_images big;
