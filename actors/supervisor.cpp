@@ -141,8 +141,11 @@ void deliver_result(supervisor_self self) {
 }
 
 void record_eval(supervisor_self self, const messages::eval_report& r) {
-  auto e = self->state.core->eval_done(r);
-  if (self->state.cb.on_eval)
+  // The final evaluation repeats the last periodic one when that was at the same clock on the
+  // same parameters (BSP, eval_every dividing the last clock): one point, not two.
+  bool repeated = false;
+  auto e = self->state.core->eval_done(r, &repeated);
+  if (self->state.cb.on_eval && !repeated)
     self->state.cb.on_eval(e);
 }
 

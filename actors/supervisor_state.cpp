@@ -176,9 +176,16 @@ bool supervisor_state::eval_due() {
   return true;
 }
 
-eval_point supervisor_state::eval_done(const messages::eval_report& r) {
+eval_point supervisor_state::eval_done(const messages::eval_report& r, bool* repeated) {
   eval_in_flight_ = false;
   eval_point e{r.clock, r.samples_seen, r.train_s, r.loss, r.accuracy, r.eval_seconds};
+  if (repeated) {
+    const auto* last = evals_.empty() ? nullptr : &evals_.back();
+    *repeated = last && last->clock == e.clock && last->loss == e.loss
+                && last->accuracy == e.accuracy;
+    if (*repeated)
+      return *last;
+  }
   evals_.push_back(e);
   if (!time_to_target_ && cfg_.training.target_accuracy > 0
       && r.accuracy >= cfg_.training.target_accuracy)

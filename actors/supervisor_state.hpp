@@ -89,8 +89,10 @@ public:
 
   /// True when a periodic evaluation should start now; marks it in flight.
   bool eval_due();
-  /// Records a finished evaluation (periodic or final) and returns it as an eval_point.
-  eval_point eval_done(const messages::eval_report& r);
+  /// Records a finished evaluation (periodic or final) and returns it as an eval_point. With
+  /// `repeated`, one that repeats the last recorded point (same clock, loss and accuracy) is not
+  /// recorded again: *repeated is set and the earlier point returned.
+  eval_point eval_done(const messages::eval_report& r, bool* repeated = nullptr);
   /// A deferred snapshot was kept: the evaluation slot is free again.
   void snapshot_kept() { eval_in_flight_ = false; }
 

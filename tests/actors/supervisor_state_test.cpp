@@ -72,6 +72,17 @@ TEST_CASE("supervisor_state: evaluations follow the slowest worker's clock", "[a
   REQUIRE(r.time_to_target_s);
   CHECK(*r.time_to_target_s == 1.5);
   CHECK(r.samples == 120);
+  // The final evaluation at clock 5 on the same parameters is the same point, recorded once;
+  // another result at that clock (other parameters, as under ASP) is a point of its own.
+  bool repeated = false;
+  e = st.eval_done({5, 120, 1.7, 0.5, 0.9, 0.02}, &repeated);
+  CHECK(repeated);
+  CHECK(e.train_s == 1.5);
+  CHECK(st.result().evals.size() == 1);
+  e = st.eval_done({5, 120, 1.8, 0.4, 0.91, 0.02}, &repeated);
+  CHECK_FALSE(repeated);
+  CHECK(st.result().evals.size() == 2);
+  CHECK(st.result().final_eval.accuracy == 0.91);
 }
 
 TEST_CASE("supervisor_state: step reports' bytes and encode times add up in the result",
