@@ -35,6 +35,11 @@ int bad_input(const std::string& where, const std::string& what) {
   return exit_bad_input;
 }
 
+/// "1 run", "2 runs".
+std::string count(size_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 std::string percent(double fraction) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%g%%", std::round(1000.0 * fraction) / 10.0);
@@ -163,9 +168,9 @@ int experiment_command(const experiment_options& opts) {
       std::printf("run %zu/%zu: %s seed %llu -> %s\n", i + 1, runs->size(),
                   (*runs)[i].setting.c_str(), (unsigned long long) (*runs)[i].seed,
                   (*runs)[i].job.output.dir.c_str());
-    std::printf("ok: %zu runs on %zu training and %zu test samples; output in %s\n",
-                runs->size(), size_t(data->train->count), size_t(data->test->count),
-                out_dir.c_str());
+    std::printf("ok: %s on %zu training and %zu test samples; output in %s\n",
+                count(runs->size(), "run").c_str(), size_t(data->train->count),
+                size_t(data->test->count), out_dir.c_str());
     return exit_ok;
   }
   std::error_code ec;
@@ -185,14 +190,13 @@ int experiment_command(const experiment_options& opts) {
   bool live = !opts.quiet && isatty(fileno(stdout));
   progress_printer printer{stdout, live, 0};
   if (!opts.quiet)
-    printer.log("herd experiment " + exp->name + ": " + std::to_string(runs->size()) + " runs ("
+    printer.log("herd experiment " + exp->name + ": " + count(runs->size(), "run") + " ("
                 + std::to_string(exp->consistency.size()) + " consistency x "
                 + (shows_compression(*exp)
                      ? std::to_string(exp->compression.size()) + " compression x "
                      : std::string{})
-                + std::to_string(exp->stragglers.size()) + " stragglers x "
-                + std::to_string(exp->seeds.size()) + (exp->seeds.size() == 1 ? " seed" : " seeds")
-                + ") on "
+                + count(exp->stragglers.size(), "straggler") + " x "
+                + count(exp->seeds.size(), "seed") + ") on "
                 + std::to_string(data->train->count) + " training and "
                 + std::to_string(data->test->count) + " test samples; output in " + out_dir);
   std::vector<run_record> done; // the runs so far, for the reports written after each
@@ -231,8 +235,8 @@ int experiment_command(const experiment_options& opts) {
   auto plot = write_accuracy_plot(out_dir, *exp, records);
   if (!plot.written)
     std::fprintf(stderr, "herd: warning: %s\n", plot.warning.c_str());
-  std::printf("%zu of %zu runs finished; results in %s (results.csv, curves.csv, summary.md%s)\n",
-              records.size() - failed, runs->size(), out_dir.c_str(),
+  std::printf("%zu of %s finished; results in %s (results.csv, curves.csv, summary.md%s)\n",
+              records.size() - failed, count(runs->size(), "run").c_str(), out_dir.c_str(),
               plot.written ? ", accuracy.png" : "");
   if (auto sig = interrupts.signal())
     return 128 + sig;

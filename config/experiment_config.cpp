@@ -104,16 +104,17 @@ void read_consistency(object_reader& root, experiment_config& exp) {
       item.add_issue(item.path_of("model"), "missing; expected \"bsp\", \"ssp\" or \"asp\"");
     item.read_choice("model", c.model,
                      {consistency_model::bsp, consistency_model::ssp, consistency_model::asp});
-    bool has_staleness = item.take("staleness") != nullptr;
+    const auto* staleness = item.take("staleness");
     item.read_integer("staleness", c.staleness);
     item.read_bool("staleness_aware", c.staleness_aware);
     auto model = std::string{config::to_string(c.model)};
-    if (item.present() && c.model == consistency_model::ssp && !has_staleness)
+    if (item.present() && c.model == consistency_model::ssp && staleness == nullptr)
       item.add_issue(item.path_of("staleness"),
                      "missing; expected a non-negative integer (ssp's staleness bound)");
-    if (c.model != consistency_model::ssp && has_staleness)
-      item.add_issue(item.path_of("staleness"),
-                     "expected no staleness for " + model + " (only ssp has a bound)");
+    if (c.model != consistency_model::ssp && staleness != nullptr)
+      item.add_issue(item.path_of("staleness"), "expected no staleness for " + model
+                                                  + " (only ssp has a bound), got "
+                                                  + config::detail::show(*staleness));
     if (c.model == consistency_model::bsp && c.staleness_aware)
       item.add_issue(item.path_of("staleness_aware"),
                      "expected false for bsp (its updates are never stale), got true");

@@ -209,7 +209,7 @@ TEST_CASE("herd experiment: the tiny compression example compares top-k with den
     {"experiment", example("experiments/compression_tiny.json"), "--output", out.string()}, dir);
   INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
   REQUIRE(r.code == exit_ok);
-  CHECK_THAT(r.out, Contains("1 consistency x 2 compression x 1 stragglers x 1 seed"));
+  CHECK_THAT(r.out, Contains("1 consistency x 2 compression x 1 straggler x 1 seed"));
 
   // results.csv: one row per setting with its bytes per step and ratios.
   auto results = lines_of(read_text((out / "results.csv").string()));

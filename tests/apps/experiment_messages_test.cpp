@@ -1,0 +1,79 @@
+// `herd experiment`'s lines around the runs: a staleness on bsp or asp says what it got; counts
+// of one read "1 run", "1 straggler".
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "job_files.hpp"
+
+using namespace herd::apps::test;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+/// An experiment of one bsp run of the tiny job on a generated dataset, the job inline or in
+/// its own file; the experiment file's path.
+std::string write_one_run_experiment(const temp_dir& dir, bool job_inline,
+                                     const std::function<void(json&)>& edit_job = {}) {
+  auto job = tiny_job(write_dataset(dir, false), dir.file("job-out"));
+  if (edit_job)
+    edit_job(job);
+  json exp = {{"name", "one"}, {"consistency", {{{"model", "bsp"}}}}};
+  exp["job"] = job_inline ? job : json(write_job(dir, job, "job.json"));
+  auto path = dir.file("experiment.json");
+  write_text(path, exp.dump(2));
+  return path;
+}
+
+/// Exit code 2, nothing on stdout, one stderr line equal to `line`.
+void check_one_error_line(const cli_result& r, const std::string& line) {
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.code == exit_bad_input);
+  CHECK(r.out.empty());
+  auto lines = r.err_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0] == line);
+}
+
+} // namespace
+
+TEST_CASE("herd experiment: a staleness on bsp or asp says the value it got",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto job = tiny_job(write_dataset(dir, false), dir.file("job-out"));
+  for (const auto& [model, staleness, got] :
+       std::vector<std::tuple<std::string, json, std::string>>{
+         {"bsp", 2, "2"}, {"bsp", 0, "0"}, {"asp", 3, "3"}}) {
+    json exp = {{"job", job}, {"consistency", {{{"model", model}, {"staleness", staleness}}}}};
+    auto path = dir.file("experiment.json");
+    write_text(path, exp.dump());
+    check_one_error_line(run_herd({"experiment", path, "--dry-run"}, dir),
+                         "herd: " + path + ": /consistency/0/staleness: expected no staleness for "
+                           + model + " (only ssp has a bound), got " + got);
+  }
+}
+
+TEST_CASE("herd experiment: counts of one are singular in its output", "[apps][integration]") {
+  temp_dir dir;
+  auto exp = write_one_run_experiment(dir, false);
+  auto out = dir.path() / "out";
+  auto dry = run_herd({"experiment", exp, "--output", out.string(), "--dry-run"}, dir);
+  INFO("stdout:\n" << dry.out << "\nstderr:\n" << dry.err);
+  REQUIRE(dry.code == exit_ok);
+  CHECK_THAT(dry.out, Contains("ok: 1 run on 64 training and 32 test samples"));
+  auto r = run_herd({"experiment", exp, "--output", out.string()}, dir);
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.code == exit_ok);
+  CHECK_THAT(r.out, Contains(": 1 run (1 consistency x 1 straggler x 1 seed) on 64 training"));
+  CHECK_THAT(r.out, Contains("1 of 1 run finished; results in "));
+}
