@@ -35,6 +35,20 @@ int bad_input(const std::string& where, const std::string& what) {
   return exit_bad_input;
 }
 
+/// A dataset error ("<file>: no such file") with the job's JSON path of the file in front:
+/// "/data/test_images: <file>: no such file"; "/data: ..." when it names no one file.
+std::string data_path(const config::data_config& d, const std::string& what) {
+  const std::pair<const char*, const std::string*> files[] = {
+    {"train_images", &d.train_images},
+    {"train_labels", &d.train_labels},
+    {"test_images", &d.test_images},
+    {"test_labels", &d.test_labels}};
+  for (const auto& [key, file] : files)
+    if (what.starts_with(*file + ": "))
+      return std::string{"/data/"} + key + ": " + what;
+  return "/data: " + what;
+}
+
 /// "1 run", "2 runs".
 std::string count(size_t n, const std::string& noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
@@ -159,8 +173,10 @@ int experiment_command(const experiment_options& opts) {
   }
   auto data = actors::load_inputs(runs->front().job);
   if (!data)
-    return code_of(data.error()) == errc::config_invalid ? job_error(data.error())
-                                                         : bad_input("", describe(data.error()));
+    return code_of(data.error()) == errc::config_invalid
+             ? job_error(data.error())
+             : job_error(make_error(code_of(data.error()),
+                                    data_path(runs->front().job.data, describe(data.error()))));
   data->codecs = opts.codecs;
   auto out_dir = output_dir(*exp);
   if (opts.dry_run) {

@@ -1,5 +1,6 @@
-// `herd experiment`'s lines around the runs: a staleness on bsp or asp says what it got; counts
-// of one read "1 run", "1 straggler".
+// `herd experiment`'s lines around the runs: a dataset error names the experiment or job file
+// and the JSON path of the data file; a staleness on bsp or asp says what it got; counts of one
+// read "1 run", "1 straggler".
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -46,6 +47,30 @@ void check_one_error_line(const cli_result& r, const std::string& line) {
 }
 
 } // namespace
+
+TEST_CASE("herd experiment: a missing data file of an inline job names the file and /job/data",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto missing = dir.file("nonexist");
+  auto exp = write_one_run_experiment(dir, true,
+                                      [&](json& job) { job["data"]["test_images"] = missing; });
+  auto line = "herd: " + exp + ": /job/data/test_images: " + missing + ": no such file";
+  auto out = dir.file("out");
+  check_one_error_line(run_herd({"experiment", exp, "--output", out}, dir), line);
+  check_one_error_line(run_herd({"experiment", exp, "--output", out, "--dry-run"}, dir), line);
+  CHECK_FALSE(fs::exists(out));
+}
+
+TEST_CASE("herd experiment: a missing data file of a job file names that file and /data",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto missing = dir.file("nonexist");
+  auto exp = write_one_run_experiment(dir, false,
+                                      [&](json& job) { job["data"]["train_labels"] = missing; });
+  check_one_error_line(run_herd({"experiment", exp, "--dry-run"}, dir),
+                       "herd: " + dir.file("job.json") + ": /data/train_labels: " + missing
+                         + ": no such file");
+}
 
 TEST_CASE("herd experiment: a staleness on bsp or asp says the value it got",
           "[apps][integration]") {
