@@ -1,7 +1,9 @@
 #include "apps/experiment_plot.hpp"
 
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -36,6 +38,23 @@ std::string find_on_path(const std::string& name) {
       return candidate;
   }
   return "";
+}
+
+/// Seconds gnuplot may run: HERD_GNUPLOT_TIMEOUT_S when set (a positive whole number), else 60.
+/// 0 after setting `error` when the variable holds anything else.
+int gnuplot_timeout_s(std::string& error) {
+  const char* text = std::getenv("HERD_GNUPLOT_TIMEOUT_S");
+  if (text == nullptr)
+    return 60;
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(text, &end, 10);
+  if (*text < '0' || *text > '9' || *end != '\0' || errno != 0 || v <= 0 || v > 86400) {
+    error = std::string{"HERD_GNUPLOT_TIMEOUT_S: expected a whole number of seconds from 1 to "
+                        "86400, got \""} + text + "\"";
+    return 0;
+  }
+  return static_cast<int>(v);
 }
 
 std::string shell_quote(const std::string& s) {
@@ -142,13 +161,28 @@ plot_outcome write_accuracy_plot(const std::string& dir, const experiment_config
   if (gnuplot.empty())
     return {false, "gnuplot not found (install gnuplot-nox); accuracy.png not drawn, "
                    "accuracy.gp written"};
+  std::string error;
+  int limit_s = gnuplot_timeout_s(error);
+  if (limit_s == 0)
+    return {false, error + "; accuracy.png not drawn, accuracy.gp written"};
   auto png = fs::path(dir) / "accuracy.png";
   auto log = (fs::path(dir) / "gnuplot.log").string();
   std::error_code ec;
   fs::remove(png, ec);
-  auto cmd = "cd " + shell_quote(dir) + " && " + shell_quote(gnuplot)
-             + " accuracy.gp </dev/null >gnuplot.log 2>&1";
+  // A gnuplot that hangs must not hold the experiment: coreutils `timeout` runs it in a process
+  // group of its own, sends TERM to the group after the limit and KILL 5 s later (exit 124 or
+  // 137). Without `timeout` on PATH it runs unbounded, as `system` would.
+  auto limiter = find_on_path("timeout");
+  auto cmd = "cd " + shell_quote(dir) + " && "
+             + (limiter.empty() ? std::string{}
+                                : shell_quote(limiter) + " -k 5 " + std::to_string(limit_s) + " ")
+             + shell_quote(gnuplot) + " accuracy.gp </dev/null >gnuplot.log 2>&1";
   int status = std::system(cmd.c_str());
+  bool timed_out = !limiter.empty() && status != -1 && WIFEXITED(status)
+                   && (WEXITSTATUS(status) == 124 || WEXITSTATUS(status) == 137);
+  if (timed_out)
+    return {false, "gnuplot did not finish in " + std::to_string(limit_s) + " s and was stopped "
+                     "(see " + log + "); accuracy.png not drawn"};
   if (status != 0 || !fs::exists(png))
     return {false, "gnuplot failed (see " + log + "); accuracy.png not drawn"};
   fs::remove(log, ec);

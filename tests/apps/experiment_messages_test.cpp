@@ -1,10 +1,13 @@
-// `herd experiment`'s lines around the runs: a dataset error names the experiment or job file
-// and the JSON path of the data file; a staleness on bsp or asp says what it got; counts of one
-// read "1 run", "1 straggler".
+// `herd experiment`'s lines around the runs: a gnuplot that hangs is stopped after
+// HERD_GNUPLOT_TIMEOUT_S with one warning (the experiment still succeeds); a dataset error names
+// the experiment or job file and the JSON path of the data file; a staleness on bsp or asp says
+// what it got; counts of one read "1 run", "1 straggler".
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -21,6 +24,29 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
+
+/// Sets an environment variable for the herd processes a test starts; the old value comes back
+/// at the end of the scope.
+class scoped_env {
+public:
+  scoped_env(const char* name, const std::string& value) : name_{name} {
+    if (const char* old = std::getenv(name))
+      old_ = old;
+    setenv(name, value.c_str(), 1);
+  }
+  ~scoped_env() {
+    if (old_)
+      setenv(name_, old_->c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+  scoped_env(const scoped_env&) = delete;
+  scoped_env& operator=(const scoped_env&) = delete;
+
+private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
 
 /// An experiment of one bsp run of the tiny job on a generated dataset, the job inline or in
 /// its own file; the experiment file's path.
@@ -47,6 +73,48 @@ void check_one_error_line(const cli_result& r, const std::string& line) {
 }
 
 } // namespace
+
+TEST_CASE("herd experiment: a gnuplot that hangs is stopped after HERD_GNUPLOT_TIMEOUT_S",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto bin = dir.path() / "fakebin";
+  fs::create_directory(bin);
+  auto fake = (bin / "gnuplot").string();
+  write_text(fake, "#!/bin/sh\nsleep 1000\n"); // no exec: the shell's child must be stopped too
+  fs::permissions(fake, fs::perms::owner_all);
+  scoped_env path{"PATH", bin.string() + ":" + std::getenv("PATH")};
+  scoped_env limit{"HERD_GNUPLOT_TIMEOUT_S", "1"};
+  auto exp = write_one_run_experiment(dir, false);
+  auto out = dir.path() / "out";
+  auto r = run_herd({"experiment", exp, "--output", out.string(), "--quiet"}, dir);
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.code == exit_ok); // as when gnuplot fails: the plot is a warning, not a failed run
+  auto lines = r.err_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], StartsWith("herd: warning: gnuplot did not finish in 1 s"));
+  CHECK_THAT(lines[0], Contains("accuracy.png not drawn"));
+  CHECK_THAT(r.out, StartsWith("1 of 1 run finished"));
+  CHECK(fs::exists(out / "results.csv"));
+  CHECK(fs::exists(out / "accuracy.gp"));
+  CHECK_FALSE(fs::exists(out / "accuracy.png"));
+}
+
+TEST_CASE("herd experiment: a bad HERD_GNUPLOT_TIMEOUT_S is one warning and no plot",
+          "[apps][integration]") {
+  temp_dir dir;
+  scoped_env limit{"HERD_GNUPLOT_TIMEOUT_S", "10s"};
+  auto exp = write_one_run_experiment(dir, false);
+  auto out = dir.path() / "out";
+  auto r = run_herd({"experiment", exp, "--output", out.string(), "--quiet"}, dir);
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.code == exit_ok);
+  auto lines = r.err_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK_THAT(lines[0], StartsWith("herd: warning: HERD_GNUPLOT_TIMEOUT_S: expected a whole "
+                                  "number of seconds"));
+  CHECK_THAT(lines[0], Contains("\"10s\""));
+  CHECK_FALSE(fs::exists(out / "accuracy.png"));
+}
 
 TEST_CASE("herd experiment: a missing data file of an inline job names the file and /job/data",
           "[apps][integration]") {
