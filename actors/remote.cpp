@@ -22,6 +22,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/type_id.hpp>
 
+#include "actors/tls_error_queue.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
 
@@ -157,6 +158,9 @@ caf::error enable_network(caf::actor_system_config& cfg, const tls_files& tls) {
       return err;
   cfg.load<caf::io::middleman>();
   if (tls.enabled()) {
+    if (!tls_error_queue_cleared()) // links actors/tls_error_queue.cpp, and checks it is used
+      return make_error(errc::network_error, "TLS: libcaf_openssl's OpenSSL calls do not reach "
+                                             "herd's (actors/tls_error_queue.cpp)");
     cfg.load<caf::openssl::manager>();
     apply_tls(cfg, tls);
   }
