@@ -42,8 +42,8 @@ std::optional<size_t> worker_index(const std::string& key) {
 }
 
 void read_straggler(object_reader r, config::straggler_config& out) {
-  r.read_number("factor", out.factor, "a number >= 1",
-                [](double x) { return std::isfinite(x) && x >= 1; });
+  r.read_number("factor", out.factor, "a number in [1, 100]", // as in a job file
+                [](double x) { return x >= 1 && x <= 100; });
   r.read_number("probability", out.probability, "a number in (0, 1]",
                 [](double x) { return x > 0 && x <= 1; });
   r.finish();

@@ -31,6 +31,14 @@ bool wait_for_file(herd::test::herd_process& p, const std::string& path) {
   return fs::exists(path);
 }
 
+/// The tiny job made wide: a step of about 0.3 s, so that a straggler factor (at most 100)
+/// makes it last longer than a test waits.
+json wide(json job) {
+  job["model"]["layers"] = {image_side * image_side, 4096, 4096, 10};
+  job["training"]["batch_size"] = 64; // the whole training set
+  return job;
+}
+
 /// The tiny job, long: `epochs` epochs, its one worker slowed `factor` times.
 json long_job(const temp_dir& dir, const std::string& out, int epochs, double factor) {
   auto job = tiny_job(write_dataset(dir, false), out);
@@ -39,11 +47,11 @@ json long_job(const temp_dir& dir, const std::string& out, int epochs, double fa
   return job;
 }
 
-/// An experiment over the tiny job, BSP and ASP x no straggler and `straggler` (worker 0
+/// An experiment over the wide tiny job, BSP and ASP x no straggler and `straggler` (worker 0
 /// `factor` times slower), one seed: runs 1 (quick) and 2 (slowed) come first.
 std::string write_experiment(const temp_dir& dir, const std::string& name,
                              const std::string& straggler, double factor) {
-  write_job(dir, tiny_job(write_dataset(dir, false), dir.file("job-out")), "job.json");
+  write_job(dir, wide(tiny_job(write_dataset(dir, false), dir.file("job-out"))), "job.json");
   json exp = {{"name", name},
               {"job", "job.json"},
               {"consistency", {{{"model", "bsp"}}, {{"model", "asp"}}}},
@@ -85,8 +93,8 @@ TEST_CASE("herd run: SIGINT stops the job after the current steps and writes the
 TEST_CASE("herd run: a second signal aborts at once", "[apps][integration]") {
   temp_dir dir;
   auto out = dir.file("out");
-  // One step takes far longer than the test: a graceful stop would wait for it.
-  auto path = write_job(dir, long_job(dir, out, 1, 1e7));
+  // One step (about 30 s) takes longer than the test waits: a graceful stop would wait for it.
+  auto path = write_job(dir, wide(long_job(dir, out, 1, 100)));
   herd::test::herd_process run{{"run", path}, dir.file("run.log")};
   REQUIRE(wait_for_file(run, out + "/job.json"));
   run.kill(SIGINT);
@@ -104,7 +112,7 @@ TEST_CASE("herd experiment: SIGINT finishes the current run and writes the resul
           "[apps][integration]") {
   temp_dir dir;
   // Run 1 is quick; run 2, slowed, is in progress when the signal comes.
-  auto path = write_experiment(dir, "interrupted", "slow", 20000);
+  auto path = write_experiment(dir, "interrupted", "slow", 20); // run 2: one step of ~6 s
   auto out = dir.file("out");
   herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
   REQUIRE(run.wait_for_output("run 1/4:", 60s));
@@ -125,8 +133,8 @@ TEST_CASE("herd experiment: a second signal aborts the run in progress, and the 
           "runs finished before it are written",
           "[apps][integration]") {
   temp_dir dir;
-  // Run 2's one worker takes far longer per step than the test: only an abort ends it.
-  auto path = write_experiment(dir, "aborted", "stuck", 1e7);
+  // Run 2's one step (about 30 s) takes longer than the test waits: only an abort ends it.
+  auto path = write_experiment(dir, "aborted", "stuck", 100);
   auto out = dir.file("out");
   herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
   REQUIRE(run.wait_for_output("run 1/4:", 60s));

@@ -34,7 +34,7 @@ TEST_CASE("config: switches must move forward in clock", "[config]") {
         == 0);
 }
 
-TEST_CASE("config: a worker's straggler has a factor >= 1 and a probability above 0 and at most 1",
+TEST_CASE("config: a worker's straggler has a factor in 1..100 and a probability above 0 and at most 1",
           "[config]") {
   auto job = parsed(job_with(R"("workers": [{"straggler": {"factor": 3}},
       {"straggler": {"factor": 2.5, "probability": 0.1}}, {}])"));
