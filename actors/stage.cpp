@@ -29,7 +29,7 @@ struct stage_actor_state {
   std::vector<uint64_t> base_versions; // by shard index
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
   bool ended = false;
-  bool stopping = false; // stage 0, removed by ctl: ends at the next pull
+  bool stopping = false; // stage 0, removed or stopped by ctl: ends at the next pull
   // Checkpoints, as a worker's: hold before the pull of the checkpoint's clock, report the
   // place once every push is answered, go on when told.
   size_t pushes_pending = 0;
@@ -258,9 +258,13 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       if (self->state.hold.resume(self->state.setup.state->clock()))
         pull(self);
     },
-    // The replica is removed (ctl remove-worker): sent to stage 0, which ends after the commit
-    // of the minibatch under way; its end runs down the chain.
-    [=](stop_atom) { self->state.stopping = true; },
+    // The replica is removed or the job stopped (ctl remove-worker, stop): meant for stage 0,
+    // which ends after the commit of the minibatch under way; its end runs down the chain. A
+    // later stage ignores it: leaving at its next pull would strand stage 0's minibatch.
+    [=](stop_atom) {
+      if (self->state.setup.state->is_head())
+        self->state.stopping = true;
+    },
   };
 }
 

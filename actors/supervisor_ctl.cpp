@@ -185,8 +185,12 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
   if (cmd == "stop") {
     auto& st = self->state;
     st.stop_requested = true;
+    // A pipeline replica stops at its head: stage 0 ends after the commit of the minibatch
+    // under way and its end runs down the chain. A later stage told to stop would leave at its
+    // next pull while stage 0 waits for that minibatch's deltas forever.
     for (auto& [id, h] : st.workers)
-      self->send(h, stop_atom::value);
+      if (!st.plan.pipelined() || st.plan.stage_of(id) == 0)
+        self->send(h, stop_atom::value);
     log(self, "stop requested: every worker finishes its step; then the final evaluation");
     return rp.deliver("stopping: " + std::to_string(st.workers.size())
                       + " worker(s) finish their step, then the final evaluation");

@@ -332,3 +332,99 @@ TEST_CASE("pipeline: ctl shows stages, checkpoints, removes and adds whole repli
   for (const auto& s : r->shards)
     CHECK(s.pushes == 40 * 256 / 8);
 }
+
+namespace {
+
+struct stopped_run {
+  expected<actors::job_result> result{actors::job_result{}};
+  bool stopped = false;
+  bool nudged = false; // the job stood still for 30 s: some stage waits forever
+};
+
+// 2 replicas x 2 stages at M = 8 over 40 epochs, far more than the test lets it train. Once
+// `after` samples are in, `stop` (on the supervisor, and the recording node's stages) stops it.
+template <class Stop>
+stopped_run run_stopping(uint64_t after, Stop stop) {
+  auto in = job(2, 8, 2, 16, 3);
+  in.cfg.training.max_steps = 0;
+  in.cfg.training.epochs = 40;
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto real = actors::spawn_node(sys, test::node_setup_for(in));
+  auto seen = std::make_shared<test::spawned>();
+  auto node = sys.spawn(test::recording_node, real, seen, 0u);
+  std::mutex end_mx;
+  std::condition_variable end_cv;
+  bool ended = false;
+  std::atomic<bool> stopped{false}, nudged{false};
+  caf::actor sup;
+  std::thread watchdog;
+  actors::job_callbacks cb;
+  cb.on_start = [&](const caf::actor& s) {
+    sup = s;
+    watchdog = std::thread([&] {
+      std::unique_lock<std::mutex> g{end_mx};
+      if (end_cv.wait_for(g, std::chrono::seconds(30), [&] { return ended; }))
+        return;
+      nudged = true; // the stuck job ends (in failure) once its stages are gone
+      std::lock_guard<std::mutex> k{seen->mx};
+      for (auto& [id, a] : seen->by_id)
+        caf::anon_send_exit(a, caf::exit_reason::kill);
+    });
+  };
+  cb.on_progress = [&](const actors::progress_info& p) {
+    if (p.samples >= after && !stopped.exchange(true)) {
+      std::lock_guard<std::mutex> g{seen->mx};
+      stop(sup, *seen);
+    }
+  };
+  stopped_run out;
+  out.result = actors::run_job_on(sys, in, {{"local", node}}, cb);
+  {
+    std::lock_guard<std::mutex> g{end_mx};
+    ended = true;
+  }
+  end_cv.notify_all();
+  if (watchdog.joinable())
+    watchdog.join();
+  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(real, caf::exit_reason::user_shutdown);
+  out.stopped = stopped;
+  out.nudged = nudged;
+  return out;
+}
+
+} // namespace
+
+// `herd ctl stop` (and herd run's SIGINT) told every stage to stop: a later stage left at its
+// next pull while stage 0 had begun the next minibatch and waited for its deltas forever.
+TEST_CASE("pipeline: ctl stop mid-run ends every replica after a committed minibatch",
+          "[actors][integration]") {
+  for (uint64_t after : {16, 48, 80, 112, 144, 176}) {
+    INFO("stop once " << after << " samples are in");
+    auto run = run_stopping(after, [](const caf::actor& sup, test::spawned&) {
+      caf::anon_send(sup, ctl_atom::value, messages::ctl_request{{"stop"}});
+    });
+    CHECK(run.stopped);
+    CHECK_FALSE(run.nudged);
+    REQUIRE(run.result);
+    auto& r = *run.result;
+    CHECK(r.samples < 40 * 256);
+    // Each replica ended after a commit: every stage's shards took every minibatch.
+    CHECK(r.samples == 16 * r.shards[0].pushes);
+    CHECK(r.shards[1].pushes == r.shards[0].pushes);
+    CHECK(r.shards[2].pushes == r.shards[0].pushes);
+  }
+}
+
+// The deterministic half of the above: a stop that reaches a later stage is not its to act on.
+TEST_CASE("pipeline: a stage after stage 0 ignores a stop and its replica trains on",
+          "[actors][integration]") {
+  auto run = run_stopping(48, [](const caf::actor&, test::spawned& seen) {
+    caf::anon_send(seen.by_id.at(1), stop_atom::value); // replica 0, stage 1
+  });
+  CHECK(run.stopped);
+  CHECK_FALSE(run.nudged);
+  REQUIRE(run.result);
+  CHECK(run.result->samples == 40 * 256);
+}
