@@ -86,7 +86,10 @@ progress_info supervisor_state::on_report(const messages::step_report& r, double
   }
   max_clock_ = std::max(max_clock_, r.clock);
   samples_ += r.samples;
-  ++steps_;
+  // A step is a worker's minibatch; a pipeline replica's minibatch is one step, reported by
+  // every stage but counted (and its skip, which only stage 0 reports) at stage 0.
+  if (is_step(r.worker))
+    ++steps_;
   skipped_ += r.skipped ? 1 : 0;
   bytes_.up_bytes += r.up_bytes;
   bytes_.up_dense_bytes += r.up_dense_bytes;

@@ -59,7 +59,7 @@ public:
   void resume_worker(uint32_t id, uint64_t clock, uint64_t chunk_id, uint64_t pos);
   /// Forgets every worker (the job rolls back to a checkpoint and places them again).
   void reset_workers() { workers_.clear(); }
-  /// A worker's step; returns the progress after it.
+  /// A worker's step (a pipeline stage's minibatch); returns the progress after it.
   progress_info on_report(const messages::step_report& r) { return on_report(r, elapsed_s()); }
   /// The same, arrived at job time `now_s`.
   progress_info on_report(const messages::step_report& r, double now_s);
@@ -131,6 +131,11 @@ public:
 
 private:
   static constexpr uint64_t no_chunk = UINT64_MAX;
+  /// Whether `worker`'s reports count as steps: every worker's, a pipeline's stage 0's.
+  bool is_step(uint32_t worker) const {
+    auto k = cfg_.parallelism.pipeline_stages;
+    return k <= 1 || worker % uint32_t(k) == 0;
+  }
   const config::job_config& cfg_;
   size_t train_samples_;
   bool track_chunks_; // not for pipeline stages: a replica's chunk counts once committed

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "actors/supervisor_state.hpp"
+#include "apps/divergence.hpp"
 
 using namespace herd;
 
@@ -215,4 +216,27 @@ TEST_CASE("supervisor_state: a lost worker's reported samples are done, only the
   CHECK(resumed.samples_done() == 20);
   CHECK(resumed.worker_lost(1) == 0);
   CHECK(resumed.next_chunk(1, 0).id != rest.id);
+}
+
+// Only stage 0 reports a skipped minibatch; every stage reports the minibatch. Counting each
+// stage's report as a step made `skipped * 2 > steps` unreachable at K > 1: a pipeline job
+// whose every minibatch overflowed finished as if it had trained.
+TEST_CASE("supervisor_state: a pipeline replica's minibatch is one step, skipped or not",
+          "[actors]") {
+  auto cfg = job(0);
+  cfg.parallelism.pipeline_stages = 2;
+  actors::supervisor_state st{cfg, 1000};
+  for (uint32_t w = 0; w < 4; ++w) // replicas 0 and 1, stages 0 and 1
+    st.add_worker(w);
+  for (uint64_t c = 1; c <= 3; ++c)
+    for (uint32_t w = 0; w < 4; ++w) {
+      messages::step_report r{w, c, w % 2 == 0 ? 10u : 0u, 1.0f};
+      r.skipped = w % 2 == 0 && c > 1;
+      st.on_report(r);
+    }
+  auto r = st.result();
+  CHECK(r.steps == 6); // 3 minibatches of each of 2 replicas
+  CHECK(r.steps_skipped == 4);
+  CHECK(r.samples == 60);
+  CHECK(apps::divergence_of(r).find("4 of 6 steps skipped") != std::string::npos);
 }
