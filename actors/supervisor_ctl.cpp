@@ -54,11 +54,15 @@ void status(supervisor_self self, caf::response_promise rp) {
   o["samples"] = st.core->samples();
   o["consistency"] = rule_name(st.rule);
   o["nodes"] = nlohmann::json::array();
-  for (const auto& n : cfg.nodes)
+  // A node the job lost (its link went down) stays in st.nodes but is never used again.
+  for (const auto& n : cfg.nodes) {
+    bool lost = st.dead_nodes.count(n.name) > 0;
     o["nodes"].push_back({{"name", n.name},
                           {"host", n.host},
                           {"port", n.port},
-                          {"connected", st.nodes.count(n.name) > 0}});
+                          {"connected", st.nodes.count(n.name) > 0 && !lost},
+                          {"lost", lost}});
+  }
   o["workers"] = nlohmann::json::array();
   for (const auto& w : st.core->workers()) {
     auto role = st.plan.pipelined()
