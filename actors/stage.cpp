@@ -28,6 +28,7 @@ struct stage_actor_state {
   size_t leaving = 0;                  // leave replies still expected (after end)
   std::vector<uint64_t> base_versions; // by shard index
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
+  uint64_t down_dense_bytes = 0;       // the same slices as fp32 values
   bool ended = false;
   bool stopping = false; // stage 0, removed or stopped by ctl: ends at the next pull
   // Checkpoints, as a worker's: hold before the pull of the checkpoint's clock, report the
@@ -140,8 +141,10 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
   report.up_bytes = up;
   report.up_dense_bytes = dense;
   report.down_bytes = st.down_bytes;
-  report.down_dense_bytes = dense; // a stage pulls exactly the slices it pushes
+  // Pulled whether or not the minibatch was skipped (then nothing is pushed).
+  report.down_dense_bytes = st.down_dense_bytes;
   st.down_bytes = 0;
+  st.down_dense_bytes = 0;
   self->send(st.setup.supervisor, progress_atom::value, report);
   self->send(self, step_atom::value);
 }
@@ -211,6 +214,7 @@ void pull(stage_self self) {
             return fail(self, std::move(h.error()));
           self->state.base_versions[i] = h->version;
           self->state.down_bytes += p.bytes.size();
+          self->state.down_dense_bytes += 4 * uint64_t{want.count};
           // Ended meanwhile (stage 0 ran out of data): the pull no longer matters.
           if (--self->state.awaiting > 0 || self->state.ended)
             return;

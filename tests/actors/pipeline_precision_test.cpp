@@ -73,6 +73,10 @@ TEST_CASE("pipeline precision: a sample that makes the gradient NaN costs a skip
   auto r = test::run_to_end(in); // no stage fails: the replica skips the minibatch
   CHECK(r.samples == 4 * 2048);
   CHECK(r.steps_skipped == 4); // the minibatch holding sample 100, once per epoch
+  CHECK(r.steps == minibatches); // a replica's minibatch is one step, not one per stage
+  // Every minibatch pulled every stage's slices, skipped or not; only the rest pushed.
+  CHECK(r.down_dense_bytes == minibatches * 4 * r.params.size());
+  CHECK(r.up_dense_bytes == (minibatches - 4) * 4 * r.params.size());
   for (const auto& s : r.shards) {
     CHECK(s.pushes == minibatches - 4);
     CHECK(s.refused == 0); // nothing non-finite reached a shard
