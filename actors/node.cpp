@@ -250,7 +250,10 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       return rp;
     },
     [=](detach_atom) {
-      if (self->state.supervisor)
+      // Only from the job's own supervisor: a second `herd run` that this node refused also
+      // sends detach to every node it asked, and must not end the job that runs here.
+      auto from = caf::actor_cast<caf::actor_addr>(self->current_sender());
+      if (self->state.supervisor && from == self->state.supervisor.address())
         end_job(self, "job detached");
       return true; // the supervisor's process waits for this before it ends
     },

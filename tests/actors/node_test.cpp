@@ -12,6 +12,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -175,6 +176,45 @@ TEST_CASE("node: a failed load answers the attach with the file's error, the nod
                     std::vector<messages::peer>{})
     .receive([&](bool ok) { attached = ok; }, [](caf::error&) {});
   CHECK(attached);
+  caf::anon_send_exit(node, caf::exit_reason::kill);
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+}
+
+TEST_CASE("node: a detach from another supervisor than the job's leaves the job attached",
+          "[actors]") {
+  test::temp_dir dir;
+  const auto file = dir.file("train-images.idx");
+  REQUIRE_FALSE(data::write_idx_images(file, small_images(64), false));
+  actors::system_config cfg;
+  caf::actor_system sys{cfg};
+  auto node = actors::spawn_node(sys, daemon_setup());
+  // The job's supervisor: sends detach when told to.
+  auto sup = sys.spawn([node](caf::event_based_actor* self) {
+    return caf::behavior{[=](int) {
+      self->request(node, caf::infinite, detach_atom::value).then([](bool) {});
+    }};
+  });
+  caf::scoped_actor other{sys};
+  bool attached = false;
+  other->request(node, 60s, attach_atom::value, sup, job_json(dir, file),
+                 std::vector<messages::peer>{})
+    .receive([&](bool ok) { attached = ok; }, [](caf::error&) {});
+  REQUIRE(attached);
+  // A second job's supervisor, refused by this node, detaches from every node it asked.
+  bool answered = false;
+  other->request(node, 5s, detach_atom::value).receive([&](bool) { answered = true; },
+                                                        [](caf::error&) {});
+  CHECK(answered);
+  CHECK(nlohmann::json::parse(status_of(sys, node, 5s)).at("job") == true);
+  // The job's own supervisor detaches it.
+  caf::anon_send(sup, 1);
+  bool detached = false;
+  for (int i = 0; i < 100 && !detached; ++i) {
+    detached = nlohmann::json::parse(status_of(sys, node, 5s)).at("job") == false;
+    if (!detached)
+      std::this_thread::sleep_for(50ms);
+  }
+  CHECK(detached);
   caf::anon_send_exit(node, caf::exit_reason::kill);
   caf::anon_send_exit(sup, caf::exit_reason::kill);
 }
