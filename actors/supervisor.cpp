@@ -283,6 +283,18 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
       // Its shards and workers report their own loss; the node is not used again.
       st.dead_nodes.insert(name);
       log(self, "node " + name + " lost (" + describe(dm.reason) + ")");
+      if (st.dead_nodes.size() >= st.nodes.size())
+        return fail_job(self, make_error(errc::actor_failed,
+                                         "every node of the job is lost; node " + name
+                                           + " was the last"));
+      // Placing the job (at its start or after a roll-back): a spawn asked of this node would
+      // wait for its timeout (minutes), as would the job.
+      if (!st.started)
+        for (const auto& s : st.in.cfg.shards)
+          if (s.node == name)
+            return fail_job(self, make_error(errc::actor_failed,
+                                             "node " + name + " lost while the job's shards "
+                                             "were being placed on it"));
       return;
     }
   for (uint32_t i = 0; i < st.shards.size(); ++i)
