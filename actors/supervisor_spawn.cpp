@@ -297,6 +297,9 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
     return rp.deliver(
       make_error(errc::invalid_argument, "no node " + node + " in this job (nodes: " + names + ")"));
   }
+  if (st.dead_nodes.count(node) > 0) // a spawn request there would wait for its timeout
+    return rp.deliver(make_error(errc::invalid_argument,
+                                 "node " + node + " is lost: the job no longer uses it"));
   if (st.plan.pipelined()) { // one more replica: K stages, all on `node`
     if (device != "cpu")
       return rp.deliver(make_error(errc::invalid_argument,

@@ -4,10 +4,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
+#include <mutex>
 #include <new>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -143,4 +146,60 @@ TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a c
   REQUIRE(r);
   CHECK(log.find("rolling the job back to the checkpoint at clock") != std::string::npos);
   CHECK(r->samples == 20 * 256);
+}
+
+TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[actors][integration]") {
+  auto in = test::small_job();
+  in.cfg.training.epochs = 50; // far more than the test lets it train
+  in.cfg.shards = {config::shard_config{"a"}};
+  in.cfg.workers.assign(1, config::worker_config{"a", "cpu", {}});
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  std::map<std::string, caf::actor> nodes;
+  std::vector<caf::actor> reals;
+  for (std::string name : {"a", "b"}) {
+    reals.push_back(actors::spawn_node(sys, test::node_setup_for(in, name)));
+    nodes[name] = sys.spawn(test::recording_node, reals.back(), seen, 0u);
+  }
+  std::mutex mx;
+  std::string log;
+  std::vector<std::string> answers;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    log += line + "\n";
+  };
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      self->send_exit(nodes.at("b"), caf::exit_reason::kill); // node b's daemon dies
+      for (int i = 0; i < 200; ++i) {
+        {
+          std::lock_guard<std::mutex> g{mx};
+          if (log.find("node b lost") != std::string::npos)
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      auto t0 = std::chrono::steady_clock::now();
+      for (std::vector<std::string> words :
+           {std::vector<std::string>{"add-worker", "--node", "b"}, {"stop"}})
+        self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+          .receive([&](const std::string& s) { answers.push_back(s); },
+                   [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+      CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
+    });
+  };
+  auto r = actors::run_job_on(sys, in, nodes, cb);
+  ctl.join();
+  for (auto& [name, n] : nodes)
+    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  for (auto& n : reals)
+    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  INFO(log);
+  REQUIRE(r);
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0] == "error: node b is lost: the job no longer uses it");
 }
