@@ -1,5 +1,6 @@
-// An actor whose handler throws (std::bad_alloc of a model that barely fits) ends with one line
-// naming itself, and the job's failure carries that line.
+// Failures and what the job says of them: an actor whose handler throws (std::bad_alloc of a
+// model that barely fits) ends with one line naming itself, and the job's failure carries it; a
+// shard lost with periodic checkpoints off; a node the job lost refused to add-worker.
 #include <catch2/catch.hpp>
 
 #include <atomic>
