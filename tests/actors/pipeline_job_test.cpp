@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <regex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -427,4 +428,69 @@ TEST_CASE("pipeline: a stage after stage 0 ignores a stop and its replica trains
   CHECK_FALSE(run.nudged);
   REQUIRE(run.result);
   CHECK(run.result->samples == 40 * 256);
+}
+
+// The supervisor keeps a lost node in its node map (it is never used again): status showed it
+// connected. Here node b's actor ends and its stages go on. Only b is in the job's node list:
+// in-process nodes have no address, and node a dials no peer named after it.
+TEST_CASE("pipeline: ctl status shows a node the job lost as not connected", "[actors]") {
+  auto in = job(2, 4, 2, 8, 3);
+  in.cfg.training.max_steps = 0;
+  in.cfg.training.epochs = 40; // far more than the test lets it train: stopped below
+  in.cfg.nodes = {config::node_config{"b"}};
+  in.cfg.shards.assign(3, config::shard_config{"a"});
+  in.cfg.workers = {{"a", "cpu", {}}, {"a", "cpu", {}}, {"b", "cpu", {}}, {"b", "cpu", {}}};
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  std::map<std::string, caf::actor> nodes, reals;
+  for (std::string name : {"a", "b"}) {
+    reals[name] = actors::spawn_node(sys, test::node_setup_for(in, name));
+    nodes[name] = sys.spawn(test::recording_node, reals[name], seen, 0u);
+  }
+  std::mutex mx;
+  std::condition_variable cv;
+  bool lost = false;
+  std::vector<std::string> answers;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    lost |= line.find("node b lost") != std::string::npos;
+    cv.notify_all();
+  };
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      auto ask = [&](std::string word) {
+        self->request(sup, std::chrono::seconds(30), ctl_atom::value,
+                      messages::ctl_request{{word}})
+          .receive([&](const std::string& s) { answers.push_back(s); },
+                   [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+      };
+      ask("status");
+      caf::anon_send_exit(nodes.at("b"), caf::exit_reason::kill);
+      {
+        std::unique_lock<std::mutex> g{mx};
+        cv.wait_for(g, std::chrono::seconds(30), [&] { return lost; });
+      }
+      ask("status");
+      ask("stop");
+    });
+  };
+  auto r = actors::run_job_on(sys, in, nodes, cb);
+  if (ctl.joinable())
+    ctl.join();
+  for (auto& [name, n] : reals)
+    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(nodes.at("a"), caf::exit_reason::user_shutdown);
+  INFO((r ? "" : describe(r.error())));
+  CHECK(r);
+  CHECK(lost);
+  REQUIRE(answers.size() == 3);
+  std::string b = R"("host":"127.0.0.1","lost":LOST,"name":"b")";
+  auto yes = R"({"connected":true,)" + std::regex_replace(b, std::regex{"LOST"}, "false");
+  auto no = R"({"connected":false,)" + std::regex_replace(b, std::regex{"LOST"}, "true");
+  CHECK(answers[0].find(yes) != std::string::npos);
+  CHECK(answers[1].find(no) != std::string::npos);
 }
