@@ -49,6 +49,14 @@ herd::expected<topology> parse_named(const std::string& text, const std::string&
   if (tls.present() && (topo.tls.ca.empty() || topo.tls.certificate.empty() || topo.tls.key.empty()))
     tls.add_issue("/tls", "expected all of \"ca\", \"certificate\" and \"key\"");
   tls.finish();
+  // With TLS, {name} picks each node's files: "ca" would be the CA's own (its private key on a
+  // node), "client" the identity herd run and herd ctl present.
+  if (tls.present())
+    for (size_t i = 0; i < topo.nodes.size(); ++i)
+      if (topo.nodes[i].name == "ca" || topo.nodes[i].name == "client")
+        root.add_issue("/nodes/" + std::to_string(i) + "/name",
+                       "expected a name other than \"ca\" and \"client\" with TLS (their "
+                       "files are the CA's and herd run's), got \"" + topo.nodes[i].name + "\"");
   root.read_number("connect_timeout_s", topo.connect_timeout_s, "a positive number of seconds",
                    [](double x) { return x > 0 && x < 1e6; });
   root.finish();
@@ -75,6 +83,9 @@ herd::expected<topology> parse_topology(const std::string& json_text,
 }
 
 herd::expected<topology> load_topology(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return herd::make_error(errc::io_error, path + ": is a directory, expected a topology file");
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return herd::make_error(errc::file_not_found,

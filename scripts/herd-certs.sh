@@ -54,10 +54,11 @@ valid_ip() {
 for ip in "${ips[@]}"; do
   valid_ip "$ip" || die "--ip '$ip' is not an IPv4 address (A.B.C.D, each 0-255)"
 done
-# A node name is a file name and a DNS name: letters, digits, '-' and '.', not "ca".
+# A node name is a file name and a name in the certificate: letters, digits, '-', '_' and '.'
+# (as topologies allow), not "ca".
 for node in "${nodes[@]}"; do
-  [[ $node =~ ^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$ ]] \
-    || die "node name '$node' must be 1-63 letters, digits, '-' or '.', starting alnum"
+  [[ $node =~ ^[A-Za-z0-9]([A-Za-z0-9._-]{0,62})$ ]] \
+    || die "node name '$node' must be 1-63 letters, digits, '-', '_' or '.', starting alnum"
   [[ $node != ca ]] || die "node name 'ca' is taken by the CA's own files"
 done
 
