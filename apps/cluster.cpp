@@ -4,6 +4,8 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include "actors/system_config.hpp"
+
 namespace herd::apps {
 
 actors::tls_files tls_of(const config::topology& topo, const std::string& who) {
@@ -18,6 +20,21 @@ caf::error enable_cluster_network(caf::actor_system_config& cfg, const config::t
   // No automatic connections: CAF would open a plain listener on every interface for them,
   // around TLS. Nodes connect to each other on their published ports instead (node attach).
   return actors::enable_network(cfg, tls_of(topo, who));
+}
+
+expected<config::topology> load_client_topology(const std::string& path) {
+  auto prefixed = [&](const caf::error& err) {
+    auto what = describe(err);
+    return make_error(code_of(err) == errc::none ? errc::config_invalid : code_of(err),
+                      what.rfind(path, 0) == 0 ? what : path + ": " + what);
+  };
+  auto topo = config::load_topology(path);
+  if (!topo)
+    return prefixed(topo.error());
+  actors::system_config scratch; // enable_network checks the files as it loads them
+  if (auto err = enable_cluster_network(scratch, *topo, "client"))
+    return prefixed(err);
+  return topo;
 }
 
 expected<std::map<std::string, caf::actor>>

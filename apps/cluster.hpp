@@ -23,6 +23,10 @@ actors::tls_files tls_of(const config::topology& topo, const std::string& who);
 caf::error enable_cluster_network(caf::actor_system_config& cfg, const config::topology& topo,
                                   const std::string& who);
 
+/// The topology at `path` for herd run and validate: parsed, and the TLS files herd run would
+/// present ("client") checked, before any data is read. Errors start with `path`.
+expected<config::topology> load_client_topology(const std::string& path);
+
 /// Connects to the named nodes in parallel, retrying until the topology's connect timeout.
 /// The error names every node that could not be reached, with its address.
 expected<std::map<std::string, caf::actor>>

@@ -41,7 +41,7 @@ int bad_input(const std::string& where, const caf::error& err) {
 int run_command(const run_options& opts) {
   std::optional<config::topology> topo;
   if (!opts.cluster.empty()) {
-    auto t = config::load_topology(opts.cluster);
+    auto t = load_client_topology(opts.cluster);
     if (!t)
       return bad_input(opts.cluster, t.error());
     topo = std::move(*t);

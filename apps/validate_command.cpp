@@ -2,6 +2,7 @@
 #include <optional>
 #include <vector>
 
+#include "apps/cluster.hpp"
 #include "apps/commands.hpp"
 #include "apps/job_check.hpp"
 
@@ -10,7 +11,7 @@ namespace herd::apps {
 int validate_command(const validate_options& opts) {
   std::optional<config::topology> topo;
   if (!opts.cluster.empty()) {
-    auto t = config::load_topology(opts.cluster);
+    auto t = load_client_topology(opts.cluster);
     if (!t) {
       auto what = describe(t.error());
       if (what.rfind(opts.cluster, 0) != 0)

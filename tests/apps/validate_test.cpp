@@ -57,6 +57,18 @@ TEST_CASE("herd validate: --cluster checks the job as run --cluster would",
   CHECK(r.code == exit_bad_input);
   REQUIRE(r.err_lines().size() == 1);
   CHECK_THAT(r.err, Contains(missing));
+  // TLS files that herd run would present and cannot: refused by validate and by run, which
+  // used to read the whole training set first.
+  auto tls = dir.file("tls.json");
+  write_text(tls, R"({"nodes": [{"name": "a", "port": 7001}], "tls": {"ca": "none/ca.pem",
+                      "certificate": "none/{name}.pem", "key": "none/{name}.key"}})");
+  for (std::string cmd : {"validate", "run"}) {
+    r = run_herd({cmd, example("tiny.json"), "--cluster", tls}, dir);
+    INFO(cmd << ": " << r.err);
+    CHECK(r.code == exit_bad_input);
+    REQUIRE(r.err_lines().size() == 1);
+    CHECK_THAT(r.err, Contains(tls + ": TLS ca ") && Contains("none/ca.pem: cannot open"));
+  }
 }
 
 TEST_CASE("herd validate: a file that cannot be read or parsed gives its line without an empty "
