@@ -88,9 +88,9 @@ struct job_result {
   double samples_per_s = 0;
   std::optional<double> time_to_target_s; // first evaluation at or above target_accuracy
   std::vector<float> params;              // final parameters, gathered from the shards
-  uint64_t steps = 0;                     // steps completed, summed over the workers
+  uint64_t steps = 0; // steps completed, summed over the workers (a replica's minibatch is one)
   uint64_t steps_skipped = 0;             // of those, skipped for inf/NaN gradients
-  double steps_per_s = 0;                 // steps per second, summed over the workers
+  double steps_per_s = 0;                 // the same, per second
   // Staleness of every applied update, in shard versions, over all shards.
   uint64_t staleness_p50 = 0;
   uint64_t staleness_p99 = 0;
