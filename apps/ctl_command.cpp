@@ -52,7 +52,8 @@ bool is_staleness(const std::string& s) {
   return is_count(s) && std::stoll(s) <= std::numeric_limits<int>::max();
 }
 
-/// "--name value" pairs from words[first] on, each name one of `known`; the problem or "".
+/// "--name value" pairs from words[first] on, each name one of `known` and given once (the
+/// last one silently winning hid typos: `--node a --node c` added on c); the problem or "".
 std::string check_options(const std::vector<std::string>& words, size_t first,
                           std::initializer_list<const char*> known) {
   for (size_t i = first; i < words.size(); i += 2) {
@@ -61,6 +62,9 @@ std::string check_options(const std::vector<std::string>& words, size_t first,
       return words[0] + ": unknown option '" + words[i] + "'";
     if (i + 1 >= words.size())
       return words[0] + ": " + words[i] + " needs a value";
+    for (size_t j = first; j < i; j += 2)
+      if (words[j] == words[i])
+        return words[0] + ": " + words[i] + " given twice";
   }
   return {};
 }

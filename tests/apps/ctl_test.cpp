@@ -90,6 +90,12 @@ TEST_CASE("herd ctl: every command's arguments are checked without a node to ask
     {{"remove-worker"}, "usage: remove-worker ID"},
     {{"add-worker"}, "add-worker: --node NAME is required"},
     {{"add-worker", "--node", "a", "--device", "gpu"}, "expected cpu or cuda:N"},
+    // An option given twice is refused, not the last one taken.
+    {{"add-worker", "--node", "a", "--node", "c"}, "add-worker: --node given twice"},
+    {{"add-worker", "--node", "a", "--device", "cpu", "--device", "cuda:0"},
+     "add-worker: --device given twice"},
+    {{"set-consistency", "ssp", "--staleness", "2", "--staleness", "5"},
+     "set-consistency: --staleness given twice"},
     {{"checkpoint", "now"}, "checkpoint takes no arguments"},
     {{"stop", "now"}, "stop takes no arguments"},
   };
