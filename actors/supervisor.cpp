@@ -202,6 +202,13 @@ void maybe_finish(supervisor_self self) {
   st.ending = true;
   st.train_s = st.core->elapsed_s();
   auto clock = st.core->min_clock();
+  if (!st.core->data_used_up() && !st.stop_requested && st.in.cfg.training.max_steps == 0) {
+    auto total = st.core->samples_total();
+    log(self, "every worker was removed before the data was used up: "
+                + std::to_string(st.core->samples_done())
+                + (total > 0 ? " of " + std::to_string(total) : std::string{})
+                + " samples trained");
+  }
   log(self, "training finished at clock " + std::to_string(clock) + "; final evaluation");
   // Every pull is ready now that all workers have left.
   if (st.in.cfg.checkpoint.every > 0 && !st.ckpt_clock
@@ -260,9 +267,10 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
                             + describe(err));
               });
     // What its step reports counted of its chunk is done: only the rest goes back.
-    log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); the "
-                + "untrained rest of " + std::to_string(back) + " chunk(s) returned to the "
-                + "dispenser");
+    log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
+                + (back == 0 ? std::string("it held no untrained data")
+                             : "the untrained rest of " + std::to_string(back)
+                                 + " chunk(s) returned to the dispenser"));
     const auto& sup = st.in.cfg.supervisor;
     if (sup.restart != config::restart_policy::never && st.restarts[id] < sup.max_restarts
         && !st.ending) {

@@ -204,3 +204,36 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
   REQUIRE(answers.size() == 2);
   CHECK(answers[0] == "error: node b is lost: the job no longer uses it");
 }
+
+TEST_CASE("failure: a job whose workers were all removed says that its data was not used up",
+          "[actors][integration]") {
+  auto in = test::small_job(); // 2 workers
+  in.cfg.training.epochs = 50; // far more than the test lets it train
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  std::mutex mx;
+  std::string log;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    log += line + "\n";
+  };
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      for (std::string id : {"0", "1"})
+        self->request(sup, std::chrono::seconds(30), ctl_atom::value,
+                      messages::ctl_request{{"remove-worker", id}})
+          .receive([](const std::string&) {}, [](caf::error&) {});
+    });
+  };
+  auto r = actors::run_job(sys, in, cb);
+  ctl.join();
+  INFO(log);
+  REQUIRE(r);
+  CHECK(r->samples < 50 * 256);
+  CHECK(log.find("every worker was removed before the data was used up: "
+                 + std::to_string(r->samples) + " of 12800 samples trained")
+        != std::string::npos);
+}
