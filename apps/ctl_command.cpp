@@ -204,8 +204,10 @@ int ctl_command(const ctl_options& opts) {
   if (auto err = enable_cluster_network(cfg, topo ? *topo : config::topology{}, "client"))
     return refuse(describe(err));
   caf::actor_system sys{cfg};
-  auto node = actors::connect_with_retry(sys, host, port, topo && topo->tls.enabled(),
-                                         std::chrono::seconds(5));
+  // The topology's connect_timeout_s, as herd run and the nodes take it; 5 s without one.
+  auto patience = topo ? std::chrono::milliseconds(int64_t(topo->connect_timeout_s * 1000))
+                       : std::chrono::milliseconds(5000);
+  auto node = actors::connect_with_retry(sys, host, port, topo && topo->tls.enabled(), patience);
   if (!node) {
     std::fprintf(stderr, "herd: cannot reach %s:%u: %s\n", host.c_str(), unsigned(port),
                  describe(node.error()).c_str());

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -114,4 +115,20 @@ TEST_CASE("herd ctl: an unknown command is refused without a node to ask", "[app
   CHECK(r.code == exit_bad_input);
   REQUIRE(r.err_lines().size() == 1);
   CHECK_THAT(r.err, Contains("unknown command 'frobnicate'"));
+}
+
+TEST_CASE("herd ctl: with --topology it waits for a node as long as connect_timeout_s says",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto topology = dir.file("cluster.json");
+  auto port = herd::test::free_port(); // nothing listens there
+  write_text(topology, R"({"nodes": [{"name": "a", "host": "127.0.0.1", "port": )"
+                         + std::to_string(port) + R"(}], "connect_timeout_s": 1})");
+  auto r = run_herd({"ctl", "--topology", topology, "status"}, dir);
+  CHECK(r.code == exit_failed);
+  std::smatch m;
+  REQUIRE(std::regex_search(r.err, m, std::regex{R"(gave up after \d+ attempts in (\d+) ms)"}));
+  auto waited = std::stoi(m[1]);
+  CHECK(waited >= 1000);
+  CHECK(waited < 3000); // ctl's own default is 5 s
 }
