@@ -128,6 +128,11 @@ void resume_workers(supervisor_self self, std::function<void()> started) {
                 + "training ended; the job has more epochs: its workers start again");
     return join_file_workers(self, started);
   }
+  // The checkpoint's workers go on; the job file's count does not add any (herd ctl does).
+  if (!st.plan.pipelined() && st.in.cfg.workers.size() > c.workers.size())
+    log(self, "the checkpoint holds " + std::to_string(c.workers.size()) + " worker(s): the "
+                + std::to_string(st.in.cfg.workers.size() - c.workers.size())
+                + " more of the job file are not started (herd ctl add-worker adds workers)");
   if (st.plan.pipelined())
     return resume_replicas(self, c, started);
   auto resumed = countdown(c.workers.size(), started);

@@ -82,9 +82,10 @@ void place_workers(supervisor_self self) {
       log(self, line);
       st.recovery_started_s.reset();
     }
+    auto workers = st.workers.empty() ? st.in.cfg.workers.size() : st.workers.size();
     log(self, "job started: " + std::to_string(st.shards.size()) + " shard(s), "
-                + std::to_string(st.in.cfg.workers.size()) + " worker(s) on "
-                + std::to_string(st.nodes.size()) + " node(s), "
+                + std::to_string(workers) + " worker(s) on "
+                + std::to_string(st.nodes.size() - st.dead_nodes.size()) + " node(s), "
                 + std::to_string(st.plan.net->param_count()) + " parameters, "
                 + rule_name(st.rule)); // the rule in force (a resumed job's is the checkpoint's)
     if (st.cb.on_start && !st.on_start_called)
