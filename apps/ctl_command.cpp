@@ -1,12 +1,19 @@
 // `herd ctl --connect HOST:PORT [COMMAND...]`: steer a running job through any node daemon.
 // One command, or (no command) an interactive prompt, see ctl_repl.cpp.
 #include <algorithm>
-#include <limits>
 #include <cstdio>
+#include <limits>
+#include <map>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/response_promise.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 
+#include "actors/remote.hpp"
 #include "actors/system_config.hpp"
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
@@ -14,6 +21,7 @@
 #include "apps/ctl_session.hpp"
 #include "config/job_config.hpp"
 #include "messages/atoms.hpp"
+#include "messages/errc.hpp"
 #include "messages/specs.hpp"
 
 namespace herd::apps {
@@ -120,17 +128,120 @@ std::string check_arguments(std::vector<std::string>& w) {
   return {};
 }
 
+/// Relays requests to the node and fails them at once when the node is down (see
+/// ctl_session): pending ones, keyed by a number, are answered by whichever comes first.
+struct link_state {
+  caf::actor node;
+  std::string address;
+  std::shared_ptr<std::atomic<bool>> lost;
+  caf::error gone; // set when the node is down
+  std::map<uint64_t, caf::response_promise> pending;
+  uint64_t next = 0;
+};
+
+using link_actor = caf::stateful_actor<link_state>;
+
+template <class T>
+void answer(link_actor* self, uint64_t id, T&& x) {
+  auto i = self->state.pending.find(id);
+  if (i == self->state.pending.end())
+    return; // already failed by the down message
+  auto rp = i->second;
+  self->state.pending.erase(i);
+  rp.deliver(std::forward<T>(x));
+}
+
+template <class... Ts>
+caf::response_promise relay(link_actor* self, std::chrono::seconds timeout, Ts... xs) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  if (st.gone) {
+    rp.deliver(st.gone);
+    return rp;
+  }
+  auto id = st.next++;
+  st.pending.emplace(id, rp);
+  self->request(st.node, timeout, std::move(xs)...)
+    .then([=](std::string& text) { answer(self, id, std::move(text)); },
+          [=](caf::error& err) { answer(self, id, std::move(err)); });
+  return rp;
+}
+
+caf::behavior ctl_link(link_actor* self, caf::actor node, std::string address,
+                       std::shared_ptr<std::atomic<bool>> lost) {
+  auto& st = self->state;
+  st.node = std::move(node);
+  st.address = std::move(address);
+  st.lost = std::move(lost);
+  self->monitor(st.node);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.node.address() || st.gone)
+      return;
+    st.gone = make_error(errc::network_error, "node " + st.address + " is gone (connection "
+                                                "lost); the next command tries it again");
+    st.lost->store(true);
+    for (auto& [id, rp] : st.pending)
+      rp.deliver(st.gone);
+    st.pending.clear();
+  });
+  return {
+    [=](ctl_atom, messages::ctl_request& req) {
+      return relay(self, std::chrono::seconds(30), ctl_atom::value, std::move(req));
+    },
+    [=](status_atom) { return relay(self, std::chrono::seconds(10), status_atom::value); },
+  };
+}
+
 } // namespace
 
+ctl_session::ctl_session(caf::actor_system& sys, caf::actor node, std::string host,
+                         uint16_t port, bool tls)
+    : sys_{sys}, host_{std::move(host)}, port_{port}, tls_{tls},
+      address_{host_ + ":" + std::to_string(port_)} {
+  start_link(std::move(node));
+}
+
+ctl_session::~ctl_session() {
+  caf::anon_send_exit(link_, caf::exit_reason::user_shutdown);
+}
+
+void ctl_session::start_link(caf::actor node) {
+  if (link_)
+    caf::anon_send_exit(link_, caf::exit_reason::user_shutdown);
+  lost_ = std::make_shared<std::atomic<bool>>(false);
+  link_ = sys_.spawn(ctl_link, std::move(node), address_, lost_);
+}
+
+caf::error ctl_session::reconnect() {
+  auto node = actors::connect_actor(sys_, host_, port_, tls_, std::chrono::seconds(3));
+  if (!node)
+    return std::move(node.error());
+  if (auto err = actors::handshake(sys_, *node, std::chrono::seconds(5)))
+    return err;
+  start_link(std::move(*node));
+  std::fprintf(stderr, "herd: reconnected to %s\n", address_.c_str());
+  return {};
+}
+
 ctl_reply ctl_session::send(const std::vector<std::string>& words) {
-  caf::scoped_actor self{sys};
   ctl_reply out;
-  self->request(node, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+  if (lost_->load()) {
+    if (reconnect()) {
+      out.error = make_error(errc::network_error, "node " + address_ + " is gone and cannot be "
+                                                  "reached again; quit and start herd ctl with "
+                                                  "--connect to another node");
+      return out;
+    }
+  }
+  caf::scoped_actor self{sys_};
+  // The link's own timeouts (30 s, 10 s) answer first.
+  self->request(link_, std::chrono::seconds(35), ctl_atom::value, messages::ctl_request{words})
     .receive([&](std::string& text) { out.text = std::move(text); },
              [&](caf::error& err) { out.error = std::move(err); });
   // Without a job the node still answers for itself.
-  if (out.error && words.size() == 1 && words[0] == "status") {
-    self->request(node, std::chrono::seconds(10), status_atom::value)
+  if (out.error && !lost_->load() && words.size() == 1 && words[0] == "status") {
+    self->request(link_, std::chrono::seconds(15), status_atom::value)
       .receive([&](std::string& text) {
                  out.text = text;
                  out.error = caf::error{};
@@ -218,7 +329,7 @@ int ctl_command(const ctl_options& opts) {
                  describe(err).c_str());
     std::_Exit(exit_failed);
   }
-  ctl_session session{sys, *node, host + ":" + std::to_string(port)};
+  ctl_session session{sys, *node, host, port, topo && topo->tls.enabled()};
   auto code = opts.words.empty() ? session.repl() : session.run(words, json);
   std::fflush(stdout);
   std::_Exit(code); // no need to wait for the middleman's threads

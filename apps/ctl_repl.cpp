@@ -71,8 +71,8 @@ int ctl_session::repl() {
   if (!history.empty())
     read_history(history.c_str());
   std::printf("herd ctl connected to %s; 'help' lists the commands, tab completes\n",
-              address.c_str());
-  auto prompt = "herd " + address + "> ";
+              address_.c_str());
+  auto prompt = "herd " + address_ + "> ";
   while (char* raw = readline(prompt.c_str())) {
     std::string line{raw};
     std::free(raw);

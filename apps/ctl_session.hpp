@@ -1,6 +1,9 @@
 // A connection from `herd ctl` to one node daemon: single commands and the interactive prompt.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,19 +18,40 @@ struct ctl_reply {
   caf::error error;
 };
 
-struct ctl_session {
-  caf::actor_system& sys;
-  caf::actor node;
-  std::string address; // for the prompt and messages
+/// Every request goes through a small relay actor (`link_`) that monitors the node: when the
+/// connection is lost, pending and later requests fail at once with "node HOST:PORT is gone"
+/// (a request to a lost CAF proxy is dropped silently and only timed out after 30 s). The next
+/// command after a loss tries the same address once more before it gives up.
+class ctl_session {
+public:
+  ctl_session(caf::actor_system& sys, caf::actor node, std::string host, uint16_t port,
+              bool tls);
+  ~ctl_session();
+  ctl_session(const ctl_session&) = delete;
+  ctl_session& operator=(const ctl_session&) = delete;
 
   /// Sends one command; "status" falls back to the node's own status when no job runs.
   ctl_reply send(const std::vector<std::string>& words);
   /// Checks the command here (check_command), sends it and prints the answer
   /// (status as a table unless `json` or "--json" follows it); the exit code.
   int run(const std::vector<std::string>& words, bool json);
-  /// The prompt: line editing, history (~/.herd_history), tab completion, help. Ends on
-  /// "quit", "exit" or end of input; returns 0.
+  /// The prompt: line editing, history (~/.herd_history), tab completion, help; Ctrl-C
+  /// abandons the line. Ends on "quit", "exit" or end of input; returns 0.
   int repl();
+
+  const std::string& address() const { return address_; }
+
+private:
+  void start_link(caf::actor node);
+  caf::error reconnect(); // after a loss: one more try at host_:port_
+
+  caf::actor_system& sys_;
+  std::string host_;
+  uint16_t port_;
+  bool tls_;
+  std::string address_; // for the prompt and messages
+  caf::actor link_;
+  std::shared_ptr<std::atomic<bool>> lost_; // set by the link when the node is down
 };
 
 /// Checks a command before it is sent, so that the answer does not depend on whether a job
