@@ -251,6 +251,21 @@ ctl_reply ctl_session::send(const std::vector<std::string>& words) {
   return out;
 }
 
+status_names ctl_session::names() {
+  if (lost_->load())
+    return {};
+  caf::scoped_actor self{sys_};
+  std::string text;
+  auto keep = [&](std::string& t) { text = std::move(t); };
+  self->request(link_, std::chrono::seconds(3), ctl_atom::value,
+                messages::ctl_request{{"status"}})
+    .receive(keep, [&](caf::error&) {});
+  if (text.empty() && !lost_->load()) // no job: the node's own name
+    self->request(link_, std::chrono::seconds(3), status_atom::value)
+      .receive(keep, [&](caf::error&) {});
+  return names_in_status(text);
+}
+
 std::string check_command(std::vector<std::string>& words, bool& json) {
   // "status --json", one-shot as at the prompt (other commands' words are their own).
   if (!words.empty() && words[0] == "status") {

@@ -108,4 +108,20 @@ std::string status_table(const std::string& status_json) {
   return head + std::string("\n") + table(nodes) + "\n" + table(shards) + "\n" + table(workers);
 }
 
+status_names names_in_status(const std::string& status_json) {
+  status_names out;
+  auto j = json::parse(status_json, nullptr, false);
+  if (!j.is_object())
+    return out;
+  if (j.contains("node") && j["node"].is_string())
+    out.nodes.push_back(j["node"].get<std::string>());
+  for (const auto& n : j.value("nodes", json::array()))
+    if (n.is_object() && n.value("connected", true))
+      out.nodes.push_back(text(n.value("name", json{})));
+  for (const auto& w : j.value("workers", json::array()))
+    if (w.is_object() && w.value("state", std::string{}) == "active")
+      out.workers.push_back(text(w.value("id", json{})));
+  return out;
+}
+
 } // namespace herd::apps

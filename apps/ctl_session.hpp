@@ -11,6 +11,8 @@
 #include <caf/error.hpp>
 #include <caf/fwd.hpp>
 
+#include "apps/ctl_format.hpp"
+
 namespace herd::apps {
 
 struct ctl_reply {
@@ -40,6 +42,9 @@ public:
   int repl();
 
   const std::string& address() const { return address_; }
+  /// Node names and worker ids for tab completion, from a status asked with a short timeout;
+  /// none once the node is lost (no reconnection in the middle of a line).
+  status_names names();
 
 private:
   void start_link(caf::actor node);
@@ -58,6 +63,12 @@ private:
 /// runs: its name, its arguments and options, and "status [--json]" (the flag is removed from
 /// `words` and sets `json`). The problem as one line; empty when there is none.
 std::string check_command(std::vector<std::string>& words, bool& json);
+
+/// The prompt's completions for the word after the complete words `before`: command names
+/// first, then only that command's options and values (node names and worker ids from
+/// `names`). Not filtered by what the word already holds.
+std::vector<std::string> ctl_completions(const std::vector<std::string>& before,
+                                         const status_names& names);
 
 /// The words of a command line (split at blanks; no quoting).
 std::vector<std::string> split_words(const std::string& line);

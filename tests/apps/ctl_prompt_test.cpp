@@ -133,3 +133,31 @@ TEST_CASE("herd ctl: the prompt fails a command at once when its node dies, and 
   ctl.type("\x04"); // Ctrl-D
   CHECK(ctl.ended_ok(5s));
 }
+
+TEST_CASE("herd ctl: at the prompt Ctrl-C abandons the line, tab completes in context and help "
+          "lists exit",
+          "[apps][integration]") {
+  one_node node;
+  prompt ctl{node.address, node.dir.path().string()};
+  REQUIRE(ctl.read_until("> ", 20s));
+  ctl.forget();
+  ctl.type("stop\x03"); // the line is dropped, not sent, and ctl lives on
+  REQUIRE(ctl.read_until("> ", 5s));
+  ctl.type("status\n");
+  CHECK(ctl.read_until("node a: no job running", 10s));
+  INFO(ctl.seen);
+  CHECK(ctl.seen.find("no job is running") == std::string::npos); // what "stop" would answer
+  // After a command's name only its own words are offered.
+  ctl.forget();
+  ctl.type("\x15set-consistency \t\t");
+  CHECK(ctl.read_until("asp  bsp  ssp", 5s));
+  CHECK(ctl.seen.find("add-worker") == std::string::npos);
+  // The completed line is sent as typed: node a's name, then --device, then exit.
+  ctl.forget();
+  ctl.type("\x15" "add-worker --node \t--dev\tcpu\n");
+  CHECK(ctl.read_until("no job is running on node a", 10s)); // not "unknown option"
+  ctl.type("help\n");
+  CHECK(ctl.read_until("help, quit, exit", 5s));
+  ctl.type("ex\t\n");
+  CHECK(ctl.ended_ok(5s));
+}
