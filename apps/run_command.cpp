@@ -92,6 +92,16 @@ int run_command(const run_options& opts) {
       return bad_input(opts.resume, make_error(errc::config_invalid,
                                                "the checkpoint is of another model, shard "
                                                "count or optimizer than " + opts.job_file));
+    // Stages cut the shards' slices along the layers: other stages, other slices.
+    auto stages = saved->parallelism.pipeline_stages;
+    if (stages != job->parallelism.pipeline_stages)
+      return bad_input(opts.resume,
+                       make_error(errc::config_invalid,
+                                  "the checkpoint is of " + std::to_string(stages)
+                                    + " pipeline stage(s), " + opts.job_file
+                                    + ": /parallelism/pipeline_stages asks for "
+                                    + std::to_string(job->parallelism.pipeline_stages)
+                                    + " (the shards' slices differ)"));
     std::fprintf(stderr, "herd: resuming from the checkpoint at clock %llu in %s\n",
                  (unsigned long long) c->clock, opts.resume.c_str());
     inputs->resume = std::make_shared<const actors::checkpoint>(std::move(*c));

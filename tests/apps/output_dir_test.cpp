@@ -60,21 +60,22 @@ TEST_CASE("herd run: a run failing before its job starts leaves the output direc
     CHECK(r.code == exit_failed);
     CHECK_FALSE(fs::exists(dir.file("fresh")));
   }
-  SECTION("the checkpoint to resume from does not fit the job's shards") {
+  SECTION("the checkpoint to resume from is of other pipeline stages") {
     auto job = tiny_job(files, dir.file("first"));
     job["shards"] = 2;
     job["checkpoint"] = {{"every", 4}};
     REQUIRE(run_herd({"run", write_job(dir, job), "--quiet"}, dir).code == exit_ok);
-    // The same layers, shard count and optimizer (so the checkpoint is taken), but as two
-    // pipeline stages: the shards hold other slices, which the job finds when it restores them.
+    // The same layers, shard count and optimizer, but as two pipeline stages: the shards would
+    // hold other slices. Refused before the job starts.
     job["workers"] = 2;
     job["parallelism"] = {{"pipeline_stages", 2}};
     auto r = run_herd({"run", write_job(dir, job, "stages.json"), "--output", out, "--quiet",
                        "--resume", dir.file("first") + "/checkpoints"},
                       dir);
     INFO(r.err);
-    CHECK(r.code == exit_failed);
-    CHECK_THAT(r.err, Contains("does not fit the job's slice"));
+    CHECK(r.code == exit_bad_input);
+    CHECK_THAT(r.err, Contains("the checkpoint is of 1 pipeline stage(s)")
+                        && Contains("/parallelism/pipeline_stages asks for 2"));
     check_untouched(out);
   }
 }
