@@ -83,7 +83,8 @@ std::string status_table(const std::string& status_json) {
   std::vector<row> nodes{{"NODE", "ADDRESS", "CONNECTED"}};
   for (const auto& n : j.value("nodes", json::array()))
     nodes.push_back({text(n["name"]), text(n["host"]) + ":" + text(n["port"]),
-                     text(n.value("connected", json{}))});
+                     text(n.value("connected", json{}))
+                       + (n.value("lost", false) ? " (lost)" : "")});
   std::vector<row> shards{{"SHARD", "NODE", "VERSION", "PUSHES", "REFUSED", "STALENESS p50/p99"}};
   for (const auto& s : j.value("shards", json::array()))
     shards.push_back({text(s["id"]), text(s["node"]), text(s.value("version", json{})),

@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
            "checkpoint, stop; no command opens a prompt");
   ctl->add_option("--connect", ctl_opts.connect, "HOST:PORT of any node daemon");
   ctl->add_option("--topology", ctl_opts.topology,
-                  "cluster topology (TLS files; its first node when --connect is absent)");
+                  "cluster topology (TLS files and connect_timeout_s; its first node when "
+                  "--connect is absent)");
   ctl->add_flag("--json", ctl_opts.json, "print status as JSON");
   ctl->prefix_command(); // the command's own words (add-worker --node b) are not ours
 
