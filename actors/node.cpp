@@ -208,6 +208,11 @@ expected<caf::actor> spawn_worker(node_self self, messages::worker_spec& spec) {
 caf::behavior node_behavior(node_self self, node_setup setup) {
   self->state.setup = std::move(setup);
   self->set_default_handler(caf::print_and_drop);
+  // CAF's default for an error message that is no answer to a request of ours is to quit with
+  // it: a peer that answered our reply to its plain send with an error ended the daemon.
+  self->set_error_handler([=](caf::error& err) {
+    log(self, "ignored an error message that answers nothing: " + describe(err));
+  });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
     st.spawned.erase(dm.source);

@@ -218,3 +218,12 @@ TEST_CASE("node: a detach from another supervisor than the job's leaves the job 
   caf::anon_send_exit(node, caf::exit_reason::kill);
   caf::anon_send_exit(sup, caf::exit_reason::kill);
 }
+
+TEST_CASE("node: an error message that answers nothing leaves the daemon running", "[actors]") {
+  actors::system_config cfg;
+  caf::actor_system sys{cfg};
+  auto node = actors::spawn_node(sys, daemon_setup());
+  caf::anon_send(node, make_error(errc::actor_failed, "a stray error"));
+  CHECK(nlohmann::json::parse(status_of(sys, node, 5s)).at("job") == false);
+  caf::anon_send_exit(node, caf::exit_reason::kill);
+}
