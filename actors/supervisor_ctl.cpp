@@ -30,7 +30,8 @@ expected<std::map<std::string, std::string>> options_of(const std::vector<std::s
       return usage(words[0] + ": unknown option '" + w + "'");
     if (i + 1 >= words.size())
       return usage(words[0] + ": " + w + " needs a value");
-    out[w] = words[i + 1];
+    if (!out.emplace(w, words[i + 1]).second) // as herd ctl refuses it, for any client
+      return usage(words[0] + ": " + w + " given twice");
   }
   return out;
 }

@@ -186,7 +186,9 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
       }
       auto t0 = std::chrono::steady_clock::now();
       for (std::vector<std::string> words :
-           {std::vector<std::string>{"add-worker", "--node", "b"}, {"stop"}})
+           {std::vector<std::string>{"add-worker", "--node", "b"},
+            {"add-worker", "--node", "a", "--node", "a"}, // any client, not only herd ctl
+            {"stop"}})
         self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
           .receive([&](const std::string& s) { answers.push_back(s); },
                    [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
@@ -201,8 +203,9 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
     caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
   INFO(log);
   REQUIRE(r);
-  REQUIRE(answers.size() == 2);
+  REQUIRE(answers.size() == 3);
   CHECK(answers[0] == "error: node b is lost: the job no longer uses it");
+  CHECK(answers[1] == "error: add-worker: --node given twice");
 }
 
 TEST_CASE("failure: a job whose workers were all removed says that its data was not used up",
