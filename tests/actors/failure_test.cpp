@@ -107,12 +107,8 @@ TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a c
   actors::system_config scfg;
   caf::actor_system sys{scfg};
   auto seen = std::make_shared<test::spawned>();
-  std::map<std::string, caf::actor> nodes;
-  std::vector<caf::actor> reals;
-  for (std::string name : {"a", "b"}) {
-    reals.push_back(actors::spawn_node(sys, test::node_setup_for(in, name)));
-    nodes[name] = sys.spawn(test::recording_node, reals.back(), seen, 0u);
-  }
+  test::recorded_nodes on{sys, in, seen, {"a", "b"}};
+  auto& nodes = on.nodes;
   std::mutex mx;
   std::string log, answer;
   std::thread ctl;
@@ -138,10 +134,6 @@ TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a c
   };
   auto r = actors::run_job_on(sys, in, nodes, cb);
   ctl.join();
-  for (auto& [name, n] : nodes)
-    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
-  for (auto& n : reals)
-    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
   INFO(log << answer);
   REQUIRE(killed);
   REQUIRE(r);
@@ -157,12 +149,8 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
   actors::system_config scfg;
   caf::actor_system sys{scfg};
   auto seen = std::make_shared<test::spawned>();
-  std::map<std::string, caf::actor> nodes;
-  std::vector<caf::actor> reals;
-  for (std::string name : {"a", "b"}) {
-    reals.push_back(actors::spawn_node(sys, test::node_setup_for(in, name)));
-    nodes[name] = sys.spawn(test::recording_node, reals.back(), seen, 0u);
-  }
+  test::recorded_nodes on{sys, in, seen, {"a", "b"}};
+  auto& nodes = on.nodes;
   std::mutex mx;
   std::string log;
   std::vector<std::string> answers;
@@ -197,10 +185,6 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
   };
   auto r = actors::run_job_on(sys, in, nodes, cb);
   ctl.join();
-  for (auto& [name, n] : nodes)
-    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
-  for (auto& n : reals)
-    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
   INFO(log);
   REQUIRE(r);
   REQUIRE(answers.size() == 3);

@@ -12,7 +12,10 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/job.hpp"
@@ -108,5 +111,27 @@ inline caf::behavior recording_node(caf::event_based_actor* self, caf::actor rea
     },
   };
 }
+
+/// In-process nodes `names` for `in`, each behind a recording_node that records into `seen`;
+/// shuts every one of them down when it goes.
+struct recorded_nodes {
+  std::map<std::string, caf::actor> nodes; // the recording fronts, as run_job_on takes them
+  std::map<std::string, caf::actor> reals; // the nodes behind them
+
+  recorded_nodes(caf::actor_system& sys, const actors::job_inputs& in,
+                 const std::shared_ptr<spawned>& seen, std::vector<std::string> names) {
+    for (const auto& name : names) {
+      reals[name] = actors::spawn_node(sys, node_setup_for(in, name));
+      nodes[name] = sys.spawn(recording_node, reals[name], seen, 0u);
+    }
+  }
+  ~recorded_nodes() {
+    for (auto* m : {&nodes, &reals})
+      for (auto& [name, n] : *m)
+        caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
+  }
+  recorded_nodes(const recorded_nodes&) = delete;
+  recorded_nodes& operator=(const recorded_nodes&) = delete;
+};
 
 } // namespace herd::test

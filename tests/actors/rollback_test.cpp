@@ -35,12 +35,8 @@ TEST_CASE("roll-back: the job's time goes on across it and every sample is train
   actors::system_config scfg;
   caf::actor_system sys{scfg};
   auto seen = std::make_shared<test::spawned>();
-  std::map<std::string, caf::actor> nodes;
-  std::vector<caf::actor> reals;
-  for (std::string name : {"a", "b"}) {
-    reals.push_back(actors::spawn_node(sys, test::node_setup_for(in, name)));
-    nodes[name] = sys.spawn(test::recording_node, reals.back(), seen, 0u);
-  }
+  test::recorded_nodes on{sys, in, seen, {"a", "b"}};
+  auto& nodes = on.nodes;
   std::mutex mx;
   std::string log;
   std::vector<actors::eval_point> evals;
@@ -65,10 +61,6 @@ TEST_CASE("roll-back: the job's time goes on across it and every sample is train
     caf::anon_send_exit(seen->shards.at(1), caf::exit_reason::kill);
   };
   auto r = actors::run_job_on(sys, in, nodes, cb);
-  for (auto& [name, n] : nodes)
-    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
-  for (auto& n : reals)
-    caf::anon_send_exit(n, caf::exit_reason::user_shutdown);
   INFO(log);
   REQUIRE(killed);
   REQUIRE(r);
