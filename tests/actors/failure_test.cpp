@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <new>
@@ -40,6 +41,22 @@ caf::behavior thrower(caf::event_based_actor* self, std::string what) {
     throw std::runtime_error(what);
   }};
 }
+
+// The job's log lines, from the supervisor's thread, read by the test's.
+struct job_log {
+  std::mutex mx;
+  std::string text;
+  std::function<void(const std::string&)> sink() {
+    return [this](const std::string& line) {
+      std::lock_guard<std::mutex> g{mx};
+      text += line + "\n";
+    };
+  }
+  bool has(const std::string& part) {
+    std::lock_guard<std::mutex> g{mx};
+    return text.find(part) != std::string::npos;
+  }
+};
 
 // Why an actor running thrower(what) ended after one message.
 std::string exit_line(std::string what) {
@@ -109,15 +126,12 @@ TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a c
   auto seen = std::make_shared<test::spawned>();
   test::recorded_nodes on{sys, in, seen, {"a", "b"}};
   auto& nodes = on.nodes;
-  std::mutex mx;
-  std::string log, answer;
+  job_log log;
+  std::string answer;
   std::thread ctl;
   std::atomic<bool> killed{false};
   actors::job_callbacks cb;
-  cb.on_log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> g{mx};
-    log += line + "\n";
-  };
+  cb.on_log = log.sink();
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
@@ -134,10 +148,10 @@ TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a c
   };
   auto r = actors::run_job_on(sys, in, nodes, cb);
   ctl.join();
-  INFO(log << answer);
+  INFO(log.text << answer);
   REQUIRE(killed);
   REQUIRE(r);
-  CHECK(log.find("rolling the job back to the checkpoint at clock") != std::string::npos);
+  CHECK(log.has("rolling the job back to the checkpoint at clock"));
   CHECK(r->samples == 20 * 256);
 }
 
@@ -151,27 +165,17 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
   auto seen = std::make_shared<test::spawned>();
   test::recorded_nodes on{sys, in, seen, {"a", "b"}};
   auto& nodes = on.nodes;
-  std::mutex mx;
-  std::string log;
+  job_log log;
   std::vector<std::string> answers;
   std::thread ctl;
   actors::job_callbacks cb;
-  cb.on_log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> g{mx};
-    log += line + "\n";
-  };
+  cb.on_log = log.sink();
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
       self->send_exit(nodes.at("b"), caf::exit_reason::kill); // node b's daemon dies
-      for (int i = 0; i < 200; ++i) {
-        {
-          std::lock_guard<std::mutex> g{mx};
-          if (log.find("node b lost") != std::string::npos)
-            break;
-        }
+      for (int i = 0; i < 200 && !log.has("node b lost"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
       auto t0 = std::chrono::steady_clock::now();
       for (std::vector<std::string> words :
            {std::vector<std::string>{"add-worker", "--node", "b"},
@@ -185,7 +189,7 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
   };
   auto r = actors::run_job_on(sys, in, nodes, cb);
   ctl.join();
-  INFO(log);
+  INFO(log.text);
   REQUIRE(r);
   REQUIRE(answers.size() == 3);
   CHECK(answers[0] == "error: node b is lost: the job no longer uses it");
@@ -198,14 +202,10 @@ TEST_CASE("failure: a job whose workers were all removed says that its data was 
   in.cfg.training.epochs = 50; // far more than the test lets it train
   actors::system_config scfg;
   caf::actor_system sys{scfg};
-  std::mutex mx;
-  std::string log;
+  job_log log;
   std::thread ctl;
   actors::job_callbacks cb;
-  cb.on_log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> g{mx};
-    log += line + "\n";
-  };
+  cb.on_log = log.sink();
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
@@ -217,10 +217,9 @@ TEST_CASE("failure: a job whose workers were all removed says that its data was 
   };
   auto r = actors::run_job(sys, in, cb);
   ctl.join();
-  INFO(log);
+  INFO(log.text);
   REQUIRE(r);
   CHECK(r->samples < 50 * 256);
-  CHECK(log.find("every worker was removed before the data was used up: "
-                 + std::to_string(r->samples) + " of 12800 samples trained")
-        != std::string::npos);
+  CHECK(log.has("every worker was removed before the data was used up: "
+                + std::to_string(r->samples) + " of 12800 samples trained"));
 }

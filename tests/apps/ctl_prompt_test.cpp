@@ -13,6 +13,7 @@
 
 #include "cli_runner.hpp"
 #include "tests/cluster/processes.hpp"
+#include "tests/read_until.hpp"
 
 using namespace herd::apps::test;
 using namespace std::chrono_literals;
@@ -46,22 +47,7 @@ public:
 
   /// Reads until `want` appears in the output since the last forget() (true) or `timeout`.
   bool read_until(const std::string& want, std::chrono::milliseconds timeout) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (seen.find(want) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        end - std::chrono::steady_clock::now());
-      if (left.count() <= 0)
-        return false;
-      pollfd p{fd_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-        continue;
-      char buf[4096];
-      auto n = ::read(fd_, buf, sizeof buf);
-      if (n <= 0)
-        return false;
-      seen.append(buf, static_cast<size_t>(n));
-    }
-    return true;
+    return herd::test::read_until(fd_, want, seen, timeout);
   }
   void forget() { seen.clear(); }
 

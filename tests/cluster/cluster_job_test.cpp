@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "tests/cluster/processes.hpp"
+#include "tests/read_until.hpp"
 #include "tests/temp_dir.hpp"
 
 #ifndef HERD_EXAMPLES_DIR
@@ -68,26 +69,7 @@ struct cluster {
   }
 };
 
-// Reads from `fd` until `want` appears in what was read (true) or `timeout` passes.
-bool read_until(int fd, const std::string& want, std::string& seen,
-                std::chrono::milliseconds timeout) {
-  auto end = std::chrono::steady_clock::now() + timeout;
-  while (seen.find(want) == std::string::npos) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      end - std::chrono::steady_clock::now());
-    if (left.count() <= 0)
-      return false;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
-      continue;
-    char buf[4096];
-    auto n = ::read(fd, buf, sizeof buf);
-    if (n <= 0)
-      return false;
-    seen.append(buf, static_cast<size_t>(n));
-  }
-  return true;
-}
+using herd::test::read_until;
 
 // The ctl prompt on a pseudo-terminal: status as a table, tab completion, quit.
 void drive_prompt(const std::string& address) {
