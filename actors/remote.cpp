@@ -176,10 +176,13 @@ caf::expected<uint16_t> publish_actor(caf::actor_system& sys, const caf::actor& 
   const char* in = host.empty() ? nullptr : host.c_str();
   auto res = tls ? caf::openssl::publish(whom, port, in, true)
                  : sys.middleman().publish(whom, port, in, true);
-  if (!res)
-    return make_error(errc::network_error,
-                      where + ": cannot publish (" + sys.render(res.error()) + ")");
-  return res;
+  if (res)
+    return res;
+  if (res.error() == caf::sec::cannot_open_port) // CAF's text: "tcp socket creation failed"
+    return make_error(errc::network_error, where + ": cannot listen there: the port is in use, "
+                                                   "or the address is not this machine's");
+  return make_error(errc::network_error,
+                    where + ": cannot publish (" + sys.render(res.error()) + ")");
 }
 
 caf::expected<caf::actor> connect_actor(caf::actor_system& sys, const std::string& host,

@@ -74,8 +74,8 @@ int node_command(const node_options& opts) {
   auto node = actors::spawn_node(sys, std::move(setup));
   auto port = actors::publish_actor(sys, node, self->port, self->host, tls);
   if (!port) {
-    std::fprintf(stderr, "herd: node %s cannot listen on %s:%u: %s\n", opts.name.c_str(),
-                 self->host.c_str(), unsigned(self->port), describe(port.error()).c_str());
+    std::fprintf(stderr, "herd: node %s: %s\n", opts.name.c_str(),
+                 describe(port.error()).c_str()); // names the address
     std::_Exit(exit_failed);
   }
   say(opts.name, "listening on " + self->host + ":" + std::to_string(*port)

@@ -202,6 +202,20 @@ TEST_CASE("cluster: a daemon refuses a non-loopback address without TLS", "[inte
   CHECK(unknown.output().find("no node named 'z' (nodes: a)") != std::string::npos);
 }
 
+TEST_CASE("cluster: a second daemon on a port in use names it once and exits 1", "[integration]") {
+  temp_dir dir;
+  auto port = std::to_string(herd::test::free_port());
+  auto topo = dir.file("cluster.json");
+  write_file(topo, R"({"nodes": [{"name": "a", "host": "127.0.0.1", "port": )" + port + "}]}");
+  herd_process first{{"node", "--topology", topo, "--name", "a"}, dir.file("node.log")};
+  REQUIRE(first.wait_for_output("listening on", 20s));
+  herd_process second{{"node", "--topology", topo, "--name", "a"}, dir.file("node2.log")};
+  CHECK(second.wait(20s) == 1);
+  CHECK(second.output() == "herd: node a: 127.0.0.1:" + port + ": cannot listen there: the port "
+                           "is in use, or the address is not this machine's\n");
+  first.kill(SIGTERM);
+}
+
 TEST_CASE("cluster: 2 pipeline stages x 2 replicas train across 3 daemons", "[integration]") {
   cluster c;
   c.start();
