@@ -1,7 +1,8 @@
 // Faults with real processes: a worker's daemon SIGKILLed mid-training (the worker restarts on
 // a surviving node), the supervisor's process SIGKILLed and the job resumed from its last
 // checkpoint on the same, still running, daemons; a shard's daemon killed and the job (plain or
-// pipeline) rolled back to its newest checkpoint.
+// pipeline) rolled back to its newest checkpoint; every daemon killed, and herd run failing at
+// once.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -216,6 +217,26 @@ TEST_CASE("faults: the daemon holding a shard killed, the job rolls back to its 
   CHECK(samples_trained(out) == 360000);
   CHECK(out.find(" left at clock") == std::string::npos);
   CHECK(final_accuracy(out) >= 87.5);
+}
+
+TEST_CASE("faults: every daemon killed after a checkpoint, herd run fails at once, naming it",
+          "[faults]") {
+  three_daemons c;
+  auto job = c.job({{"checkpoint", {{"every", 200}, {"keep", 2}}}});
+  herd_process run{{"run", job, "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("checkpoint at clock 200 written", 120s));
+  for (auto& d : c.daemons)
+    d->kill(SIGKILL);
+  // It used to wait 5 minutes for a spawn request to a node that was already gone.
+  auto t0 = std::chrono::steady_clock::now();
+  CHECK(run.wait(60s) == 1);
+  CHECK(std::chrono::steady_clock::now() - t0 < 30s);
+  auto out = run.output();
+  INFO(out);
+  CHECK(std::regex_search(out, std::regex{R"(herd: job failed: (node [abc] lost while the job's )"
+                                          R"(shards were being placed on it|every node of the )"
+                                          R"(job is lost|no live node for the shards))"}));
 }
 
 TEST_CASE("faults: a pipeline job's shard daemon killed, the job rolls back to its checkpoint",
