@@ -8,6 +8,7 @@
 
 #include "actors/exception_exit.hpp"
 #include "messages/atoms.hpp"
+#include "messages/errc.hpp"
 #include "messages/payload_codec.hpp"
 #include "messages/types.hpp"
 
@@ -65,6 +66,17 @@ caf::behavior evaluator_behavior(evaluator_self self, evaluator_setup setup) {
               if (!h) {
                 *failed = true;
                 rp.deliver(std::move(h.error()));
+                return;
+              }
+              if (req.exact && h->version != req.clock) { // the shard kept it no longer
+                *failed = true;
+                rp.deliver(make_error(errc::snapshot_gone,
+                                      "evaluation at clock " + std::to_string(req.clock)
+                                        + " skipped: shard " + std::to_string(i)
+                                        + " no longer holds that clock's parameters (it is at "
+                                        + std::to_string(h->version)
+                                        + "; evaluations lag training: raise "
+                                          "training.eval_every)"));
                 return;
               }
               if (--*awaiting > 0)

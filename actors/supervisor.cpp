@@ -81,6 +81,8 @@ void fail_job(supervisor_self self, caf::error err) {
 /// Tells every shard to use `rule` from now on.
 void set_consistency(supervisor_self self, const consistency_rule& rule) {
   auto& st = self->state;
+  if (rule_name(rule) != rule_name(st.rule))
+    st.rule_changed = true;
   st.rule = rule;
   for (auto& shard : st.shards)
     self->request(shard, request_timeout, consist_atom::value, to_message(rule))
@@ -167,7 +169,15 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
   req.clock = clock;
   req.samples_seen = st.core->samples();
   req.train_s = final ? st.train_s : st.core->elapsed_s();
+  if (auto m = st.core->mark_at(clock); m && !final) { // when the slowest worker reached it
+    req.samples_seen = m->samples;
+    req.train_s = m->at_s;
+  }
   req.deferred = st.in.cfg.training.evaluation == config::eval_mode::deferred;
+  // The shards keep the parameters of each multiple of eval_every (job_parts.cpp make_shard)
+  // while BSP has held throughout: versions are clocks.
+  req.exact = !final && st.in.cfg.consistency.model == config::consistency_model::bsp
+              && st.in.cfg.consistency.switches.empty() && !st.rule_changed;
   self->request(st.evaluator, request_timeout, eval_atom::value, req)
     .then(
       [=](const messages::eval_report& r) {
@@ -184,8 +194,12 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
       [=](caf::error& err) {
         if (final)
           return fail_job(self, std::move(err));
-        self->state.core->eval_failed();
-        log(self, "evaluation failed: " + describe(err));
+        auto& st = self->state;
+        st.core->eval_failed();
+        if (code_of(err) != errc::snapshot_gone)
+          log(self, "evaluation failed: " + describe(err));
+        else if (st.evals_skipped++ == 0)
+          log(self, describe(err) + " (further skips are not logged)");
         maybe_finish(self);
       });
 }

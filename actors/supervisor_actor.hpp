@@ -46,6 +46,8 @@ struct supervisor_actor_state {
   std::map<uint32_t, std::string> worker_devices; // added workers' devices (file: /workers)
   uint32_t next_worker_id = 0;
   consistency_rule rule; // the one in force
+  bool rule_changed = false; // while the job ran: shard versions are no longer clocks
+  uint64_t evals_skipped = 0; // their clock's parameters were no longer kept
   // Checkpoints (supervisor_checkpoint.cpp): workers hold at ckpt_clock, then shards are saved.
   std::optional<uint64_t> ckpt_clock;
   std::map<uint32_t, messages::worker_place> ckpt_held;

@@ -102,6 +102,11 @@ progress_info supervisor_state::on_report(const messages::step_report& r, double
   }
   progress_info p;
   p.clock = min_clock();
+  if (auto every = uint64_t(std::max<int64_t>(0, cfg_.training.eval_every)); every > 0) {
+    auto at = p.clock / every * every;
+    if (at > 0 && (!mark_ || mark_->clock < at))
+      mark_ = eval_mark{at, samples_, now_s};
+  }
   p.epoch = dispenser_.epoch();
   if (cfg_.training.epochs > 0 && p.epoch >= uint32_t(cfg_.training.epochs))
     p.epoch = uint32_t(cfg_.training.epochs) - 1; // everything handed out: still the last one

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <utility>
 
 #include "actors/job.hpp"
@@ -63,6 +64,17 @@ public:
   progress_info on_report(const messages::step_report& r) { return on_report(r, elapsed_s()); }
   /// The same, arrived at job time `now_s`.
   progress_info on_report(const messages::step_report& r, double now_s);
+
+  /// The samples and training time when the slowest worker reached `clock`, a multiple of
+  /// eval_every: what an evaluation of that clock reports. Only the newest such clock is kept.
+  struct eval_mark {
+    uint64_t clock = 0;
+    uint64_t samples = 0;
+    double at_s = 0;
+  };
+  std::optional<eval_mark> mark_at(uint64_t clock) const {
+    return mark_ && mark_->clock == clock ? mark_ : std::nullopt;
+  }
   void worker_finished(uint32_t id);
   /// `worker` used up chunk `id`.
   void chunk_done(uint32_t worker, uint64_t id) { dispenser_.done(worker, id); }
@@ -167,6 +179,7 @@ private:
   bool have_loss_ = false;
   uint64_t next_eval_ = 0;
   bool eval_in_flight_ = false;
+  std::optional<eval_mark> mark_; // see mark_at
   std::vector<eval_point> evals_;
   std::optional<double> time_to_target_;
   size_t next_switch_ = 0;

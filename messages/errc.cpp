@@ -20,6 +20,7 @@ const char* to_string(errc x) {
     case errc::actor_failed: return "actor failed";
     case errc::network_error: return "network error";
     case errc::device_unavailable: return "device unavailable";
+    case errc::snapshot_gone: return "snapshot gone";
   }
   return "unknown error";
 }

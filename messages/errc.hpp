@@ -25,6 +25,7 @@ enum class errc : uint8_t {
   actor_failed,      // a shard, worker or evaluator ended abnormally
   network_error,     // a port that cannot be opened, a peer refused or not reachable
   device_unavailable, // a compute device this build or machine does not have (cuda:N)
+  snapshot_gone,      // the parameters of an evaluation's clock are no longer kept
 };
 
 /// The error category atom under which herd errors travel in caf::error.

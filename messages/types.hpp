@@ -142,12 +142,15 @@ struct eval_request {
   uint64_t samples_seen = 0;
   double train_s = 0;
   bool deferred = false;
+  // The shards keep this clock's parameters (BSP): a slice of another version is not this
+  // clock's, and the evaluation is skipped rather than labelled with the wrong clock.
+  bool exact = false;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, eval_request& x) {
   return f(caf::meta::type_name("herd::eval_request"), x.clock, x.samples_seen, x.train_s,
-           x.deferred);
+           x.deferred, x.exact);
 }
 
 } // namespace herd::messages
