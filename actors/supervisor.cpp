@@ -234,7 +234,8 @@ void maybe_finish(supervisor_self self) {
 void maybe_finish_after_loss(supervisor_self self, uint32_t id) {
   auto& st = self->state;
   // A worker that failed with no chunk in hand after the data was used up lost nothing.
-  if (!st.core->all_finished() || !st.restarting.empty() || st.core->data_used_up())
+  if (!st.core->all_finished() || !st.restarting.empty() || st.core->data_used_up()
+      || st.stop_requested) // stopping: the job ends with what it trained
     return maybe_finish(self);
   if (st.workers_done == 0)
     return fail_job(self, make_error(errc::actor_failed,
@@ -272,7 +273,6 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
       return stage_lost(self, id, dm.reason);
     auto back = st.core->worker_lost(id);
     st.workers.erase(id);
-    checkpoint_worker_gone(self, id);
     for (auto& s : st.shards) // a request: the shard answers with its version
       self->request(s, request_timeout, leave_atom::value, id)
         .then([](uint64_t) {},
@@ -280,6 +280,9 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
                 log(self, "worker " + std::to_string(id) + " could not leave a shard: "
                             + describe(err));
               });
+    // After the leaves: a checkpoint it completes reaches each shard behind them (one sender,
+    // one receiver: in order), so no snapshot lists the lost worker or its open round.
+    checkpoint_worker_gone(self, id);
     // What its step reports counted of its chunk is done: only the rest goes back.
     log(self, "worker " + std::to_string(id) + " failed (" + describe(dm.reason) + "); "
                 + (back == 0 ? std::string("it held no untrained data")
@@ -287,7 +290,7 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
                                  + " chunk(s) returned to the dispenser"));
     const auto& sup = st.in.cfg.supervisor;
     if (sup.restart != config::restart_policy::never && st.restarts[id] < sup.max_restarts
-        && !st.ending) {
+        && !st.ending && !st.stop_requested) {
       auto n = ++st.restarts[id];
       st.restarting.insert(id);
       st.failed_at_s[id] = st.core->elapsed_s();

@@ -288,9 +288,11 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
   if (st.ckpt_clock)
     return rp.deliver(make_error(errc::invalid_argument,
                                  "a checkpoint is being taken; add the worker after it"));
-  if (!st.started || st.ending)
+  if (!st.started || st.ending || st.stop_requested)
     return rp.deliver(make_error(errc::invalid_argument,
-                                 "the job is not running (starting or ending)"));
+                                 st.stop_requested
+                                   ? "the job is stopping"
+                                   : "the job is not running (starting or ending)"));
   if (!node_named(self, node)) {
     std::string names;
     for (auto& [name, h] : st.nodes)
@@ -329,6 +331,9 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
     .then(
       [=](bool) mutable {
         auto& st = self->state;
+        if (!st.started || st.ending || st.stop_requested) // while the node was asked
+          return rp.deliver(make_error(errc::invalid_argument,
+                                       "the job ended or is stopping; no worker added"));
         auto id = st.next_worker_id++;
         st.worker_devices[id] = device;
         join_and_reply(self, node, id, std::move(rp));
@@ -405,6 +410,11 @@ void restart_worker(supervisor_self self, uint32_t id) {
   auto& st = self->state;
   if (st.ending || st.restarting.count(id) == 0) // ended, or rolled back meanwhile
     return;
+  if (st.stop_requested) { // stopped during the backoff: the job ends without it
+    st.restarting.erase(id);
+    log(self, "worker " + std::to_string(id) + " is not restarted: the job is stopping");
+    return maybe_finish(self);
+  }
   if (st.plan.pipelined())
     return restart_replica(self, id / uint32_t(st.plan.stage_count()));
   // Its own node if it is still there, else the first live node.

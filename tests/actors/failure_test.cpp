@@ -223,3 +223,46 @@ TEST_CASE("failure: a job whose workers were all removed says that its data was 
   CHECK(log.has("every worker was removed before the data was used up: "
                 + std::to_string(r->samples) + " of 12800 samples trained"));
 }
+
+TEST_CASE("failure: a stop while a failed worker waits for its restart ends the job without it",
+          "[actors][integration]") {
+  auto in = test::small_job(); // 2 workers; on-failure restarts after a 100 ms backoff
+  in.cfg.training.epochs = 50; // far more than the test lets it train
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  test::recorded_nodes on{sys, in, seen, {"local"}};
+  job_log log;
+  std::vector<std::string> answers;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = log.sink();
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      auto spawned = [&] {
+        std::lock_guard<std::mutex> g{seen->mx};
+        return seen->by_id.size();
+      };
+      for (int i = 0; i < 500 && spawned() < 2; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      {
+        std::lock_guard<std::mutex> g{seen->mx};
+        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill);
+      }
+      for (std::vector<std::string> words :
+           {std::vector<std::string>{"stop"}, {"add-worker", "--node", "local"}})
+        self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+          .receive([&](const std::string& s) { answers.push_back(s); },
+                   [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+    });
+  };
+  auto r = actors::run_job_on(sys, in, on.nodes, cb);
+  ctl.join();
+  INFO(log.text);
+  REQUIRE(r);
+  CHECK(r->samples < 50 * 256); // it used to restart the worker, which trained the rest
+  CHECK_FALSE(log.has("worker 1 restarted"));
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[1] == "error: the job is stopping");
+}
