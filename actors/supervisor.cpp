@@ -407,8 +407,11 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
       st.workers.erase(worker);
       checkpoint_worker_gone(self, worker);
       ++st.workers_done;
-      // Stopped workers end mid-chunk too; only a removed one "left".
-      auto ended = st.stop_requested ? " stopped at clock " : " left at clock ";
+      // Stopped workers end mid-chunk too, as do those at max_steps; only a removed one "left".
+      auto max_steps = st.in.cfg.training.max_steps;
+      auto ended = st.stop_requested                          ? " stopped at clock "
+                   : max_steps > 0 && clock >= uint64_t(max_steps) ? " reached max_steps at clock "
+                                                                   : " left at clock ";
       log(self, "worker " + std::to_string(worker)
                   + (back > 0 ? ended + std::to_string(clock) + "; the untrained rest of "
                                   + std::to_string(back) + " chunk(s) returned to the dispenser"
