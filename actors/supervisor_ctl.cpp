@@ -160,6 +160,13 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
                         + ") finishes its minibatch, pushes and leaves");
     }
     auto it = st.workers.find(static_cast<uint32_t>(*id));
+    if (*id <= UINT32_MAX && it == st.workers.end()
+        && st.restarting.erase(static_cast<uint32_t>(*id)) > 0) { // failed, in its backoff
+      auto line = "worker " + w[1] + " failed and is not restarted (removed)";
+      log(self, line);
+      maybe_finish(self);
+      return rp.deliver(line);
+    }
     if (*id > UINT32_MAX || it == st.workers.end())
       return rp.deliver(usage("no active worker " + w[1]));
     self->send(it->second, stop_atom::value);
