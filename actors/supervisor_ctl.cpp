@@ -196,6 +196,10 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
   }
   if (cmd == "stop") {
     auto& st = self->state;
+    if (st.ending) // every worker has ended: nothing to stop
+      return rp.deliver(std::string("the job is ending already: its final evaluation runs"));
+    if (st.stop_requested)
+      return rp.deliver(std::string("stopping already"));
     st.stop_requested = true;
     // A pipeline replica stops at its head: stage 0 ends after the commit of the minibatch
     // under way and its end runs down the chain. A later stage told to stop would leave at its
