@@ -125,7 +125,8 @@ void resume_workers(supervisor_self self, std::function<void()> started) {
                                          + " was taken after training ended: nothing to "
                                            "resume (the job has no more epochs)"));
     log(self, "the checkpoint at clock " + std::to_string(c.clock) + " was taken after "
-                + "training ended; the job has more epochs: its workers start again");
+                + "training ended; the job has more to train (epochs or max_steps): its workers "
+                  "start again");
     return join_file_workers(self, started);
   }
   // The checkpoint's workers go on; the job file's count does not add any (herd ctl does).
