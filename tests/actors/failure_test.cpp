@@ -262,7 +262,13 @@ TEST_CASE("failure: a stop while a failed worker waits for its restart ends the 
   INFO(log.text);
   REQUIRE(r);
   CHECK(r->samples < 50 * 256); // it used to restart the worker, which trained the rest
-  CHECK_FALSE(log.has("worker 1 restarted"));
+  // No restart once the stop is in (one before it, on a slow machine, is told to stop).
+  auto restarted = log.text.find("worker 1 restarted");
+  auto stopped = log.text.find("stop requested");
+  REQUIRE(stopped != std::string::npos);
+  CHECK((restarted == std::string::npos || restarted < stopped));
   REQUIRE(answers.size() == 2);
-  CHECK(answers[1] == "error: the job is stopping");
+  // Refused; or, when the job ended first (its steps take microseconds), its supervisor is gone.
+  CHECK((answers[1] == "error: the job is stopping"
+         || answers[1].find("request_receiver_down") != std::string::npos));
 }
