@@ -374,7 +374,8 @@ stopped_run run_stopping(uint64_t after, Stop stop) {
     });
   };
   cb.on_progress = [&](const actors::progress_info& p) {
-    if (p.samples >= after && !stopped.exchange(true)) {
+    // Reports can come before on_start (the other replica still being placed): no handle yet.
+    if (p.samples >= after && sup && !stopped.exchange(true)) {
       std::lock_guard<std::mutex> g{seen->mx};
       stop(sup, *seen);
     }
