@@ -77,7 +77,7 @@ TEST_CASE("job: a worker removed mid-run leaves, and BSP and SSP go on without i
   cb.on_start = [&](const caf::actor& s) { sup = s; };
   cb.on_log = [&](const std::string& line) { logs.push_back(line); };
   cb.on_progress = [&](const actors::progress_info& p) {
-    if (p.clock >= 20 && !removed.exchange(true))
+    if (p.clock >= 20 && sup && !removed.exchange(true)) // sup: set by on_start
       caf::anon_send(sup, remove_atom::value, uint32_t{2});
   };
   auto r = actors::run_job(sys, in, cb);
