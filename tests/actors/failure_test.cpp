@@ -58,6 +58,17 @@ struct job_log {
   }
 };
 
+// The supervisor's answers to ctl commands, in order; a refusal as "error: <its line>".
+std::vector<std::string> ask(caf::scoped_actor& self, const caf::actor& sup,
+                             const std::vector<std::vector<std::string>>& commands) {
+  std::vector<std::string> out;
+  for (const auto& words : commands)
+    self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+      .receive([&](const std::string& s) { out.push_back(s); },
+               [&](caf::error& e) { out.push_back("error: " + describe(e)); });
+  return out;
+}
+
 // Why an actor running thrower(what) ended after one message.
 std::string exit_line(std::string what) {
   actors::system_config cfg;
@@ -135,10 +146,7 @@ TEST_CASE("failure: with periodic checkpoints off a shard loss rolls back to a c
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
-      self->request(sup, std::chrono::seconds(30), ctl_atom::value,
-                    messages::ctl_request{{"checkpoint"}})
-        .receive([&](const std::string& s) { answer = s; },
-                 [&](caf::error& e) { answer = "error: " + describe(e); });
+      answer = ask(self, sup, {{"checkpoint"}}).at(0);
       if (answer.find("written to") == std::string::npos)
         return;
       std::lock_guard<std::mutex> g{seen->mx};
@@ -177,13 +185,10 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
       for (int i = 0; i < 200 && !log.has("node b lost"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       auto t0 = std::chrono::steady_clock::now();
-      for (std::vector<std::string> words :
-           {std::vector<std::string>{"add-worker", "--node", "b"},
-            {"add-worker", "--node", "a", "--node", "a"}, // any client, not only herd ctl
-            {"stop"}})
-        self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
-          .receive([&](const std::string& s) { answers.push_back(s); },
-                   [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+      answers = ask(self, sup,
+                    {{"add-worker", "--node", "b"},
+                     {"add-worker", "--node", "a", "--node", "a"}, // any client, not only ctl
+                     {"stop"}});
       CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
     });
   };
@@ -209,10 +214,7 @@ TEST_CASE("failure: a job whose workers were all removed says that its data was 
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
-      for (std::string id : {"0", "1"})
-        self->request(sup, std::chrono::seconds(30), ctl_atom::value,
-                      messages::ctl_request{{"remove-worker", id}})
-          .receive([](const std::string&) {}, [](caf::error&) {});
+      ask(self, sup, {{"remove-worker", "0"}, {"remove-worker", "1"}});
     });
   };
   auto r = actors::run_job(sys, in, cb);
@@ -250,11 +252,7 @@ TEST_CASE("failure: a stop while a failed worker waits for its restart ends the 
         std::lock_guard<std::mutex> g{seen->mx};
         self->send_exit(seen->by_id.at(1), caf::exit_reason::kill);
       }
-      for (std::vector<std::string> words :
-           {std::vector<std::string>{"stop"}, {"add-worker", "--node", "local"}})
-        self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
-          .receive([&](const std::string& s) { answers.push_back(s); },
-                   [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+      answers = ask(self, sup, {{"stop"}, {"add-worker", "--node", "local"}});
     });
   };
   auto r = actors::run_job_on(sys, in, on.nodes, cb);
