@@ -91,6 +91,13 @@ bool begin_resume(supervisor_self self) {
   }
   st.rule = *rule;
   st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped, c.wire);
+  if (c.workers.empty() && st.core->data_used_up()) { // bad input: refused before it starts
+    fail_job(self, make_error(errc::config_invalid,
+                              "the checkpoint at clock " + std::to_string(c.clock)
+                                + " was taken after training ended: nothing to resume (the "
+                                  "job has no more epochs)"));
+    return false;
+  }
   // The restored parameters, measured before anything trains on them: they must score what
   // the checkpoint recorded when it was taken.
   auto acc = evaluate_snapshots(self, c.shards);
@@ -119,11 +126,6 @@ void resume_workers(supervisor_self self, std::function<void()> started) {
   set_consistency(self, st.rule); // the rule in force when it was taken
   st.next_worker_id = c.next_worker_id;
   if (c.workers.empty()) { // taken at the end of training
-    if (st.core->data_used_up())
-      return fail_job(self, make_error(errc::invalid_argument,
-                                       "the checkpoint at clock " + std::to_string(c.clock)
-                                         + " was taken after training ended: nothing to "
-                                           "resume (the job has no more epochs)"));
     log(self, "the checkpoint at clock " + std::to_string(c.clock) + " was taken after "
                 + "training ended; the job has more to train (epochs or max_steps): its workers "
                   "start again");

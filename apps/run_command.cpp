@@ -138,7 +138,9 @@ int run_command(const run_options& opts) {
     if (!opts.quiet)
       printer.eval(e);
   };
+  bool started = false; // on_start came: the outputs are committed
   cb.on_start = [&](const caf::actor& sup) {
+    started = true;
     if (auto err = metrics->commit())
       std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
     std::lock_guard lock{steer_mutex};
@@ -196,6 +198,11 @@ int run_command(const run_options& opts) {
     }
     return code;
   };
+  if (!result && !started && code_of(result.error()) == errc::config_invalid) {
+    // Refused before it started (the checkpoint does not fit the job): bad input, untouched.
+    metrics.reset();
+    return leave(bad_input(opts.resume.empty() ? opts.job_file : opts.resume, result.error()));
+  }
   if (!result) {
     std::fprintf(stderr, "herd: job failed: %s\n", describe(result.error()).c_str());
     return leave(exit_failed);

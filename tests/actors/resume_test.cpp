@@ -78,6 +78,8 @@ TEST_CASE("resume: the checkpoint at the end of training continues when the job 
   auto refused = run(same);
   REQUIRE_FALSE(refused.result);
   CHECK_THAT(describe(refused.result.error()), Catch::Contains("nothing to resume"));
+  CHECK(code_of(refused.result.error()) == errc::config_invalid); // bad input: herd exits 2
+  CHECK(refused.log.find("resuming from the checkpoint") == std::string::npos); // before evals
 }
 
 TEST_CASE("resume: samples/s count the samples trained since the resume", "[actors][integration]") {

@@ -69,3 +69,25 @@ TEST_CASE("herd run --resume: a checkpoint of another model is refused, nothing 
   CHECK(missing.code == exit_bad_input);
   CHECK_THAT(missing.err, Contains("cannot read checkpoint directory"));
 }
+
+TEST_CASE("herd run --resume: a checkpoint taken when training ended is bad input, outputs kept",
+          "[apps][integration]") {
+  temp_dir scratch;
+  auto job = scratch.file("job.json");
+  auto text = job_text("[784, 32, 10]");
+  auto limit = text.find(", \"max_steps\": 40");
+  REQUIRE(limit != std::string::npos);
+  write_text(job, text.erase(limit, 17)); // both epochs
+  auto out = scratch.file("out");
+  REQUIRE(run_herd({"run", job, "--output", out, "--quiet"}, scratch).code == exit_ok);
+  auto metrics = read_text(out + "/metrics.jsonl");
+  auto summary = read_text(out + "/summary.json");
+  // The newest checkpoint was taken as training ended: the same job has nothing to train.
+  auto r = run_herd({"run", job, "--output", out, "--quiet", "--resume", out + "/checkpoints"},
+                    scratch);
+  INFO(r.err);
+  CHECK(r.code == exit_bad_input);
+  CHECK_THAT(r.err, Contains("nothing to resume"));
+  CHECK(read_text(out + "/metrics.jsonl") == metrics);
+  CHECK(read_text(out + "/summary.json") == summary);
+}
