@@ -42,6 +42,39 @@ void cuda_backend::drop_graph() {
   graph_key_.reset();
 }
 
+// Captures enqueue_step into graph_. A capture that fails (an operation the driver refuses
+// while capturing) turns graphs off for this backend, keeps the reason (graph_error()) and
+// returns false: the step then runs eagerly, as every later one, instead of ending the worker.
+bool cuda_backend::capture(int rows, float scale) {
+  drop_graph();
+  cudaStream_t s = stream_.get();
+  cudaGraph_t g = nullptr;
+  try {
+    HERD_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    try {
+      enqueue_step(rows, scale);
+    } catch (...) {
+      cudaStreamEndCapture(s, &g); // ends the capture (and joins the copy stream's part)
+      if (g)
+        cudaGraphDestroy(g);
+      throw;
+    }
+    HERD_CUDA_CHECK(cudaStreamEndCapture(s, &g));
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, g, 0);
+    cudaGraphDestroy(g);
+    HERD_CUDA_CHECK(err);
+    graph_ = exec;
+    ++graph_captures_;
+    return true;
+  } catch (const std::runtime_error& e) {
+    cudaGetLastError(); // a refused capture leaves a (non-sticky) error behind
+    graph_error_ = e.what();
+    opts_.graphs = false;
+    return false;
+  }
+}
+
 void cuda_backend::params_ready(size_t offset, size_t count) {
   kernels::use_device(ordinal_);
   // On the compute stream: ordered after the previous step (which reads the parameters) and
@@ -125,32 +158,21 @@ backend_step_result cuda_backend::step(int rows, const backend_step_options& opt
   HERD_CUDA_CHECK(
     cudaMemcpyAsync(replica_->y(), y_h_.get(), size_t(rows), cudaMemcpyHostToDevice, s));
   const graph_key key{rows, opts.loss_scale, type};
-  if (!opts_.graphs || rows != batch_size_) {
-    enqueue_step(rows, opts.loss_scale);
-  } else {
-    if (!graph_key_ || !(*graph_key_ == key)) {
-      drop_graph();
-      cudaGraph_t g = nullptr;
-      HERD_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-      try {
-        enqueue_step(rows, opts.loss_scale);
-      } catch (...) {
-        cudaStreamEndCapture(s, &g);
-        if (g)
-          cudaGraphDestroy(g);
-        throw;
-      }
-      HERD_CUDA_CHECK(cudaStreamEndCapture(s, &g));
-      cudaGraphExec_t exec = nullptr;
-      const cudaError_t err = cudaGraphInstantiate(&exec, g, 0);
-      cudaGraphDestroy(g);
-      HERD_CUDA_CHECK(err);
-      graph_ = exec;
-      graph_key_ = key;
-      ++graph_captures_;
-    }
+  const bool full = opts_.graphs && rows == batch_size_;
+  if (full && graph_key_ == key) {
     HERD_CUDA_CHECK(cudaGraphLaunch(graph_, s));
     ++graph_launches_;
+  } else if (full && warmed_ == key && capture(rows, opts.loss_scale)) {
+    graph_key_ = key;
+    HERD_CUDA_CHECK(cudaGraphLaunch(graph_, s));
+    ++graph_launches_;
+  } else {
+    // A shape's first full step runs eagerly: cuBLAS's and the lazy module loader's first-use
+    // setup (allocations, kernel loading) then happens outside a capture, as PyTorch's
+    // warm-up before torch.cuda.graph; the next step of that shape is captured.
+    enqueue_step(rows, opts.loss_scale);
+    if (full)
+      warmed_ = key;
   }
   stream_.sync();
   return {loss_h_[0], bad_h_[0] == 0};

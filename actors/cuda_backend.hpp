@@ -10,13 +10,16 @@
 // Under fp16 loss scaling the gradient is unscaled on the device before it is copied, so the
 // per-layer overlap is off there (one D2H after the unscale). With a compressing codec the
 // gradient does not come down at all: cuda_push_encoder encodes each slice on the device.
-// The graph is captured at the first full batch and re-captured when the key (rows, loss
-// scale, precision) changes; a short last batch of a chunk runs eagerly.
+// The graph is captured at the second full batch of a key (rows, loss scale, precision), the
+// first running eagerly as a warm-up, and re-captured the same way when the key changes; a
+// short last batch of a chunk runs eagerly. A capture the driver refuses turns graphs off
+// (graph_error() says why) and the steps run eagerly.
 // Built only with HERD_WITH_CUDA; made through make_compute_backend.
 #pragma once
 
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "actors/compute_backend.hpp"
@@ -60,6 +63,8 @@ public:
   /// Steps that ran as a graph launch, and graphs captured (for tests and benchmarks).
   uint64_t graph_launches() const { return graph_launches_; }
   uint64_t graph_captures() const { return graph_captures_; }
+  /// Why graphs were turned off ("" while they are not).
+  const std::string& graph_error() const { return graph_error_; }
 
 private:
   struct graph_key {
@@ -69,6 +74,7 @@ private:
     bool operator==(const graph_key&) const = default;
   };
   void enqueue_step(int rows, float scale);
+  bool capture(int rows, float scale);
   void drop_graph();
 
   int ordinal_;
@@ -87,7 +93,9 @@ private:
   std::unique_ptr<model::mlp_cuda> replica_;
   std::unique_ptr<cuda_push_encoder> pusher_; // set: pushes encoded on the device, no grad D2H
   CUgraphExec_st* graph_ = nullptr;
-  std::optional<graph_key> graph_key_;
+  std::optional<graph_key> graph_key_; // what graph_ was captured for
+  std::optional<graph_key> warmed_;    // the key whose eager warm-up step has run
+  std::string graph_error_;
   uint64_t graph_launches_ = 0;
   uint64_t graph_captures_ = 0;
 };

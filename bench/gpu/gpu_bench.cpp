@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <random>
 #include <string>
 #include <vector>
@@ -137,7 +138,15 @@ bool run_device_modes(const bench_config& c, cudaStream_t s, int iters, int reps
   print(c, "eager", time_steps(step, s, iters, reps), reps);
   cudaGraph_t g = nullptr;
   HERD_CUDA_CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-  step();
+  try {
+    step();
+  } catch (...) { // end the capture, so the stream serves the next configuration
+    cudaStreamEndCapture(s, &g);
+    if (g)
+      cudaGraphDestroy(g);
+    cudaGetLastError();
+    throw;
+  }
   HERD_CUDA_CHECK(cudaStreamEndCapture(s, &g));
   cudaGraphExec_t exec = nullptr;
   HERD_CUDA_CHECK(cudaGraphInstantiate(&exec, g, 0));
@@ -188,6 +197,9 @@ void run_host_mode(const bench_config& c, int iters, int reps) {
       / iters);
   }
   print(c, "host", summarize(per_step), reps);
+  if (be.graph_launches() == 0)
+    std::fprintf(stderr, "gpu_bench: %s %s host: every step ran eagerly (%s)\n", c.name.c_str(),
+                 gemm_type_name(c.type), be.graph_error().c_str());
 }
 
 } // namespace
@@ -224,8 +236,21 @@ int main(int argc, char** argv) {
       const bool small = c.layers.size() == 4 && c.layers[1] == 256;
       const int iters = quick ? 20 : (small ? 500 : 100);
       const int reps = quick ? 3 : 7;
-      ok &= run_device_modes(c, s.get(), iters, reps);
-      run_host_mode(c, quick ? 10 : (small ? 200 : 30), reps);
+      // A failing configuration or mode is reported and the others still run.
+      try {
+        ok &= run_device_modes(c, s.get(), iters, reps);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpu_bench: %s %s eager/graph: %s\n", c.name.c_str(),
+                     gemm_type_name(c.type), e.what());
+        ok = false;
+      }
+      try {
+        run_host_mode(c, quick ? 10 : (small ? 200 : 30), reps);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpu_bench: %s %s host: %s\n", c.name.c_str(),
+                     gemm_type_name(c.type), e.what());
+        ok = false;
+      }
     }
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
