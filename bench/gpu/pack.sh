@@ -22,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     *) echo "pack.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+[[ -n $out && -n $build ]] || { echo "pack.sh: --out and --build need a folder" >&2; exit 2; }
 bins=("$build/herd" "$build/tests/cuda/herd_cuda_tests" "$build/bench/gpu_bench")
 for b in "${bins[@]}"; do
   [[ -x $b ]] || { echo "pack.sh: $b is missing (build with HERD_CUDA=AUTO or ON first)" >&2; exit 1; }
@@ -49,7 +50,7 @@ done
 # OpenBLAS alone is 36 MiB and the data 30 MiB: binaries and libraries travel xz-compressed
 # (run.sh unpacks them into /tmp).
 tar -C "$out" -cJf "$out/payload.tar.xz" bin lib
-rm -rf "$out/bin" "$out/lib"
+rm -rf "${out:?}/bin" "${out:?}/lib"
 cp "$data"/*-ubyte.gz "$out/data/"
 cp "$here"/run.sh "$here"/torch_mlp.py "$here"/report.py "$here"/jobs.py "$out/bench/gpu/"
 size=$(du -sm "$out" | cut -f1)

@@ -51,11 +51,12 @@ def main():
                   f"{hg['median_ms'] / t['median_ms']:.2f} |")
     for r in other:
         if r.get("kind") == "e2e":
-            t = bench.get(("torch", "wide_mlp", "tf32", "host"))
+            t = (bench.get(("torch", "wide_mlp", "tf32", "host_mt"))
+                 or bench.get(("torch", "wide_mlp", "tf32", "host")))
             tsps = 256 / t["median_ms"] * 1e3 if t else None
             h = r["samples_per_s"]
             hs = "n/a" if h is None else f"{h:.0f} samples/s"
-            ts = "-" if tsps is None else f"{tsps:.0f} samples/s (host shard)"
+            ts = "-" if tsps is None else f"{tsps:.0f} samples/s (host Adam, {t['mode']})"
             ratio = f"{h / tsps:.2f}" if h and tsps else "-"
             print(f"| wide MLP end to end: {r.get('shards', '?')} host shards, fp16 pulls, "
                   f"top-k pushes | {hs} | {ts}"

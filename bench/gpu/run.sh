@@ -63,6 +63,16 @@ publish() {
 
 # Our binaries get their own library path; python3 (PyTorch) keeps the machine's.
 py_ld=${LD_LIBRARY_PATH:-}
+# The python3 that has PyTorch: the GPU image's plain python3 should; else look further.
+torch_py=python3
+torch_ver="not found"
+for p in python3 /opt/torch/.venv/bin/python3 /opt/conda/bin/python3 /usr/bin/python3; do
+  if v=$(timeout 60 "$p" -c 'import torch; print(torch.__version__)' 2>/dev/null); then
+    torch_py=$p
+    torch_ver=$v
+    break
+  fi
+done
 herd_ld=""
 fallback=""
 if [[ -n $pack ]]; then
@@ -90,7 +100,7 @@ fi
 # cuBLAS 13 and the CUDA 13 runtime: the toolkit's, else PyTorch's wheels (nvidia-cublas,
 # nvidia-cuda-runtime).
 for d in /usr/local/cuda/lib64 \
-         $(timeout 60 python3 - 2>/dev/null <<'PY'
+         $(timeout 60 "$torch_py" - 2>/dev/null <<'PY'
 import importlib, os
 for m in ("nvidia.cublas", "nvidia.cuda_runtime", "nvidia.cu13"):
     try:
@@ -113,7 +123,8 @@ if [[ -n $fallback && -d $fallback ]] \
 fi
 # Our binaries, under bounded: bounded CAP "${with_ld[@]}" BINARY ARGS...
 with_ld=(env "LD_LIBRARY_PATH=$herd_ld")
-{ timeout 20 nvidia-smi -L; echo "our binaries: LD_LIBRARY_PATH=$herd_ld"; } \
+{ timeout 20 nvidia-smi -L; echo "our binaries: LD_LIBRARY_PATH=$herd_ld"
+  echo "PyTorch: $torch_ver ($torch_py)"; } \
   | tee "$out/machine.txt"
 for b in "$herd" "$tests" "$bench"; do
   if LD_LIBRARY_PATH=$herd_ld timeout 20 ldd "$b" | grep -q "not found"; then
@@ -162,7 +173,7 @@ echo "== benchmarks"
 bounded 150 "${with_ld[@]}" "$bench" $quick 2>"$out/gpu_bench.err" | tee -a "$results"
 echo "gpu_bench: exit ${PIPESTATUS[0]}" | tee -a "$out/gpu_bench.err"
 publish
-bounded 180 env PYTHONUNBUFFERED=1 python3 "$here/torch_mlp.py" $quick 2>"$out/torch_mlp.err" \
+bounded 180 env PYTHONUNBUFFERED=1 "$torch_py" "$here/torch_mlp.py" $quick 2>"$out/torch_mlp.err" \
   | tee -a "$results"
 echo "torch_mlp.py: exit ${PIPESTATUS[0]}" | tee -a "$out/torch_mlp.err"
 publish

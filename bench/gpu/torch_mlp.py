@@ -8,7 +8,9 @@ weights). Modes:
   graph  the whole step (forward, backward, Adam with capturable=True) captured once with
          torch.cuda.graph and replayed
   host   a host shard in the loop: parameters copied up from pinned memory, the graphed
-         forward/backward, gradients copied down to pinned memory, Adam on the CPU
+         forward/backward, gradients copied down to pinned memory, Adam on one CPU thread
+         (gpu_bench's host mode runs Adam on one core too)
+  host_mt  the same with Adam on all of PyTorch's CPU threads (the end-to-end baseline)
 Prints one JSON line per configuration and mode (median / p10 / p90 ms per step over
 repetitions), fields as gpu_bench's. Validates first: the loss of the fixed batch must fall.
 
@@ -84,9 +86,24 @@ def emit(name, mode, batch, prec, q, reps):
                       "torch": torch.__version__}), flush=True)
 
 
+def set_tf32(on):
+    """TF32 matmuls on or off: the fp32_precision setting where this PyTorch has it (2.9 on;
+    the allow_tf32 flags warn there and are to go), else the flags; never both (PyTorch can
+    raise on a mix of the two)."""
+    matmul = torch.backends.cuda.matmul
+    try:
+        matmul.fp32_precision  # older PyTorch: AttributeError or AssertionError
+        new_api = True
+    except (AttributeError, AssertionError):
+        new_api = False
+    if new_api:
+        matmul.fp32_precision = "tf32" if on else "ieee"
+    else:
+        matmul.allow_tf32 = on
+
+
 def run(name, layers, batch, prec, iters, reps):
-    torch.backends.cuda.matmul.allow_tf32 = prec == "tf32"
-    torch.backends.cudnn.allow_tf32 = prec == "tf32"
+    set_tf32(prec == "tf32")  # herd: fp32 GEMMs in fp32, tf32 with FAST_TF32 compute
     model = make_model(layers)
     x = torch.randn(batch, layers[0], device="cuda")
     y = torch.randint(0, layers[-1], (batch,), device="cuda")
@@ -161,10 +178,16 @@ def run(name, layers, batch, prec, iters, reps):
         torch.cuda.current_stream().synchronize()
         cpu_opt.step()
 
-    for _ in range(5):
-        host_step()
+    # "host": Adam on one CPU thread, as gpu_bench's host mode (one host shard, one core);
+    # "host_mt": on every intra-op thread, the baseline for herd's multi-shard end-to-end job.
     host_iters = max(10, iters // 3)
-    emit(name, "host", batch, prec, time_wall(host_step, host_iters, reps), reps)
+    threads = torch.get_num_threads()
+    for mode, n in (("host", 1), ("host_mt", threads)):
+        torch.set_num_threads(n)
+        for _ in range(5):
+            host_step()
+        emit(name, mode, batch, prec, time_wall(host_step, host_iters, reps), reps)
+    torch.set_num_threads(threads)
 
 
 def main():
