@@ -54,7 +54,7 @@ bool cuda_backend::capture(int rows, float scale) {
     try {
       enqueue_step(rows, scale);
     } catch (...) {
-      cudaStreamEndCapture(s, &g); // ends the capture (and joins the copy stream's part)
+      cudaStreamEndCapture(s, &g); // ends the capture; a partial graph is dropped
       if (g)
         cudaGraphDestroy(g);
       throw;
