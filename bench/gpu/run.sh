@@ -145,7 +145,8 @@ status=0
 publish
 
 echo "== [cuda] tests"
-bounded 180 "${with_ld[@]}" "$tests" --reporter compact >"$out/cuda_tests.log" 2>&1
+bounded 180 "${with_ld[@]}" "$tests" --reporter compact --durations yes \
+  >"$out/cuda_tests.log" 2>&1
 rc=$?
 tail -3 "$out/cuda_tests.log"
 summary=$(grep -E "^(Passed|Failed|All tests passed|test cases)" "$out/cuda_tests.log" | tail -1)
