@@ -56,6 +56,16 @@ std::vector<char> encode_shard_snapshot(const shard_snapshot& s) {
   return detail::flatten(builder);
 }
 
+expected<uint64_t> shard_snapshot_version(const std::vector<char>& bytes) {
+  if (auto err = detail::check_framing(bytes))
+    return err;
+  return detail::guarded([&]() -> expected<uint64_t> {
+    detail::flat_reader flat{bytes};
+    capnp::FlatArrayMessageReader reader(flat.words(), flat.options());
+    return reader.getRoot<wire::ShardCheckpoint>().getVersion();
+  });
+}
+
 expected<shard_snapshot> decode_shard_snapshot(const std::vector<char>& bytes) {
   if (auto err = detail::check_framing(bytes))
     return err;

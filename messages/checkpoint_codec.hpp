@@ -29,6 +29,8 @@ struct shard_snapshot {
 
 std::vector<char> encode_shard_snapshot(const shard_snapshot& s);
 expected<shard_snapshot> decode_shard_snapshot(const std::vector<char>& bytes);
+/// The version (optimizer steps applied) of a shard's checkpoint, without copying its arrays.
+expected<uint64_t> shard_snapshot_version(const std::vector<char>& bytes);
 
 /// A worker's carried state (WorkerState), validated against the slice sizes `counts` when
 /// decoding (every buffer empty or exactly its slice's count).

@@ -11,6 +11,7 @@
 #include "actors/checkpoint_store.hpp"
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
+#include "messages/checkpoint_codec.hpp"
 #include "tests/actors/small_job.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -141,4 +142,37 @@ TEST_CASE("resume: workers that held between two chunks finish normally and ever
   // parameters) is at 0 s.
   REQUIRE_FALSE(r.result->evals.empty());
   CHECK(r.result->evals.front().train_s == 0.0);
+}
+
+TEST_CASE("resume: a job resumed under ASP from a BSP job file evaluates its clocks, none skipped",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto first = job(dir.file("ck"), 2);
+  first.cfg.consistency.model = config::consistency_model::asp; // versions run past clocks
+  REQUIRE(run(first).result);
+  auto c = actors::load_latest_checkpoint(dir.file("ck"));
+  REQUIRE(c);
+  REQUIRE(c->rule.model == "asp");
+  CHECK(*messages::shard_snapshot_version(c->shards[0]) > c->clock); // a push, a version
+  auto bsp = job(dir.file("bsp"), 2);
+  REQUIRE(run(bsp).result);
+  auto b = actors::load_latest_checkpoint(dir.file("bsp"));
+  REQUIRE(b);
+  for (const auto& bytes : b->shards) // BSP throughout: versions are clocks (exact evaluations)
+    CHECK(*messages::shard_snapshot_version(bytes) == b->clock);
+  auto more = job(dir.file("more"), 6); // the file says BSP; the checkpoint's ASP is in force
+  more.cfg.training.eval_every = 4;
+  more.resume = std::make_shared<const actors::checkpoint>(*c);
+  auto evals = 0;
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  std::string log;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) { log += line + "\n"; };
+  cb.on_eval = [&](const actors::eval_point&) { ++evals; };
+  auto r = actors::run_job(sys, more, cb);
+  INFO(log);
+  REQUIRE(r);
+  CHECK(log.find("skipped") == std::string::npos); // it asked exact clocks ASP never keeps
+  CHECK(evals >= 3); // the resume's own, some while training, the final one
 }
