@@ -64,6 +64,9 @@ struct job_callbacks {
   /// Called once the job's actors are spawned, with the supervisor: the handle through which
   /// the job is steered while it runs (remove a worker, change the consistency model).
   std::function<void(const caf::actor&)> on_start;
+  /// Connects to node `name` again (a lost node whose daemon may have started again); blocks,
+  /// so the supervisor calls it on a thread of its own. Unset (one process): lost stays lost.
+  std::function<caf::expected<caf::actor>(const std::string& name)> reconnect;
 };
 
 /// A shard's counters at the end of the job.

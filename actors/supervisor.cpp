@@ -307,7 +307,8 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
     if (dm.source == node.address()) {
       // Its shards and workers report their own loss; the node is not used again.
       st.dead_nodes.insert(name);
-      log(self, "node " + name + " lost (" + describe(dm.reason) + ")");
+      log(self, "node " + name + " lost (" + describe(dm.reason) + ")"
+                  + (st.cb.reconnect ? "; it rejoins if its daemon starts again" : ""));
       if (st.dead_nodes.size() >= st.nodes.size())
         return fail_job(self, make_error(errc::actor_failed,
                                          "every node of the job is lost; node " + name
@@ -320,6 +321,7 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
             return fail_job(self, make_error(errc::actor_failed,
                                              "node " + name + " lost while the job's shards "
                                              "were being placed on it"));
+      dial_lost_node(self, name);
       return;
     }
   for (uint32_t i = 0; i < st.shards.size(); ++i)
@@ -445,6 +447,13 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
         checkpoint_held(self, at);
     },
     [=](restart_atom, uint32_t id) { restart_worker(self, id); },
+    [=](rejoin_atom, const std::string& node) { dial_lost_node(self, node); },
+    [=](rejoin_atom, const std::string& node, caf::actor& h) {
+      node_dialled(self, node, std::move(h));
+    },
+    [=](rejoin_atom, const std::string& node, caf::error& err) {
+      node_dialled(self, node, std::move(err));
+    },
     [=](ctl_atom, const messages::ctl_request& req) {
       auto rp = self->make_response_promise();
       handle_ctl(self, req, rp);

@@ -59,6 +59,11 @@ struct supervisor_actor_state {
   std::set<uint32_t> aborting_replicas;       // pipeline: a stage failed, the others stopping
   std::map<uint32_t, double> failed_at_s;     // when it failed (job time), until it reports
   std::set<std::string> dead_nodes;
+  // Lost nodes being dialled again (supervisor_rejoin.cpp), and what waits for each: an
+  // add-worker on it; the last reason each could not rejoin (logged once).
+  std::set<std::string> rejoining;
+  std::map<std::string, std::vector<std::function<void(const caf::error&)>>> rejoin_waiters;
+  std::map<std::string, std::string> rejoin_refusals;
   size_t workers_done = 0; // workers (stages) that ended normally: data used up or removed
   bool stop_requested = false; // herd ctl stop (or herd run's signal): workers end mid-chunk
   // Rolling back after a lost shard: the old actors' down messages are ignored.
@@ -119,6 +124,19 @@ void restart_replica(supervisor_self self, uint32_t r);
 
 /// Attaches every node, places the shards, then the evaluator and the workers.
 void spawn_job(supervisor_self self);
+/// The job's nodes as each node's peers (for direct routes between them; none in-process).
+std::vector<messages::peer> node_peers(supervisor_self self);
+
+// Lost nodes rejoining (supervisor_rejoin.cpp), where the job can dial nodes (cb.reconnect).
+/// Dials lost node `name` again, unless a dial is under way; every 2 s while it stays lost and
+/// the job runs. A daemon that answers is attached, and the node is live again.
+void dial_lost_node(supervisor_self self, const std::string& name);
+/// `then` runs once lost node `name` has rejoined (no error) or a dial found it silent or
+/// refusing (why); at once with an error when the job cannot dial nodes.
+void when_rejoined(supervisor_self self, const std::string& name,
+                   std::function<void(const caf::error&)> then);
+/// The dial's outcome: a handle to the daemon now at the node's address, or why there is none.
+void node_dialled(supervisor_self self, const std::string& name, caf::expected<caf::actor> h);
 
 /// Places a new worker on `node` while the job runs; answers `rp` with a line for ctl.
 void add_worker(supervisor_self self, const std::string& node, const std::string& device,

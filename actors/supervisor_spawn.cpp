@@ -266,11 +266,7 @@ void spawn_job(supervisor_self self) {
         return fail_job(self, make_error(errc::invalid_argument,
                                          "node " + n.name + " is not connected"));
     }
-  std::vector<messages::peer> peers; // for direct routes between the nodes (none in-process)
-  if (st.nodes.size() > 1)
-    for (const auto& n : cfg.nodes)
-      if (node_named(self, n.name))
-        peers.push_back(messages::peer{n.name, n.host, n.port});
+  auto peers = node_peers(self);
   auto all_attached = countdown(st.nodes.size(), [=] { place_shards(self); });
   for (auto& [name, node] : st.nodes) {
     self->monitor(node);
@@ -283,6 +279,16 @@ void spawn_job(supervisor_self self) {
                                         "node " + node_name + ": " + describe(err)));
             });
   }
+}
+
+std::vector<messages::peer> node_peers(supervisor_self self) {
+  auto& st = self->state;
+  std::vector<messages::peer> peers;
+  if (st.nodes.size() > 1)
+    for (const auto& n : st.in.cfg.nodes)
+      if (node_named(self, n.name))
+        peers.push_back(messages::peer{n.name, n.host, n.port});
+  return peers;
 }
 
 void add_worker(supervisor_self self, const std::string& node, const std::string& device,
@@ -303,9 +309,12 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
     return rp.deliver(
       make_error(errc::invalid_argument, "no node " + node + " in this job (nodes: " + names + ")"));
   }
-  if (st.dead_nodes.count(node) > 0) // a spawn request there would wait for its timeout
-    return rp.deliver(make_error(errc::invalid_argument,
-                                 "node " + node + " is lost: the job no longer uses it"));
+  if (st.dead_nodes.count(node) > 0) // its daemon may be back: dialled once more, then added
+    return when_rejoined(self, node, [=](const caf::error& err) mutable {
+      if (!err)
+        return add_worker(self, node, device, std::move(rp));
+      rp.deliver(make_error(errc::invalid_argument, "node " + node + " is lost: " + describe(err)));
+    });
   if (st.plan.pipelined()) { // one more replica: K stages, all on `node`
     if (device != "cpu")
       return rp.deliver(make_error(errc::invalid_argument,

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -177,6 +178,15 @@ int run_command(const run_options& opts) {
       std::fprintf(stderr, "herd: %s\n", describe(nodes.error()).c_str());
       std::_Exit(exit_failed);
     }
+    // A lost node's daemon started again rejoins: dialled with a short deadline (ctl waits).
+    auto redial = *topo;
+    redial.connect_timeout_s = std::min(redial.connect_timeout_s, 2.0);
+    cb.reconnect = [&sys, redial](const std::string& name) -> expected<caf::actor> {
+      auto one = connect_nodes(sys, redial, {name});
+      if (!one)
+        return one.error();
+      return one->at(name);
+    };
     result = actors::run_job_on(sys, *inputs, std::move(*nodes), cb);
   } else {
     result = actors::run_job(sys, *inputs, cb);

@@ -42,6 +42,7 @@ using held_atom = caf::atom_constant<caf::atom("held")>;          // worker -> s
 using resume_atom = caf::atom_constant<caf::atom("resume")>;      // supervisor -> worker
 using restart_atom = caf::atom_constant<caf::atom("restart")>;    // supervisor -> itself
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>; // supervisor -> shard
+using rejoin_atom = caf::atom_constant<caf::atom("rejoin")>; // supervisor <-> its node dialer
 
 using stage_end_atom = caf::atom_constant<caf::atom("stageend")>; // stage -> next stage: leave
 using stage_abort_atom = caf::atom_constant<caf::atom("stageabort")>; // supervisor -> stage

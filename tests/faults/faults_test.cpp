@@ -1,5 +1,5 @@
 // Faults with real processes: a worker's daemon SIGKILLed mid-training (the worker restarts on
-// a surviving node), the supervisor's process SIGKILLed and the job resumed from its last
+// a surviving node; the daemon started again rejoins the job), the supervisor's process SIGKILLed and the job resumed from its last
 // checkpoint on the same, still running, daemons; a shard's daemon killed and the job (plain or
 // pipeline) rolled back to its newest checkpoint; every daemon killed, and herd run failing at
 // once.
@@ -133,6 +133,48 @@ TEST_CASE("faults: a worker's daemon killed mid-training, the worker restarts el
   CHECK(samples <= 360000 + 64);
   CHECK(final_accuracy(out) >= 87.5);
   report(out, "restarted|recovered|final test accuracy");
+}
+
+TEST_CASE("faults: a killed daemon started again rejoins the job and takes an added worker",
+          "[faults][slow]") {
+  three_daemons c; // shards on a and b, workers 0 on b and 1 on c
+  auto ctl = [&](std::vector<std::string> words, int* code) {
+    std::vector<std::string> args{"ctl", "--topology", c.topology}; // via node a
+    args.insert(args.end(), words.begin(), words.end());
+    herd_process p{args, c.dir.file("ctl.log")};
+    *code = p.wait(40s);
+    return p.output();
+  };
+  // Long enough that it is stopped, not finished, once the checks are done.
+  herd_process run{{"run", c.job({{"training", {{"epochs", 60}}}}), "--cluster", c.topology,
+                    "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("step 200 ", 90s));
+  c.daemons[2]->kill(SIGKILL); // node c and worker 1 with it
+  REQUIRE(run.wait_for_output("worker 1 restarted", 60s));
+  int code = 0;
+  auto refused = ctl({"add-worker", "--node", "c"}, &code);
+  CHECK(code != 0);
+  CHECK_THAT(refused, Catch::Contains("node c is lost: its daemon does not answer"));
+  c.daemons[2] = std::make_unique<herd_process>(
+    std::vector<std::string>{"node", "--topology", c.topology, "--name", "c"},
+    c.dir.file("node-c-again.log"));
+  REQUIRE(c.daemons[2]->wait_for_output("listening on", 20s));
+  REQUIRE(run.wait_for_output("node c rejoined the job", 30s));
+  auto added = ctl({"add-worker", "--node", "c"}, &code);
+  INFO(added);
+  CHECK(code == 0);
+  CHECK(std::regex_search(added, std::regex{R"(worker 2 added on node c)"}));
+  CHECK(c.daemons[2]->wait_for_output("worker 2 started at clock", 30s));
+  auto status = ctl({"status"}, &code);
+  INFO(status);
+  CHECK(std::regex_search(status, std::regex{R"(\nc +127\.0\.0\.1:[0-9]+ +yes)"}));
+  ctl({"stop"}, &code);
+  CHECK(run.wait(120s) == 0);
+  auto out = run.output();
+  INFO(out);
+  CHECK(out.find("worker 2 stopped at clock") != std::string::npos);
+  report(out, "lost|rejoined|added|final test accuracy");
 }
 
 TEST_CASE("faults: a tensor-parallel worker's daemon killed, it restarts with new ranks",
