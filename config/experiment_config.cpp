@@ -59,6 +59,10 @@ bool read_job(object_reader& root, const std::string& base_dir, experiment_confi
     root.add_issue("/job", std::string{"missing; expected "} + rule);
     return false;
   }
+  if (v->is_string() && object_reader::has_nul(v->get_ref<const std::string&>())) {
+    root.expected("job", std::string{rule} + " without NUL characters (U+0000)", *v);
+    return false;
+  }
   if (v->is_string() && !v->get_ref<const std::string&>().empty()) {
     fs::path p = v->get<std::string>();
     if (p.is_relative() && !base_dir.empty())
@@ -186,7 +190,8 @@ const std::string label_rule =
 
 bool valid_label(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return valid_name({&c, 1}) || std::string_view{"+%/()"}.find(c) != std::string_view::npos;
+    return config::detail::name_char(c)
+           || std::string_view{"+%/()"}.find(c) != std::string_view::npos;
   });
 }
 
@@ -372,19 +377,11 @@ expected<experiment_config> parse_experiment(const std::string& text,
 }
 
 expected<experiment_config> load_experiment(const std::string& path) {
-  std::error_code ec;
-  if (fs::is_directory(path, ec))
-    return make_error(errc::io_error, path + ": is a directory, expected an experiment file");
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return make_error(errc::file_not_found,
-                      path + ": cannot open experiment file: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return make_error(errc::io_error,
-                      path + ": cannot read experiment file: " + std::strerror(errno));
-  return parse_experiment(text.str(), fs::path(path).parent_path().string(), path);
+  auto file = config::detail::read_json_file(path, "experiment file");
+  if (!file.error.empty())
+    return make_error(file.not_found ? errc::file_not_found : errc::io_error,
+                      path + ": " + file.error);
+  return parse_experiment(file.text, fs::path(path).parent_path().string(), path);
 }
 
 std::string output_dir(const experiment_config& exp) {

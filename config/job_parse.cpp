@@ -429,17 +429,10 @@ herd::expected<job_config> load_job(const std::string& path, std::vector<config_
       issues->push_back({"", message});
     return herd::make_error(code, path + ": " + message);
   };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return fail(errc::io_error, "is a directory, expected a job file");
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return fail(errc::file_not_found, std::string{"cannot open job file: "} + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    return fail(errc::io_error, std::string{"cannot read job file: "} + std::strerror(errno));
-  return parse_named(text.str(), path, issues, nodes);
+  auto file = detail::read_json_file(path, "job file");
+  if (!file.error.empty())
+    return fail(file.not_found ? errc::file_not_found : errc::io_error, file.error);
+  return parse_named(file.text, path, issues, nodes);
 }
 
 caf::error check_against_data(const job_config& job, size_t features, int classes) {

@@ -1,6 +1,10 @@
 #include "config/json_reader.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 namespace herd::config::detail {
@@ -34,7 +38,70 @@ std::string strip_exception_tag(std::string what) {
   return what;
 }
 
+// Where the first array or object deeper than max_json_depth opens ("line 1, column 65"), or ""
+// when none does. Strings are skipped: brackets in them are text. Malformed text is left to
+// nlohmann, which reports it.
+std::string too_deep_at(const std::string& text) {
+  size_t depth = 0, line = 1, column = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    ++column;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    }
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_json_depth)
+        return "line " + std::to_string(line) + ", column " + std::to_string(column);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return "";
+}
+
 } // namespace
+
+file_text read_json_file(const std::string& path, const std::string& what) {
+  file_text out;
+  auto a_what = (std::string_view{"aeiou"}.find(what.front()) == std::string_view::npos ? "a "
+                                                                                       : "an ")
+                + what;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    out.error = "is a directory, expected " + a_what;
+    return out;
+  }
+  std::ifstream in{path, std::ios::binary};
+  if (!in) {
+    out.error = "cannot open " + what + ": " + std::strerror(errno);
+    out.not_found = true;
+    return out;
+  }
+  // Read in pieces up to the cap: a device or a pipe has no size to check first.
+  char buffer[1 << 16];
+  while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+    out.text.append(buffer, static_cast<size_t>(in.gcount()));
+    if (out.text.size() > max_json_file_bytes) {
+      out.text.clear();
+      out.error = "larger than " + std::to_string(max_json_file_bytes >> 20)
+                  + " MiB, expected " + a_what;
+      return out;
+    }
+  }
+  if (in.bad())
+    out.error = "cannot read " + what + ": " + std::strerror(errno);
+  return out;
+}
 
 std::string child_path(std::string_view parent, std::string_view key) {
   std::string out{parent};
@@ -83,6 +150,12 @@ std::optional<json> parse_json_text(const std::string& text, std::string& syntax
     std::string key;
     size_t next_index = 0;
   };
+  // Checked before nlohmann builds anything: the paths below grow with depth.
+  if (auto at = too_deep_at(text); !at.empty()) {
+    syntax_error = "nested deeper than " + std::to_string(max_json_depth)
+                   + " arrays or objects at " + at;
+    return std::nullopt;
+  }
   std::vector<frame> stack;
   std::vector<config_issue> duplicates;
   auto element_path = [&]() -> std::string {

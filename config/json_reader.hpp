@@ -29,10 +29,28 @@ std::string show(const json& value);
 /// "\"a\"", "\"a\" or \"b\"", "\"a\", \"b\" or \"c\"".
 std::string quoted_alternatives(const std::vector<std::string>& names);
 
-/// Parses JSON text. On malformed input returns nullopt and sets `syntax_error` to nlohmann's
-/// reason (without its "[json.exception...]" tag). Duplicate keys are appended to `issues`.
+/// Deepest nesting of arrays and objects accepted: herd's files need a handful of levels, and
+/// deeper documents cost memory quadratic in depth while parsing.
+constexpr size_t max_json_depth = 64;
+/// Largest job, topology or experiment file read (/dev/zero is not read until memory runs out).
+constexpr size_t max_json_file_bytes = size_t{16} << 20;
+
+/// Parses JSON text. On malformed input, or nesting deeper than max_json_depth, returns nullopt
+/// and sets `syntax_error` to the reason (nlohmann's without its "[json.exception...]" tag).
+/// Duplicate keys are appended to `issues`.
 std::optional<json> parse_json_text(const std::string& text, std::string& syntax_error,
                                     std::vector<config_issue>& issues);
+
+/// A file's text, or why it could not be read (`error` then says so without the path).
+struct file_text {
+  std::string text;
+  std::string error; // "" when read
+  bool not_found = false; // the file could not be opened (errc::file_not_found)
+};
+
+/// Reads `path` whole; `what` names the kind of file in messages ("job file"). A directory, a
+/// file that cannot be opened or read, or one larger than max_json_file_bytes is an error.
+file_text read_json_file(const std::string& path, const std::string& what);
 
 /// The value of `v` as an integer in [lo, hi], or nullopt (wrong type or out of range).
 template <class T>
@@ -116,16 +134,21 @@ class object_reader {
 
   void read_bool(std::string_view key, bool& out);
 
-  /// `what` describes the rule ("a non-empty path"); `ok` checks it.
+  /// `what` describes the rule ("a non-empty path"); `ok` checks it. A string holding U+0000
+  /// is refused whatever `ok` says: paths and names end there in every system call.
   template <class Pred>
   void read_string(std::string_view key, std::string& out, const std::string& what, Pred ok) {
     if (auto v = take(key)) {
-      if (v->is_string() && ok(v->get_ref<const std::string&>()))
+      if (v->is_string() && has_nul(v->get_ref<const std::string&>()))
+        expected(key, what + " without NUL characters (U+0000)", *v);
+      else if (v->is_string() && ok(v->get_ref<const std::string&>()))
         out = v->get<std::string>();
       else
         expected(key, what, *v);
     }
   }
+
+  static bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
 
   /// One of `values`, spelled as to_string(E) spells them.
   template <class E>

@@ -1,19 +1,23 @@
 #include "config/node_reader.hpp"
 
+#include <algorithm>
+
 namespace herd::config::detail {
 
-const std::string name_rule = "a name of letters, digits, '_', '.' or '-'";
+const std::string name_rule = "a name of letters, digits, '_', '.' or '-' other than \".\" and "
+                              "\"..\"";
 
+// Names become path components (runs/<name>, TLS files' {name}): "." and ".." would name the
+// directory itself or its parent.
 bool valid_name(std::string_view s) {
-  if (s.empty())
+  if (s.empty() || s == "." || s == "..")
     return false;
-  for (char c : s) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-              || c == '_' || c == '.' || c == '-';
-    if (!ok)
-      return false;
-  }
-  return true;
+  return std::all_of(s.begin(), s.end(), name_char);
+}
+
+bool name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+         || c == '.' || c == '-';
 }
 
 bool read_nodes(object_reader& root, std::vector<node_config>& out) {

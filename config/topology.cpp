@@ -83,17 +83,12 @@ herd::expected<topology> parse_topology(const std::string& json_text,
 }
 
 herd::expected<topology> load_topology(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return herd::make_error(errc::io_error, path + ": is a directory, expected a topology file");
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return herd::make_error(errc::file_not_found,
-                            path + ": cannot open topology file: " + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
+  auto file = detail::read_json_file(path, "topology file");
+  if (!file.error.empty())
+    return herd::make_error(file.not_found ? errc::file_not_found : errc::io_error,
+                            path + ": " + file.error);
   auto dir = std::filesystem::absolute(path).parent_path().string();
-  return parse_named(text.str(), path, dir);
+  return parse_named(file.text, path, dir);
 }
 
 tls_config tls_for(const tls_config& tls, const std::string& name) {

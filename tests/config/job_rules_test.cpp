@@ -10,9 +10,12 @@ using namespace herd::config::test;
 namespace {
 
 struct rule_case {
-  const char* members;  // top-level members added to a valid job
-  const char* error;    // the expected error text
+  std::string members;  // top-level members added to a valid job
+  std::string error;    // the expected error text
 };
+
+const std::string name_rule =
+  R"(a name of letters, digits, '_', '.' or '-' other than "." and "..")";
 
 void check_rules(std::initializer_list<rule_case> cases) {
   for (const auto& c : cases) {
@@ -25,10 +28,15 @@ void check_rules(std::initializer_list<rule_case> cases) {
 
 TEST_CASE("config: name rule", "[config]") {
   check_rules({
-    {R"("name": "a b")", R"(/name: expected a name of letters, digits, '_', '.' or '-', got "a b")"},
-    {R"("name": "")", R"(/name: expected a name of letters, digits, '_', '.' or '-', got "")"},
-    {R"("name": 5)", R"(/name: expected a name of letters, digits, '_', '.' or '-', got 5)"},
+    {R"("name": "a b")", R"(/name: expected )" + name_rule + R"(, got "a b")"},
+    {R"("name": "")", R"(/name: expected )" + name_rule + R"(, got "")"},
+    {R"("name": 5)", R"(/name: expected )" + name_rule + R"(, got 5)"},
+    // runs/<name> would be the current directory or its parent.
+    {R"("name": ".")", R"(/name: expected )" + name_rule + R"(, got ".")"},
+    {R"("name": "..")", R"(/name: expected )" + name_rule + R"(, got "..")"},
   });
+  CHECK(parsed(job_with(R"("name": "...")")).name == "...");
+  CHECK(parsed(job_with(R"("name": ".a")")).name == ".a");
 }
 
 TEST_CASE("config: model rules", "[config]") {
@@ -60,6 +68,9 @@ TEST_CASE("config: data rules", "[config]") {
     {R"("data": {"normalize": "minmax"})",
      R"(/data/normalize: expected "standardize", "scale" or "none", got "minmax")"},
     {R"("data": {"train_images": ""})", R"(/data/train_images: expected a non-empty path, got "")"},
+    {R"("data": {"test_images": "t10k\u0000.gz"})",
+     R"(/data/test_images: expected a non-empty path without NUL characters (U+0000), )"
+     R"(got "t10k\u0000.gz")"},
     {R"("data": {"test_labels": null})", "/data/test_labels: expected a non-empty path, got null"},
     {R"("data": {"train_limit": -5})",
      "/data/train_limit: expected a non-negative integer, got -5"},
@@ -157,10 +168,10 @@ TEST_CASE("config: node rules", "[config]") {
     {R"("nodes": {"name": "a"})",
      R"(/nodes: expected a non-empty array of node objects, got {"name":"a"})"},
     {R"("nodes": [5])", "/nodes/0: expected an object, got 5"},
-    {R"("nodes": [{"host": "x"}])",
-     "/nodes/0/name: missing; expected a name of letters, digits, '_', '.' or '-'"},
+    {R"("nodes": [{"host": "x"}])", "/nodes/0/name: missing; expected " + name_rule},
     {R"("nodes": [{"name": "a b"}])",
-     R"(/nodes/0/name: expected a name of letters, digits, '_', '.' or '-', got "a b")"},
+     R"(/nodes/0/name: expected )" + name_rule + R"(, got "a b")"},
+    {R"("nodes": [{"name": ".."}])", R"(/nodes/0/name: expected )" + name_rule + R"(, got "..")"},
     {R"("nodes": [{"name": "a"}, {"name": "a"}])",
      R"(/nodes/1/name: duplicate node name "a" (also at /nodes/0))"},
     {R"("nodes": [{"name": "a", "port": 70000}])",
@@ -190,6 +201,13 @@ TEST_CASE("config: supervisor, checkpoint and output rules", "[config]") {
     {R"("checkpoint": {"keep": 0})", "/checkpoint/keep: expected a positive integer, got 0"},
     {R"("checkpoint": {"dir": 5})", R"(/checkpoint/dir: expected a path ("" for the default), got 5)"},
     {R"("output": {"dir": null})", R"(/output/dir: expected a path ("" for the default), got null)"},
+    // A path ends at U+0000 in every system call: "a\u0000b" would be used as "a".
+    {R"("checkpoint": {"dir": "ck\u0000x"})",
+     R"(/checkpoint/dir: expected a path ("" for the default) without NUL characters (U+0000), )"
+     R"(got "ck\u0000x")"},
+    {R"("output": {"dir": "o\u0000"})",
+     R"(/output/dir: expected a path ("" for the default) without NUL characters (U+0000), )"
+     R"(got "o\u0000")"},
   });
   auto job = parsed(job_with(R"("supervisor": {"restart": "always"}, "output": {"dir": ""})"));
   CHECK(job.supervisor.restart == restart_policy::always);
