@@ -4,10 +4,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <zlib.h>
@@ -26,27 +33,30 @@ uint32_t crc_of(const std::string& bytes) {
     crc32(0L, reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
 }
 
-caf::error io_failure(const std::string& what, const std::string& path) {
-  return make_error(errc::io_error, what + " " + path + ": " + std::strerror(errno));
+// `err`: errno as the failed call left it (read before anything else can change it).
+caf::error io_failure(const std::string& what, const std::string& path, int err) {
+  return make_error(errc::io_error, what + " " + path + ": " + std::strerror(err));
 }
 
 // Writes `bytes` to `path` and fsyncs it.
 caf::error write_synced(const std::string& path, const std::string& bytes) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0)
-    return io_failure("cannot create", path);
+    return io_failure("cannot create", path, errno);
   size_t done = 0;
   while (done < bytes.size()) {
     auto n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n <= 0) {
+      int err = n < 0 ? errno : ENOSPC;
       ::close(fd);
-      return io_failure("cannot write", path);
+      return io_failure("cannot write", path, err);
     }
     done += static_cast<size_t>(n);
   }
-  bool ok = ::fsync(fd) == 0;
-  ::close(fd);
-  return ok ? caf::error{} : io_failure("cannot sync", path);
+  int err = ::fsync(fd) == 0 ? 0 : errno;
+  if (::close(fd) != 0 && err == 0)
+    err = errno;
+  return err == 0 ? caf::error{} : io_failure("cannot sync", path, err);
 }
 
 void sync_dir(const std::string& path) {
@@ -67,14 +77,6 @@ std::string read_all(const std::string& path, bool& ok) {
 
 json chunk_json(const data::chunk& c) {
   return json{{"id", c.id}, {"epoch", c.epoch}, {"indices", c.indices}};
-}
-
-data::chunk chunk_of(const json& j) {
-  data::chunk c;
-  c.id = j.at("id").get<uint64_t>();
-  c.epoch = j.at("epoch").get<uint32_t>();
-  c.indices = j.at("indices").get<std::vector<uint32_t>>();
-  return c;
 }
 
 std::string carried_file(uint32_t worker) {
@@ -131,53 +133,157 @@ json manifest_of(const checkpoint& c, const std::vector<std::pair<std::string, u
   return m;
 }
 
-checkpoint checkpoint_of(const json& m) {
+// A manifest value that is missing or not of its type: the checkpoint is damaged.
+struct bad_manifest : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// One value of a manifest and its JSON path; every read checks the type (and range) and throws
+// bad_manifest naming the path, never converts (a float or negative number is not a clock).
+struct field {
+  const json& j;
+  std::string path;
+
+  [[noreturn]] void bad(const std::string& what) const {
+    throw bad_manifest((path.empty() ? std::string{"/"} : path) + " is not " + what);
+  }
+  bool has(const char* key) const { return j.is_object() && j.contains(key); }
+  field operator[](const char* key) const {
+    if (!j.is_object())
+      bad("an object");
+    auto it = j.find(key);
+    if (it == j.end())
+      throw bad_manifest(path + "/" + key + " is missing");
+    return {*it, path + "/" + key};
+  }
+  std::vector<field> items() const {
+    if (!j.is_array())
+      bad("an array");
+    std::vector<field> out;
+    for (size_t i = 0; i < j.size(); ++i)
+      out.push_back({j[i], path + "/" + std::to_string(i)});
+    return out;
+  }
+  uint64_t u64() const {
+    if (!j.is_number_unsigned())
+      bad("a non-negative integer");
+    return j.get<uint64_t>();
+  }
+  uint32_t u32() const {
+    auto v = u64();
+    if (v > UINT32_MAX)
+      bad("a 32-bit unsigned integer");
+    return static_cast<uint32_t>(v);
+  }
+  bool boolean() const {
+    if (!j.is_boolean())
+      bad("true or false");
+    return j.get<bool>();
+  }
+  double number() const {
+    if (!j.is_number())
+      bad("a number");
+    return j.get<double>();
+  }
+  std::string text() const {
+    if (!j.is_string())
+      bad("a string");
+    return j.get<std::string>();
+  }
+  // A file of the checkpoint: a plain name inside its directory (no path, no "." or "..").
+  std::string file_name() const {
+    auto name = text();
+    bool plain = !name.empty() && name != "." && name != ".."
+                 && std::all_of(name.begin(), name.end(), [](char ch) {
+                      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '-'
+                             || ch == '_';
+                    });
+    if (!plain)
+      bad("a file name inside the checkpoint directory (\"" + name + "\")");
+    return name;
+  }
+};
+
+data::chunk chunk_of(const field& f) {
+  data::chunk c;
+  c.id = f["id"].u64();
+  c.epoch = f["epoch"].u32();
+  for (const auto& i : f["indices"].items())
+    c.indices.push_back(i.u32());
+  return c;
+}
+
+// `name` in `dir` when it is a readable file that matches `crc`.
+std::string checked_file(const fs::path& dir, const std::string& name, uint32_t crc) {
+  std::error_code ec;
+  bool ok = fs::is_regular_file(dir / name, ec);
+  auto bytes = ok ? read_all((dir / name).string(), ok) : std::string{};
+  if (!ok)
+    throw bad_manifest(name + " is missing or unreadable");
+  if (crc_of(bytes) != crc)
+    throw bad_manifest(name + " does not match its checksum (CRC-32)");
+  return bytes;
+}
+
+// The checkpoint a manifest (checksum verified and erased) describes, its files read from `dir`.
+checkpoint read_manifest(const json& j, const fs::path& dir) {
+  field m{j, ""};
+  if (m["format"].u64() != manifest_format)
+    throw bad_manifest("manifest format " + j.at("format").dump());
   checkpoint c;
-  c.clock = m.at("clock").get<uint64_t>();
-  c.job_json = m.at("job").get<std::string>();
-  const auto& r = m.at("consistency");
-  c.rule = {r.at("model").get<std::string>(), r.at("staleness").get<uint64_t>(),
-            r.at("staleness_aware").get<bool>()};
-  const auto& d = m.at("data");
-  c.data.epoch = d.at("epoch").get<uint32_t>();
-  c.data.pos = d.at("pos").get<uint64_t>();
-  c.data.next_id = d.at("next_id").get<uint64_t>();
-  c.data.samples_done = d.at("samples_done").get<uint64_t>();
-  for (const auto& w : d.at("waiting"))
+  c.clock = m["clock"].u64();
+  c.job_json = m["job"].text();
+  auto r = m["consistency"];
+  c.rule = {r["model"].text(), r["staleness"].u64(), r["staleness_aware"].boolean()};
+  auto d = m["data"];
+  c.data.epoch = d["epoch"].u32();
+  c.data.pos = d["pos"].u64();
+  c.data.next_id = d["next_id"].u64();
+  c.data.samples_done = d["samples_done"].u64();
+  for (const auto& w : d["waiting"].items())
     c.data.waiting.push_back(chunk_of(w));
-  for (const auto& o : d.at("outstanding"))
-    c.data.outstanding.emplace_back(o.at("worker").get<uint64_t>(), chunk_of(o.at("chunk")));
-  for (const auto& w : m.at("workers")) {
+  for (const auto& o : d["outstanding"].items())
+    c.data.outstanding.emplace_back(o["worker"].u64(), chunk_of(o["chunk"]));
+  for (const auto& w : m["workers"].items()) {
     worker_position p;
-    p.worker = w.at("worker").get<uint32_t>();
-    p.node = w.at("node").get<std::string>();
-    p.device = w.value("device", std::string{}); // "" (older manifests): the job file decides
-    p.clock = w.at("clock").get<uint64_t>();
-    p.pos = w.at("pos").get<uint64_t>();
-    if (w.contains("chunk")) {
+    p.worker = w["worker"].u32();
+    p.node = w["node"].text();
+    p.device = w.has("device") ? w["device"].text() : ""; // "" (older): the job file decides
+    p.clock = w["clock"].u64();
+    p.pos = w["pos"].u64();
+    if (w.has("chunk")) {
       p.has_chunk = true;
-      p.chunk = chunk_of(w.at("chunk"));
+      p.chunk = chunk_of(w["chunk"]);
+    }
+    if (w.has("carried")) {
+      auto f = w["carried"];
+      auto bytes = checked_file(dir, f["file"].file_name(), f["crc32"].u32());
+      p.carried.assign(bytes.begin(), bytes.end());
     }
     c.workers.push_back(std::move(p));
   }
-  const auto& n = m.at("counters");
-  c.samples = n.at("samples").get<uint64_t>();
-  c.steps = n.at("steps").get<uint64_t>();
-  c.skipped = n.at("skipped").get<uint64_t>();
-  c.next_worker_id = n.at("next_worker_id").get<uint32_t>();
-  if (n.contains("wire")) {
-    auto w = n.at("wire").get<std::vector<uint64_t>>();
-    if (w.size() == 5) {
-      c.wire.up_bytes = w[0];
-      c.wire.up_dense_bytes = w[1];
-      c.wire.down_bytes = w[2];
-      c.wire.down_dense_bytes = w[3];
-      c.wire.encode_ns = w[4];
-    }
+  auto n = m["counters"];
+  c.samples = n["samples"].u64();
+  c.steps = n["steps"].u64();
+  c.skipped = n["skipped"].u64();
+  c.next_worker_id = n["next_worker_id"].u32();
+  if (n.has("wire")) {
+    auto w = n["wire"].items();
+    if (w.size() != 5)
+      n["wire"].bad("an array of 5 counters");
+    c.wire.up_bytes = w[0].u64();
+    c.wire.up_dense_bytes = w[1].u64();
+    c.wire.down_bytes = w[2].u64();
+    c.wire.down_dense_bytes = w[3].u64();
+    c.wire.encode_ns = w[4].u64();
   }
-  if (m.contains("evaluation")) {
-    c.accuracy = m["evaluation"].at("accuracy").get<double>();
-    c.loss = m["evaluation"].at("loss").get<double>();
+  if (m.has("evaluation")) {
+    c.accuracy = m["evaluation"]["accuracy"].number();
+    c.loss = m["evaluation"]["loss"].number();
+  }
+  for (const auto& s : m["shards"].items()) {
+    auto bytes = checked_file(dir, s["file"].file_name(), s["crc32"].u32());
+    c.shards.emplace_back(bytes.begin(), bytes.end());
   }
   return c;
 }
@@ -191,42 +297,59 @@ expected<checkpoint> load_one(const fs::path& dir) {
   json m = json::parse(text, nullptr, false);
   if (m.is_discarded() || !m.is_object() || !m.contains("checksum"))
     return make_error(errc::bad_format, "manifest.json is not a whole manifest");
-  auto stated = m["checksum"].get<uint32_t>();
-  m.erase("checksum");
-  if (crc_of(m.dump()) != stated)
-    return make_error(errc::bad_format, "manifest.json does not match its checksum");
   try {
-    if (m.at("format").get<int>() != manifest_format)
-      return make_error(errc::bad_format, "manifest format " + m.at("format").dump());
-    auto c = checkpoint_of(m);
-    for (const auto& s : m.at("shards")) {
-      auto name = s.at("file").get<std::string>();
-      auto bytes = read_all((dir / name).string(), ok);
-      if (!ok)
-        return make_error(errc::bad_format, name + " is missing or unreadable");
-      if (crc_of(bytes) != s.at("crc32").get<uint32_t>())
-        return make_error(errc::bad_format, name + " does not match its checksum (CRC-32)");
-      c.shards.emplace_back(bytes.begin(), bytes.end());
-    }
-    const auto& rows = m.at("workers");
-    for (size_t i = 0; i < rows.size() && i < c.workers.size(); ++i) {
-      if (!rows[i].contains("carried"))
-        continue;
-      auto name = rows[i]["carried"].at("file").get<std::string>();
-      auto bytes = read_all((dir / name).string(), ok);
-      if (!ok)
-        return make_error(errc::bad_format, name + " is missing or unreadable");
-      if (crc_of(bytes) != rows[i]["carried"].at("crc32").get<uint32_t>())
-        return make_error(errc::bad_format, name + " does not match its checksum (CRC-32)");
-      c.workers[i].carried.assign(bytes.begin(), bytes.end());
-    }
-    return c;
-  } catch (const nlohmann::json::exception& e) {
+    auto stated = field{m, ""}["checksum"].u32();
+    m.erase("checksum");
+    if (crc_of(m.dump()) != stated)
+      return make_error(errc::bad_format, "manifest.json does not match its checksum");
+    return read_manifest(m, dir);
+  } catch (const bad_manifest& e) {
+    return make_error(errc::bad_format, std::string{"manifest.json: "} + e.what());
+  } catch (const std::exception& e) { // nothing in a manifest may end the caller
     return make_error(errc::bad_format, std::string{"manifest.json: "} + e.what());
   }
 }
 
 } // namespace
+
+bool is_checkpoint_name(const std::string& name, uint64_t* clock, bool tmp) {
+  constexpr std::string_view prefix = "ckpt-", suffix = ".tmp";
+  std::string_view v = name;
+  if (v.substr(0, prefix.size()) != prefix)
+    return false;
+  v.remove_prefix(prefix.size());
+  if (tmp) {
+    if (v.size() < suffix.size() || v.substr(v.size() - suffix.size()) != suffix)
+      return false;
+    v.remove_suffix(suffix.size());
+  }
+  if (v.empty() || !std::all_of(v.begin(), v.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return false;
+  uint64_t value = 0;
+  auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), value);
+  if (err != std::errc{} || end != v.data() + v.size())
+    return false; // beyond 64 bits: not one of ours
+  if (clock != nullptr)
+    *clock = value;
+  return true;
+}
+
+std::vector<std::pair<uint64_t, std::string>> checkpoints_in(const std::string& dir,
+                                                             std::error_code* ec) {
+  std::vector<std::pair<uint64_t, std::string>> all;
+  std::error_code e;
+  for (const auto& entry : fs::directory_iterator(dir, e)) {
+    uint64_t clock = 0;
+    std::error_code ignored;
+    if (is_checkpoint_name(entry.path().filename().string(), &clock)
+        && entry.is_directory(ignored))
+      all.emplace_back(clock, entry.path().string());
+  }
+  if (ec != nullptr)
+    *ec = e;
+  std::sort(all.begin(), all.end());
+  return all;
+}
 
 expected<std::string> write_checkpoint(const std::string& dir, const checkpoint& c, int keep) {
   std::error_code ec;
@@ -234,61 +357,62 @@ expected<std::string> write_checkpoint(const std::string& dir, const checkpoint&
   auto final_dir = fs::path(dir) / dir_name(c.clock);
   auto tmp = fs::path(dir) / (dir_name(c.clock) + ".tmp");
   fs::remove_all(tmp, ec);
-  if (!fs::create_directories(tmp, ec))
-    return make_error(errc::io_error, "cannot create " + tmp.string() + ": " + ec.message());
+  if (!fs::create_directory(tmp, ec))
+    return make_error(errc::io_error, "cannot create " + tmp.string() + ": "
+                                        + (ec ? ec.message() : "it exists already"));
+  // A write that fails leaves nothing behind: the partial directory goes.
+  auto failed = [&](caf::error err) -> expected<std::string> {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+    return err;
+  };
   std::vector<std::pair<std::string, uint32_t>> files;
   for (size_t i = 0; i < c.shards.size(); ++i) {
     auto name = "shard-" + std::to_string(i) + ".capnp";
     std::string bytes(c.shards[i].begin(), c.shards[i].end());
     if (auto err = write_synced((tmp / name).string(), bytes))
-      return err;
+      return failed(err);
     files.emplace_back(name, crc_of(bytes));
   }
   for (const auto& w : c.workers)
     if (!w.carried.empty())
       if (auto err = write_synced((tmp / carried_file(w.worker)).string(),
                                   std::string(w.carried.begin(), w.carried.end())))
-        return err;
+        return failed(err);
   auto m = manifest_of(c, files);
   m["checksum"] = crc_of(m.dump());
   if (auto err = write_synced((tmp / "manifest.json").string(), m.dump(1)))
-    return err;
+    return failed(err);
   sync_dir(tmp.string());
   fs::remove_all(final_dir, ec);
   fs::rename(tmp, final_dir, ec);
   if (ec)
-    return make_error(errc::io_error, "cannot rename " + tmp.string() + ": " + ec.message());
+    return failed(make_error(errc::io_error, "cannot rename " + tmp.string() + ": "
+                                               + ec.message()));
   sync_dir(dir);
-  // Keep the newest `keep` (names sort by clock).
-  std::vector<fs::path> all;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory() && e.path().filename().string().rfind("ckpt-", 0) == 0
-        && e.path().extension() != ".tmp")
-      all.push_back(e.path());
-  std::sort(all.begin(), all.end());
+  // Keep the newest `keep` checkpoints, by clock; other entries are not checkpoints.
+  auto all = checkpoints_in(dir);
   for (size_t i = 0; i + size_t(std::max(1, keep)) < all.size(); ++i)
-    fs::remove_all(all[i], ec);
+    fs::remove_all(all[i].second, ec);
   return final_dir.string();
 }
 
 expected<checkpoint> load_latest_checkpoint(const std::string& dir,
                                             std::vector<std::string>* notes) {
   std::error_code ec;
-  std::vector<fs::path> all;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.is_directory() && e.path().filename().string().rfind("ckpt-", 0) == 0
-        && e.path().extension() != ".tmp")
-      all.push_back(e.path());
+  auto all = checkpoints_in(dir, &ec);
   if (ec)
     return make_error(errc::file_not_found, dir + ": cannot read checkpoint directory: "
                                               + ec.message());
-  std::sort(all.rbegin(), all.rend());
-  for (const auto& d : all) {
-    auto c = load_one(d);
-    if (c)
+  for (auto d = all.rbegin(); d != all.rend(); ++d) {
+    auto c = load_one(d->second);
+    if (c) {
+      c->source = dir;
       return c;
+    }
     if (notes != nullptr)
-      notes->push_back("checkpoint " + d.filename().string() + " skipped: " + describe(c.error()));
+      notes->push_back("checkpoint " + fs::path(d->second).filename().string()
+                       + " skipped: " + describe(c.error()));
   }
   return make_error(errc::file_not_found, dir + ": no whole checkpoint found"
                                             + (all.empty() ? "" : " (all were damaged)"));

@@ -3,11 +3,15 @@
 // the loss scale; schema/checkpoint.capnp) and `manifest.json` with the job, the clock, the
 // consistency rule, the data position, every worker's place, and a CRC-32 of every file (and
 // of the manifest itself). Written into `ckpt-<clock>.tmp/`, each file fsynced, then renamed,
-// so a checkpoint is whole or absent; the newest `keep` are kept.
+// so a checkpoint is whole or absent (a failed write removes its .tmp); the newest `keep` are
+// kept. Only names of the exact form `ckpt-<digits>` are checkpoints: other entries are never
+// pruned nor loaded.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <system_error>
+#include <utility>
 #include <vector>
 
 #include "data/dispenser.hpp"
@@ -44,7 +48,18 @@ struct checkpoint {
   // The test set measured on these parameters when the checkpoint was taken (-1: not measured).
   double accuracy = -1;
   double loss = 0;
+  // Where load_latest_checkpoint found it ("" when not loaded from a directory).
+  std::string source;
 };
+
+/// A checkpoint directory's name: `ckpt-<digits>` (and `ckpt-<digits>.tmp`, a write under way or
+/// left by one that failed); anything else is not one. `clock` gets the digits' value.
+bool is_checkpoint_name(const std::string& name, uint64_t* clock = nullptr, bool tmp = false);
+
+/// The checkpoints (`ckpt-<digits>` directories) under `dir`, by clock, oldest first; empty when
+/// `dir` is missing. `ec` (optional) gets why `dir` could not be read.
+std::vector<std::pair<uint64_t, std::string>> checkpoints_in(const std::string& dir,
+                                                             std::error_code* ec = nullptr);
 
 /// Writes `c` under `dir` and removes all but the newest `keep`; returns the new directory.
 expected<std::string> write_checkpoint(const std::string& dir, const checkpoint& c, int keep);

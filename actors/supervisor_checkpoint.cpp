@@ -10,6 +10,7 @@
 
 #include <cstdio>
 
+#include "actors/checkpoint_dir.hpp"
 #include "actors/consistency.hpp"
 #include "actors/evaluator_state.hpp"
 #include "actors/supervisor_actor.hpp"
@@ -112,7 +113,10 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
       c.loss = acc->loss;
     }
     auto dir = config::checkpoint_dir(st.in.cfg);
-    auto written = write_checkpoint(dir, c, st.in.cfg.checkpoint.keep);
+    // Held from the start with periodic checkpoints; else from the first `herd ctl checkpoint`.
+    auto held = hold_checkpoint_dir(self->id(), dir, st.in.resume ? st.in.resume->source : "");
+    auto written = held ? expected<std::string>{held}
+                        : write_checkpoint(dir, c, st.in.cfg.checkpoint.keep);
     if (!written) {
       log(self, "checkpoint failed: " + describe(written.error()));
       finish_checkpoint(self, "", written.error());

@@ -4,6 +4,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/checkpoint_dir.hpp"
 #include "actors/consistency.hpp"
 #include "actors/evaluator.hpp"
 #include "actors/supervisor_actor.hpp"
@@ -253,6 +254,13 @@ void spawn_job(supervisor_self self) {
   st.plan = plan_job(cfg);
   st.rule = rule_of(cfg.consistency.model, cfg.consistency.staleness,
                     cfg.consistency.staleness_aware);
+  // Periodic checkpoints: the directory is this job's from the start (refused, bad input, when
+  // another run uses it or an earlier one's checkpoints lie there); else from the first one.
+  self->attach_functor([id = self->id()] { release_checkpoint_dir(id); });
+  if (cfg.checkpoint.every > 0)
+    if (auto err = hold_checkpoint_dir(self->id(), config::checkpoint_dir(cfg),
+                                       st.in.resume ? st.in.resume->source : ""))
+      return fail_job(self, err);
   if (st.in.resume && !begin_resume(self))
     return;
   st.job_json = config::to_json(cfg);
@@ -360,8 +368,11 @@ void add_worker(supervisor_self self, const std::string& node, const std::string
 void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reason) {
   auto& st = self->state;
   auto lost_line = "shard " + std::to_string(lost_shard) + " lost (" + describe(reason) + ")";
-  // `herd ctl checkpoint` writes checkpoints also when periodic ones are off.
-  auto c = load_latest_checkpoint(config::checkpoint_dir(st.in.cfg));
+  // `herd ctl checkpoint` writes checkpoints also when periodic ones are off. Only this job's
+  // (or those it resumed from there): another run's directory is not held.
+  auto dir = config::checkpoint_dir(st.in.cfg);
+  auto held = hold_checkpoint_dir(self->id(), dir, st.in.resume ? st.in.resume->source : "");
+  auto c = held ? expected<checkpoint>{held} : load_latest_checkpoint(dir);
   if (!c && st.in.cfg.checkpoint.every == 0 && !st.last_ckpt)
     return fail_job(self, make_error(errc::actor_failed,
                                      lost_line + " and no checkpoint to recover from "

@@ -1,13 +1,26 @@
-// Checkpoints: the files (checksums, fallback to the previous whole one, keep K) and resuming:
-// a job resumed from a checkpoint ends with bit-identical parameters to one that never stopped.
+// Checkpoints: the files (checksums, fallback to the previous whole one, keep K), the directory
+// (one run at a time, none over an earlier run's) and resuming: a job resumed from a checkpoint
+// ends with bit-identical parameters to one that never stopped.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <caf/actor_system.hpp>
 
+#include "actors/checkpoint_dir.hpp"
 #include "actors/checkpoint_hold.hpp"
 #include "actors/checkpoint_store.hpp"
 #include "actors/job.hpp"
@@ -326,4 +339,159 @@ TEST_CASE("checkpoint: a BSP evaluation reads exactly its clock, as the checkpoi
       }
   }
   CHECK(compared == 3);
+}
+
+namespace {
+
+// Rewrites `dir`'s manifest through `edit` with its checksum made to fit again.
+void edit_manifest(const std::string& dir, const std::function<void(nlohmann::ordered_json&)>& edit,
+                   bool fix_checksum = true) {
+  auto path = dir + "/manifest.json";
+  std::ifstream in{path};
+  auto m = nlohmann::ordered_json::parse(in);
+  in.close();
+  edit(m);
+  if (fix_checksum) {
+    m.erase("checksum");
+    auto text = m.dump();
+    m["checksum"] = crc32(0L, reinterpret_cast<const Bytef*>(text.data()), uInt(text.size()));
+  }
+  std::ofstream{path} << m.dump(1);
+}
+
+} // namespace
+
+TEST_CASE("checkpoint: a manifest value of the wrong type or a file outside it is damaged",
+          "[actors]") {
+  test::temp_dir dir;
+  auto ck = dir.file("ck");
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(10), 3));
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(20), 3));
+  auto newest = ck + "/ckpt-000000000020";
+  fs::copy_file(newest + "/shard-0.capnp", dir.file("outside.capnp"));
+  std::ifstream manifest{newest + "/manifest.json"};
+  auto crc = nlohmann::ordered_json::parse(manifest)["shards"][0]["crc32"];
+  auto which = GENERATE(0, 1, 2, 3, 4, 5);
+  INFO("case " << which);
+  std::string named;
+  if (which == 0) {
+    edit_manifest(newest, [](auto& m) { m["checksum"] = "abc"; }, false);
+    named = "/checksum is not";
+  } else if (which == 1) {
+    edit_manifest(newest, [](auto& m) { m["checksum"] = -1; }, false);
+    named = "/checksum is not";
+  } else if (which == 2) {
+    edit_manifest(newest, [](auto& m) { m["format"] = "1"; });
+    named = "/format is not";
+  } else if (which == 3) {
+    edit_manifest(newest, [](auto& m) { m["counters"]["wire"] = {1, 2}; });
+    named = "/counters/wire is not";
+  } else if (which == 4) {
+    edit_manifest(newest, [](auto& m) { m["shards"][0]["file"] = "../../outside.capnp"; });
+    named = "/shards/0/file is not a file name inside the checkpoint directory";
+  } else {
+    auto abs = dir.file("outside.capnp");
+    edit_manifest(newest, [&](auto& m) { m["shards"][0] = {{"file", abs}, {"crc32", crc}}; });
+    named = "/shards/0/file is not a file name inside the checkpoint directory";
+  }
+  std::vector<std::string> notes;
+  auto got = actors::load_latest_checkpoint(ck, &notes);
+  REQUIRE(got);
+  CHECK(got->clock == 10);
+  REQUIRE(notes.size() == 1);
+  CHECK_THAT(notes[0], Catch::Contains("ckpt-000000000020 skipped: manifest.json: " + named));
+}
+
+TEST_CASE("checkpoint: only ckpt-<digits> directories are pruned and loaded, by clock",
+          "[actors]") {
+  test::temp_dir dir;
+  auto ck = dir.path().string();
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(5), 2));
+  fs::rename(ck + "/ckpt-000000000005", ck + "/ckpt-backup"); // whole, but not a checkpoint
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(2000000000000), 2)); // 13 digits
+  for (uint64_t c : {10, 20, 30})
+    REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(c), 2));
+  CHECK((fs::exists(ck + "/ckpt-backup/manifest.json") && fs::exists(ck + "/ckpt-2000000000000")));
+  CHECK(fs::exists(ck + "/ckpt-000000000030"));
+  CHECK_FALSE(fs::exists(ck + "/ckpt-000000000020"));
+  fs::remove_all(ck + "/ckpt-2000000000000");
+  auto got = actors::load_latest_checkpoint(ck);
+  REQUIRE(got);
+  CHECK(got->clock == 30);
+  CHECK(got->source == ck);
+}
+
+TEST_CASE("checkpoint: a write that fails leaves no partial directory and says why", "[actors]") {
+  test::temp_dir dir;
+  auto ck = dir.path().string();
+  std::signal(SIGXFSZ, SIG_IGN); // a write past the limit fails with EFBIG, like ENOSPC
+  rlimit was{};
+  REQUIRE(::getrlimit(RLIMIT_FSIZE, &was) == 0);
+  rlimit small = was;
+  small.rlim_cur = 16;
+  REQUIRE(::setrlimit(RLIMIT_FSIZE, &small) == 0);
+  auto written = actors::write_checkpoint(ck, sample_checkpoint(10), 2);
+  ::setrlimit(RLIMIT_FSIZE, &was);
+  REQUIRE_FALSE(written);
+  CHECK_THAT(describe(written.error()), Catch::Contains("cannot write")
+                                          && Catch::Contains(std::strerror(EFBIG)));
+  CHECK(fs::is_empty(ck)); // no ckpt-000000000010.tmp left
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(10), 2)); // and the next one works
+}
+
+TEST_CASE("checkpoint dir: a run is refused where another run's checkpoints lie or it is in use",
+          "[actors]") {
+  test::temp_dir dir;
+  auto ck = dir.file("ck");
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(40), 2));
+  fs::create_directories(ck + "/ckpt-000000000050.tmp"); // a write that died
+  auto fresh = actors::hold_checkpoint_dir(1, ck, "");
+  REQUIRE(fresh);
+  CHECK(code_of(fresh) == errc::config_invalid);
+  CHECK_THAT(describe(fresh), Catch::Contains("checkpoint directory " + ck + " holds checkpoints "
+                                              "of an earlier run (the newest at clock 40)")
+                                && Catch::Contains("--resume " + ck));
+  CHECK_FALSE(actors::holds_checkpoint_dir(1));
+  CHECK_FALSE(fs::exists(ck + "/.herd.lock")); // left as it was
+  CHECK(fs::exists(ck + "/ckpt-000000000050.tmp"));
+  // Resuming from that very directory: held; the dead write's directory goes.
+  REQUIRE_FALSE(actors::hold_checkpoint_dir(2, ck, ck));
+  CHECK(actors::holds_checkpoint_dir(2));
+  CHECK_FALSE(fs::exists(ck + "/ckpt-000000000050.tmp"));
+  actors::release_checkpoint_dir(2);
+  CHECK_FALSE(fs::exists(ck + "/.herd.lock"));
+  // Held by another process (a lock of its own on the file): refused at once.
+  auto other = dir.file("other");
+  fs::create_directories(other);
+  int fd = ::open((other + "/.herd.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
+  auto busy = actors::hold_checkpoint_dir(3, other, "");
+  ::close(fd);
+  REQUIRE(busy);
+  CHECK(describe(busy) == "checkpoint directory " + other + " is in use by another herd run");
+  // A directory it had to make goes again when nothing was written into it.
+  auto made = dir.file("made/ck");
+  REQUIRE_FALSE(actors::hold_checkpoint_dir(4, made, ""));
+  CHECK(fs::exists(made + "/.herd.lock"));
+  actors::release_checkpoint_dir(4);
+  CHECK_FALSE(fs::exists(dir.file("made")));
+}
+
+TEST_CASE("checkpoint dir: a fresh job is refused before it trains where checkpoints lie",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  auto ck = dir.file("ck");
+  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(90), 2));
+  auto in = single_worker_job(ck);
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto r = actors::run_job(sys, in);
+  REQUIRE_FALSE(r);
+  CHECK(code_of(r.error()) == errc::config_invalid); // herd run: bad input, exit 2
+  CHECK_THAT(describe(r.error()), Catch::Contains("the newest at clock 90"));
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(ck))
+    names.push_back(e.path().filename().string());
+  CHECK(names == std::vector<std::string>{"ckpt-000000000090"});
 }
