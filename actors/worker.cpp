@@ -339,7 +339,17 @@ caf::behavior worker_behavior(worker_self self, worker_setup setup) {
       parts.insert(parts.end(), p.bytes.begin(), p.bytes.end());
     },
     [=](stop_atom) { self->state.stopping = true; },
-    [=](hold_atom, uint64_t clock) { self->state.hold.hold_at(clock); },
+    [=](hold_atom, uint64_t clock) {
+      auto& st = self->state;
+      st.hold.hold_at(clock);
+      // Waiting for the pull of a clock at or past the hold (a worker that joined past it
+      // while the checkpoint began): under BSP that pull waits for the others' steps, which
+      // hold. It holds here instead; the pull's replies are kept for when it resumes.
+      if (st.pull_waiting && st.hold.hold_before(st.setup.state->clock())) {
+        st.pull_waiting = false;
+        maybe_report_held(self);
+      }
+    },
     [=](resume_atom) {
       if (self->state.hold.resume(self->state.setup.state->clock()))
         pull(self);

@@ -1,0 +1,70 @@
+// A worker asked to hold for a checkpoint while it waits for a pull that the hold itself blocks:
+// one that joined past the hold's clock (added as the checkpoint began) waits under BSP for a
+// round the other workers, holding, never finish. It must hold where it stands instead.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/job_parts.hpp"
+#include "actors/system_config.hpp"
+#include "messages/atoms.hpp"
+#include "messages/types.hpp"
+#include "tests/actors/small_job.hpp"
+
+using namespace herd;
+using namespace std::chrono_literals;
+
+TEST_CASE("worker: a hold below the clock it waits to pull at is reported at once, from there",
+          "[actors]") {
+  auto in = test::small_job(); // BSP, 2 shards
+  auto plan = actors::plan_job(in.cfg);
+  auto codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  caf::scoped_actor self{sys};
+  // Worker 0 is a member at clock 0 that never pushes: round 0 stays open.
+  std::vector<caf::actor> shards;
+  for (uint32_t i = 0; i < plan.slices.size(); ++i) {
+    auto s = actors::make_shard(sys, plan, codecs, i, 1000, {0});
+    REQUIRE(s);
+    shards.push_back(*s);
+    bool joined = false;
+    self->request(*s, 5s, join_atom::value, uint32_t{2}, uint64_t{1})
+      .receive([&](uint64_t) { joined = true; }, [&](caf::error&) {});
+    REQUIRE(joined);
+  }
+  auto w = actors::make_worker(sys, plan, *codecs, in.train, 2, 1, shards,
+                               caf::actor_cast<caf::actor>(self));
+  REQUIRE(w);
+  // Until both shards hold its pull of clock 1 (deferred: round 0 is open).
+  auto waiting = [&] {
+    uint64_t n = 0;
+    for (auto& s : shards)
+      self->request(s, 5s, stats_atom::value)
+        .receive([&](const messages::shard_stats& st) { n += st.waiting_pulls; },
+                 [&](caf::error&) {});
+    return n == shards.size();
+  };
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!waiting() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(waiting());
+  self->send(*w, hold_atom::value, uint64_t{0}); // the others hold before their step 0
+  bool held = false;
+  self->receive([&](held_atom, const messages::worker_place& at) {
+                  held = true;
+                  CHECK(at.worker == 2);
+                  CHECK(at.clock == 1); // where it stands: no step taken
+                  CHECK_FALSE(at.has_chunk);
+                },
+                caf::after(10s) >> [] {});
+  CHECK(held);
+  self->send_exit(*w, caf::exit_reason::user_shutdown);
+  for (auto& s : shards)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+}
