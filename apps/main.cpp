@@ -125,6 +125,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "herd: %s (see --help)\n", lower_first(e.what()).c_str());
     return herd::apps::exit_bad_input;
   }
+  // An empty path or address is never meant: `--resume ""` would start afresh without a word.
+  for (auto* sub : app.get_subcommands())
+    for (const auto* opt : sub->get_options())
+      if (opt->get_type_size() > 0 && opt->count() > 0)
+        for (const auto& value : opt->results())
+          if (value.empty()) {
+            std::fprintf(stderr, "herd: %s: expected a non-empty value, got \"\" (see --help)\n",
+                         opt->get_name().c_str());
+            return herd::apps::exit_bad_input;
+          }
   // The codec registry is assembled here, once, and passed down (no static registration).
   auto codecs = std::make_shared<const herd::kernels::compress::codec_registry>(
     herd::kernels::compress::default_codecs());

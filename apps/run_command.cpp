@@ -113,9 +113,20 @@ int run_command(const run_options& opts) {
       *p = std::filesystem::absolute(*p).lexically_normal().string();
   // Written aside until the job starts: a run failing before then changes nothing there.
   auto out_dir = config::output_dir(*job);
-  auto opened = metrics_file::open(out_dir, config::to_json(*job));
-  if (!opened)
-    return bad_input("", opened.error());
+  // A write failing later (a full disk) is one line, ending any progress line, and exit 1.
+  auto report = [&](const std::string& line) {
+    std::lock_guard lock{steer_mutex};
+    if (shown)
+      shown->finish_line();
+    std::fprintf(stderr, "herd: %s\n", line.c_str());
+  };
+  auto opened = metrics_file::open(out_dir, config::to_json(*job), report);
+  if (!opened && code_of(opened.error()) == errc::invalid_argument)
+    return bad_input("", opened.error()); // the output path cannot be a directory
+  if (!opened) {
+    std::fprintf(stderr, "herd: %s\n", describe(opened.error()).c_str());
+    return exit_failed;
+  }
   auto metrics = std::move(*opened);
   kernels::set_blas_threads(job->training.blas_threads);
 
@@ -143,7 +154,7 @@ int run_command(const run_options& opts) {
   cb.on_start = [&](const caf::actor& sup) {
     started = true;
     if (auto err = metrics->commit())
-      std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+      report(describe(err));
     std::lock_guard lock{steer_mutex};
     supervisor = sup;
     if (stop_asked)
@@ -218,7 +229,7 @@ int run_command(const run_options& opts) {
     return leave(exit_failed);
   }
   if (auto err = metrics->commit())
-    std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+    report(describe(err));
   metrics->write_summary(*result);
   const auto& f = result->final_eval;
   std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples\n",
@@ -257,6 +268,8 @@ int run_command(const run_options& opts) {
                  checkpoints_failed.load());
     code = exit_failed;
   }
+  if (metrics->failed()) // said when it happened: "<file>: cannot write (<reason>)"
+    code = exit_failed;
   if (auto sig = interrupts.signal()) // stopped early: say so to scripts and shells
     code = 128 + sig;
   return leave(code);

@@ -368,6 +368,29 @@ TEST_CASE("herd: argument errors print one line starting with \"herd: \" that na
   }
 }
 
+TEST_CASE("herd: an empty path option is refused, not taken as absent", "[apps][integration]") {
+  temp_dir dir;
+  auto job = write_job(dir, tiny_job(write_dataset(dir, true), dir.file("out")));
+  struct empty_case {
+    std::vector<std::string> args;
+    std::string option;
+  };
+  // --resume "" used to start a fresh run without a word.
+  for (const auto& c : std::vector<empty_case>{
+         {{"run", job, "--resume", ""}, "--resume"},
+         {{"run", job, "--output", ""}, "--output"},
+         {{"run", job, "--cluster", ""}, "--cluster"},
+         {{"run", ""}, "job"},
+         {{"validate", job, "--cluster", ""}, "--cluster"},
+         {{"experiment", "exp.json", "--output", ""}, "--output"},
+         {{"node", "--topology", "", "--name", "a"}, "--topology"}}) {
+    INFO(c.option);
+    check_bad_input(run_herd(c.args, dir),
+                    {"herd: " + c.option + ": expected a non-empty value, got \"\""});
+  }
+  CHECK_FALSE(fs::exists(dir.file("out")));
+}
+
 TEST_CASE("herd: --version prints the version and exits 0", "[apps][integration]") {
   temp_dir dir;
   auto r = run_herd({"--version"}, dir);

@@ -142,3 +142,41 @@ TEST_CASE("herd run: checkpoints failing while the job runs are on stderr with -
   CHECK_THAT(lines.back(), Contains("checkpoint(s) failed"));
   CHECK(fs::exists(dir.file("out") + "/summary.json"));
 }
+
+// A full disk, made with /dev/full: the pending files are opened through their links there.
+TEST_CASE("herd run: outputs that cannot be written are named once each on stderr, exit 1",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto out = earlier_output(dir);
+  auto job = tiny_job(write_dataset(dir, true), out);
+  job["training"]["eval_every"] = 1; // several evaluations, one line for metrics.jsonl
+  auto path = write_job(dir, job);
+
+  SECTION("metrics.jsonl and summary.json") {
+    fs::create_symlink("/dev/full", fs::path(out) / "metrics.jsonl.pending");
+    fs::create_symlink("/dev/full", fs::path(out) / "summary.json.pending");
+    auto r = run_herd({"run", path, "--quiet"}, dir);
+    INFO(r.err);
+    CHECK(r.code == exit_failed);
+    CHECK_THAT(r.out, Contains("final test accuracy")); // the job itself went on to its end
+    auto lines = r.err_lines();
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0] == "herd: " + out + "/metrics.jsonl: cannot write (No space left on device)");
+    CHECK(lines[1] == "herd: " + out + "/summary.json: cannot write (No space left on device)");
+    // No summary cut short stands in for a whole one: the earlier run's went at the start.
+    CHECK_FALSE(fs::exists(fs::path(out) / "summary.json"));
+    CHECK_FALSE(fs::exists(fs::symlink_status(fs::path(out) / "summary.json.pending")));
+    CHECK_THAT(read_text(out + "/job.json"), Contains("\"eval_every\": 1"));
+  }
+  SECTION("job.json, before the job starts") {
+    fs::create_symlink("/dev/full", fs::path(out) / "job.json.pending");
+    auto r = run_herd({"run", path, "--quiet"}, dir);
+    INFO(r.err);
+    CHECK(r.code == exit_failed);
+    CHECK(r.out.empty());
+    REQUIRE(r.err_lines().size() == 1);
+    CHECK(r.err_lines()[0]
+          == "herd: " + out + "/job.json: cannot write (No space left on device)");
+    check_untouched(out);
+  }
+}
