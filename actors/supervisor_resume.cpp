@@ -6,6 +6,7 @@
 
 #include <caf/event_based_actor.hpp>
 
+#include "actors/checkpoint_check.hpp"
 #include "actors/consistency.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "messages/atoms.hpp"
@@ -82,6 +83,12 @@ bool begin_resume(supervisor_self self) {
     fail_job(self, make_error(errc::config_invalid,
                               "the checkpoint has " + std::to_string(c.shards.size())
                                 + " shard(s), the job " + std::to_string(cfg.shards.size())));
+    return false;
+  }
+  // Its data position, workers and shards must fit this job's training set, slices and
+  // optimizer, and each other: a worker would read samples past the set, shards wait forever.
+  if (auto err = check_checkpoint(c, st.plan, *st.in.train)) {
+    fail_job(self, err);
     return false;
   }
   auto rule = rule_from(c.rule);

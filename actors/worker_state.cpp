@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 
 #include "actors/cpu_backend.hpp"
 
@@ -79,6 +81,11 @@ worker_state::step_result worker_state::compute_step() {
   uint8_t* y = backend_->batch_y();
   for (size_t r = 0; r < rows; ++r) {
     auto idx = chunk_.indices[pos_ + r];
+    if (idx >= train_->count) // a bug upstream (checkpoints are checked before they resume)
+      throw std::out_of_range("worker " + std::to_string(id_) + ": sample index "
+                              + std::to_string(idx) + " of chunk " + std::to_string(chunk_.id)
+                              + " is past the training set of " + std::to_string(train_->count)
+                              + " samples");
     std::memcpy(x + r * features, train_->row(idx), features * sizeof(float));
     y[r] = train_->y[idx];
   }

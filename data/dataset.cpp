@@ -32,6 +32,7 @@ expected<dataset> load_dataset(const std::string& images, const std::string& lab
       return make_error(errc::bad_format, labels + ": label " + std::to_string(i) + " is "
                                             + std::to_string((*lab)[i]) + ", expected 0 to "
                                             + std::to_string(d.classes - 1));
+  d.file_count = img->count;
   d.count = limit > 0 ? std::min<size_t>(limit, img->count) : img->count;
   d.features = size_t{img->rows} * img->cols;
   d.x.resize(d.count * d.features);

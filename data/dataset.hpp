@@ -14,6 +14,7 @@ struct dataset {
   size_t count = 0;
   size_t features = 0;
   int classes = 10;
+  size_t file_count = 0;  // samples in the files before any limit (0: not from files, = count)
   std::vector<float> x;   // count*features, row-major
   std::vector<uint8_t> y; // count labels in [0, classes)
 

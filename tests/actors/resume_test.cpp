@@ -176,3 +176,31 @@ TEST_CASE("resume: a job resumed under ASP from a BSP job file evaluates its clo
   CHECK(log.find("skipped") == std::string::npos); // it asked exact clocks ASP never keeps
   CHECK(evals >= 3); // the resume's own, some while training, the final one
 }
+
+TEST_CASE("resume: a checkpoint of more training samples than the job keeps is refused before "
+          "it starts",
+          "[actors][integration]") {
+  test::temp_dir dir;
+  REQUIRE(run(job(dir.file("ck"), 2)).result);
+  auto mid = dir.file("mid");
+  std::filesystem::create_directories(mid);
+  std::filesystem::copy(dir.file("ck") + "/ckpt-000000000020", mid + "/ckpt-000000000020");
+  auto at = actors::load_latest_checkpoint(mid);
+  REQUIRE(at);
+  REQUIRE_FALSE(at->workers.empty());
+  // The same file under a lower train_limit: the checkpoint's chunks hold indices past it.
+  auto in = job(dir.file("fewer"), 2);
+  auto fewer = *in.train;
+  fewer.file_count = fewer.count;
+  fewer.count = 100;
+  fewer.x.resize(fewer.count * fewer.features);
+  fewer.y.resize(fewer.count);
+  in.train = std::make_shared<const data::dataset>(fewer);
+  in.resume = std::make_shared<const actors::checkpoint>(*at);
+  auto r = run(in);
+  REQUIRE_FALSE(r.result);
+  CHECK(code_of(r.result.error()) == errc::config_invalid); // bad input: herd exits 2
+  CHECK_THAT(describe(r.result.error()),
+             Catch::Contains("a training set of 256 samples, the job has 100"));
+  CHECK(r.log.find("resuming from the checkpoint") == std::string::npos); // before evals
+}
