@@ -177,9 +177,12 @@ std::string status_json(node_self self) {
 
 // The error for an attach while another job's supervisor is attached.
 caf::error other_job(node_self self, const caf::actor& sup) {
-  if (self->state.supervisor && self->state.supervisor != sup)
+  const auto& st = self->state;
+  if (st.supervisor && st.supervisor != sup)
     return make_error(errc::invalid_argument,
-                      "node " + self->state.setup.name + " runs another job already");
+                      "node " + st.setup.name + " runs another job already"
+                        + (st.plan ? " (" + st.plan->cfg.name + ")" : std::string{})
+                        + ": stop it (herd ctl stop) or wait for its end");
   return {};
 }
 
@@ -222,11 +225,11 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
   return {
     [=](attach_atom, caf::actor sup, const std::string& job_json,
         const std::vector<messages::peer>& peers) -> caf::result<bool> {
+      if (auto err = other_job(self, sup)) // before plan_for: the running job keeps its plan
+        return err;
       auto plan = plan_for(self, job_json);
       if (!plan)
         return std::move(plan.error());
-      if (auto err = other_job(self, sup))
-        return err;
       if (auto err = connect_peers(self, peers))
         return err;
       const auto& cfg = (*plan)->cfg;

@@ -284,7 +284,9 @@ void spawn_job(supervisor_self self) {
       .then([=](bool) { all_attached(); },
             [=](caf::error& err) {
               fail_job(self, make_error(errc::actor_failed,
-                                        "node " + node_name + ": " + describe(err)));
+                                        describe(err).rfind("node " + node_name, 0) == 0
+                                          ? describe(err) // it names itself
+                                          : "node " + node_name + ": " + describe(err)));
             });
   }
 }

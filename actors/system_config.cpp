@@ -49,6 +49,11 @@ system_config::system_config() {
   // One thread hand-off less per remote message: the two-process job measured 28,000-30,400
   // samples/s against 24,600-25,900 with the default (docs/performance.md).
   set("middleman.workers", size_t{0});
+  // A peer that stops answering without closing its connection (a frozen process, a cable
+  // pulled: no FIN, no RST) is dropped after connection-timeout without data: every connection
+  // carries a heartbeat a second. A frozen `herd run` pinned its daemons for good before.
+  set("middleman.heartbeat-interval", caf::timespan{std::chrono::seconds(1)});
+  set("middleman.connection-timeout", caf::timespan{peer_silence_limit});
 }
 
 } // namespace herd::actors

@@ -200,6 +200,15 @@ TEST_CASE("node: a detach from another supervisor than the job's leaves the job 
                  std::vector<messages::peer>{})
     .receive([&](bool ok) { attached = ok; }, [](caf::error&) {});
   REQUIRE(attached);
+  // A second job's attach is refused, naming the job that holds the node and what to do.
+  auto second = sys.spawn([](caf::event_based_actor*) { return caf::behavior{[](int) {}}; });
+  std::string refusal;
+  other->request(node, 60s, attach_atom::value, second, job_json(dir, file),
+                 std::vector<messages::peer>{})
+    .receive([](bool) {}, [&](caf::error& err) { refusal = describe(err); });
+  CHECK_THAT(refusal, Catch::Contains("runs another job already (")
+                        && Catch::Contains("herd ctl stop"));
+  caf::anon_send_exit(second, caf::exit_reason::kill);
   // A second job's supervisor, refused by this node, detaches from every node it asked.
   bool answered = false;
   other->request(node, 5s, detach_atom::value).receive([&](bool) { answered = true; },

@@ -177,6 +177,27 @@ TEST_CASE("faults: a killed daemon started again rejoins the job and takes an ad
   report(out, "lost|rejoined|added|final test accuracy");
 }
 
+TEST_CASE("faults: a frozen herd run (SIGSTOP) lets its daemons go after 20 s of silence",
+          "[faults][slow]") {
+  three_daemons c;
+  herd_process run{{"run", c.job({}), "--cluster", c.topology, "--output", c.dir.file("out")},
+                   c.dir.file("run.log")};
+  REQUIRE(run.wait_for_output("step 100 ", 90s));
+  auto t0 = std::chrono::steady_clock::now();
+  run.kill(SIGSTOP); // no FIN, no RST: only the missing heartbeats tell
+  for (auto& d : c.daemons)
+    CHECK(d->wait_for_output("the job's supervisor is gone", 60s));
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(waited >= 15s); // not before the silence limit (20 s, heartbeats every second)
+  WARN("daemons free " << std::chrono::duration<double>(waited).count() << " s after SIGSTOP");
+  auto topo = json::parse(herd::test::file_text(c.topology));
+  uint16_t port = topo["nodes"][0]["port"];
+  herd_process ctl{{"ctl", "--connect", "127.0.0.1:" + std::to_string(port), "status"},
+                   c.dir.file("ctl.log")};
+  CHECK(ctl.wait(30s) == 0);
+  CHECK(ctl.output().find("node a: no job running") != std::string::npos);
+}
+
 TEST_CASE("faults: a tensor-parallel worker's daemon killed, it restarts with new ranks",
           "[faults][slow]") {
   three_daemons c; // worker 1 and its two rank actors on c
