@@ -15,17 +15,18 @@ const float* dataset::row(size_t i) const {
 
 expected<dataset> load_dataset(const std::string& images, const std::string& labels,
                                size_t limit) {
-  auto img = read_idx_images(images);
+  auto img = read_idx_images(images, limit);
   if (!img)
     return std::move(img.error());
-  auto lab = read_idx_labels(labels);
+  uint32_t labels_in_file = 0;
+  auto lab = read_idx_labels(labels, limit, &labels_in_file);
   if (!lab)
     return std::move(lab.error());
-  if (img->count != lab->size())
+  if (img->count != labels_in_file)
     return make_error(errc::size_mismatch,
                       "image and label counts differ: " + images + " has "
                         + std::to_string(img->count) + " images, " + labels + " has "
-                        + std::to_string(lab->size()) + " labels");
+                        + std::to_string(labels_in_file) + " labels");
   dataset d;
   for (size_t i = 0; i < lab->size(); ++i)
     if ((*lab)[i] >= d.classes)
@@ -33,13 +34,13 @@ expected<dataset> load_dataset(const std::string& images, const std::string& lab
                                             + std::to_string((*lab)[i]) + ", expected 0 to "
                                             + std::to_string(d.classes - 1));
   d.file_count = img->count;
-  d.count = limit > 0 ? std::min<size_t>(limit, img->count) : img->count;
+  d.count = lab->size(); // the first `limit`, or all
   d.features = size_t{img->rows} * img->cols;
   d.x.resize(d.count * d.features);
   const auto& px = img->pixels;
   std::transform(px.begin(), px.begin() + static_cast<std::ptrdiff_t>(d.x.size()), d.x.begin(),
                  [](uint8_t p) { return static_cast<float>(p) / 255.0f; });
-  d.y.assign(lab->begin(), lab->begin() + static_cast<std::ptrdiff_t>(d.count));
+  d.y = std::move(*lab);
   return d;
 }
 

@@ -36,6 +36,9 @@ std::string gz_message(gzFile f, const std::string& path, int& err) {
 expected<gz_stream> gz_stream::open_read(const std::string& path) {
   std::error_code ec;
   auto st = std::filesystem::status(path, ec);
+  // A symlink loop, a permission denied on the way: not "no such file".
+  if (ec && st.type() != std::filesystem::file_type::not_found)
+    return make_error(errc::io_error, path + ": cannot open for reading: " + ec.message());
   if (!std::filesystem::exists(st))
     return make_error(errc::file_not_found, path + ": no such file");
   if (std::filesystem::is_directory(st))

@@ -92,12 +92,16 @@ expected<header> read_header(gz_stream& in, uint32_t magic, const char* kind) {
   return h;
 }
 
-// Reads exactly h.payload bytes, then checks that nothing follows.
-expected<std::vector<uint8_t>> read_payload(gz_stream& in, const header& h, const char* what) {
+// Reads the first `keep` items (all when 0 or more than there are) of h.payload bytes; having
+// read them all, checks that nothing follows (the rest is not read when `keep` stops short).
+expected<std::vector<uint8_t>> read_payload(gz_stream& in, const header& h, const char* what,
+                                            size_t keep) {
   const auto& path = in.path();
   std::vector<uint8_t> out;
   size_t done = 0;
-  const auto total = static_cast<size_t>(h.payload);
+  const bool whole = keep == 0 || keep >= h.dims[0];
+  const auto total = whole ? static_cast<size_t>(h.payload)
+                           : static_cast<size_t>(h.payload / h.dims[0] * keep);
   const auto reading = std::to_string(total) + " bytes of " + what;
   while (done < total) {
     const size_t step = std::min(total - done, payload_step);
@@ -111,6 +115,8 @@ expected<std::vector<uint8_t>> read_payload(gz_stream& in, const header& h, cons
                                                + std::to_string(total) + " bytes of " + what
                                                + ", got " + std::to_string(done));
   }
+  if (!whole)
+    return out;
   auto rest = in.count_rest();
   if (!rest)
     return std::move(rest.error());
@@ -126,14 +132,14 @@ expected<std::vector<uint8_t>> read_payload(gz_stream& in, const header& h, cons
 
 } // namespace
 
-expected<idx_images> read_idx_images(const std::string& path) {
+expected<idx_images> read_idx_images(const std::string& path, size_t limit) {
   auto in = gz_stream::open_read(path);
   if (!in)
     return std::move(in.error());
   auto h = read_header(*in, idx_images_magic, "images");
   if (!h)
     return std::move(h.error());
-  auto pixels = read_payload(*in, *h, "pixels");
+  auto pixels = read_payload(*in, *h, "pixels", limit);
   if (!pixels)
     return std::move(pixels.error());
   idx_images out;
@@ -144,14 +150,17 @@ expected<idx_images> read_idx_images(const std::string& path) {
   return out;
 }
 
-expected<std::vector<uint8_t>> read_idx_labels(const std::string& path) {
+expected<std::vector<uint8_t>> read_idx_labels(const std::string& path, size_t limit,
+                                               uint32_t* count) {
   auto in = gz_stream::open_read(path);
   if (!in)
     return std::move(in.error());
   auto h = read_header(*in, idx_labels_magic, "labels");
   if (!h)
     return std::move(h.error());
-  return read_payload(*in, *h, "labels");
+  if (count != nullptr)
+    *count = h->dims[0];
+  return read_payload(*in, *h, "labels", limit);
 }
 
 } // namespace herd::data

@@ -24,17 +24,20 @@ constexpr uint32_t idx_images_magic = 0x00000803;
 constexpr uint32_t idx_labels_magic = 0x00000801;
 
 struct idx_images {
-  uint32_t count = 0, rows = 0, cols = 0;
-  std::vector<uint8_t> pixels; // count*rows*cols, image-major then row-major
+  uint32_t count = 0, rows = 0, cols = 0; // count: the file's, whatever was read
+  std::vector<uint8_t> pixels; // the images read (rows*cols each), image-major then row-major
 };
 
-/// Reads an IDX image file (gzip or plain).
+/// Reads an IDX image file (gzip or plain); `limit` > 0 reads only the first `limit` images
+/// (nothing after them is read, so neither allocated nor checked).
 /// Errors: file_not_found, io_error, bad_format (magic, dimension count, zero or absurd dims,
 /// corrupt gzip), size_mismatch (truncated header or data, trailing bytes).
-expected<idx_images> read_idx_images(const std::string& path);
+expected<idx_images> read_idx_images(const std::string& path, size_t limit = 0);
 
-/// Reads an IDX label file (gzip or plain). Errors as for read_idx_images.
-expected<std::vector<uint8_t>> read_idx_labels(const std::string& path);
+/// Reads an IDX label file (gzip or plain), the first `limit` labels when `limit` > 0; the
+/// file's count goes to `*count` when given. Errors as for read_idx_images.
+expected<std::vector<uint8_t>> read_idx_labels(const std::string& path, size_t limit = 0,
+                                               uint32_t* count = nullptr);
 
 /// Writes `images` to `path`, gzip-compressed when `gzip`. Returns an empty error on success;
 /// size_mismatch when pixels.size() != count*rows*cols, invalid_argument for a zero dimension,

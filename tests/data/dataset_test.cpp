@@ -84,6 +84,35 @@ TEST_CASE("dataset: a limit keeps the first samples", "[data]") {
   CHECK(all->count == 8);
 }
 
+TEST_CASE("dataset: a limit reads only the samples it keeps, gzip or plain", "[data]") {
+  temp_dir dir;
+  // Headers declaring 2.5 million images and labels; only the first 3 are there.
+  auto img = idx_header(idx_images_magic, {2500000, 2, 3});
+  for (uint8_t i = 0; i < 18; ++i)
+    img.push_back(static_cast<uint8_t>(i * 5));
+  auto lab = idx_header(idx_labels_magic, {2500000});
+  lab.insert(lab.end(), {7, 8, 9});
+  write_bytes(dir.file("img"), img);
+  write_bytes(dir.file("lab"), lab);
+  write_gzip_bytes(dir.file("img.gz"), img);
+  write_gzip_bytes(dir.file("lab.gz"), lab);
+  for (std::string ext : {"", ".gz"}) {
+    INFO(ext);
+    auto d = load_dataset(dir.file("img" + ext), dir.file("lab" + ext), 3);
+    REQUIRE(d);
+    CHECK(d->count == 3);
+    CHECK(d->file_count == 2500000);
+    CHECK(d->x.size() == 18);
+    CHECK(d->x.capacity() == 18);
+    CHECK(d->y == std::vector<uint8_t>{7, 8, 9});
+    CHECK(d->x[17] == Approx(85.0f / 255.0f));
+    // The whole file is still checked without a limit.
+    auto all = load_dataset(dir.file("img" + ext), dir.file("lab" + ext));
+    REQUIRE_FALSE(all);
+    CHECK(code_of(all.error()) == errc::size_mismatch);
+  }
+}
+
 TEST_CASE("dataset: an image and label count mismatch is size_mismatch naming both files",
           "[data]") {
   temp_dir dir;

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <cerrno>
 #include <filesystem>
 #include <string>
+#include <system_error>
 
 #include "data/idx.hpp"
 #include "test_files.hpp"
@@ -88,6 +90,17 @@ TEST_CASE("idx: a missing file is file_not_found naming the path", "[data]") {
   auto lab = read_idx_labels(path);
   REQUIRE_FALSE(lab);
   CHECK(code_of(lab.error()) == errc::file_not_found);
+}
+
+TEST_CASE("idx: a symlink loop says so, not that the file is missing", "[data]") {
+  temp_dir dir;
+  auto path = dir.file("loop");
+  std::filesystem::create_symlink(path, path);
+  auto img = read_idx_images(path);
+  REQUIRE_FALSE(img);
+  CHECK(code_of(img.error()) == errc::io_error);
+  CHECK(mentions(img.error(), path + ": cannot open for reading: "));
+  CHECK(mentions(img.error(), std::error_code(ELOOP, std::generic_category()).message()));
 }
 
 TEST_CASE("idx: a wrong magic is bad_format naming both magics", "[data]") {
