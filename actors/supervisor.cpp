@@ -50,6 +50,7 @@ void shut_down(supervisor_self self, std::function<void()> deliver) {
     if (st.dead_nodes.count(name) == 0)
       live.push_back(node);
   auto end = [=] {
+    self->state.ckpt_dir.release(); // before the answer: a next job of this process may take it
     deliver();
     self->quit();
   };

@@ -16,6 +16,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/checkpoint_dir.hpp"
 #include "actors/job.hpp"
 #include "actors/evaluator_state.hpp"
 #include "actors/job_parts.hpp"
@@ -53,6 +54,7 @@ struct supervisor_actor_state {
   std::map<uint32_t, messages::worker_place> ckpt_held;
   std::vector<caf::response_promise> ckpt_waiters;
   std::optional<uint64_t> last_ckpt; // clock of the last checkpoint written
+  checkpoint_dir_lock ckpt_dir;      // held from the start (periodic) or the first checkpoint
   // Restarts (supervisor.restart / max_restarts): failed workers come back under their id.
   std::map<uint32_t, int> restarts;           // restarts so far, by worker
   std::set<uint32_t> restarting;              // failed, a restart under way

@@ -114,7 +114,7 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
     }
     auto dir = config::checkpoint_dir(st.in.cfg);
     // Held from the start with periodic checkpoints; else from the first `herd ctl checkpoint`.
-    auto held = hold_checkpoint_dir(self->id(), dir, st.in.resume ? st.in.resume->source : "");
+    auto held = hold_checkpoint_dir(st.ckpt_dir, dir, st.in.resume ? st.in.resume->source : "");
     auto written = held ? expected<std::string>{held}
                         : write_checkpoint(dir, c, st.in.cfg.checkpoint.keep);
     if (!written) {

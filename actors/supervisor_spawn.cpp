@@ -256,9 +256,8 @@ void spawn_job(supervisor_self self) {
                     cfg.consistency.staleness_aware);
   // Periodic checkpoints: the directory is this job's from the start (refused, bad input, when
   // another run uses it or an earlier one's checkpoints lie there); else from the first one.
-  self->attach_functor([id = self->id()] { release_checkpoint_dir(id); });
   if (cfg.checkpoint.every > 0)
-    if (auto err = hold_checkpoint_dir(self->id(), config::checkpoint_dir(cfg),
+    if (auto err = hold_checkpoint_dir(st.ckpt_dir, config::checkpoint_dir(cfg),
                                        st.in.resume ? st.in.resume->source : ""))
       return fail_job(self, err);
   if (st.in.resume && !begin_resume(self))
@@ -373,7 +372,7 @@ void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reas
   // `herd ctl checkpoint` writes checkpoints also when periodic ones are off. Only this job's
   // (or those it resumed from there): another run's directory is not held.
   auto dir = config::checkpoint_dir(st.in.cfg);
-  auto held = hold_checkpoint_dir(self->id(), dir, st.in.resume ? st.in.resume->source : "");
+  auto held = hold_checkpoint_dir(st.ckpt_dir, dir, st.in.resume ? st.in.resume->source : "");
   auto c = held ? expected<checkpoint>{held} : load_latest_checkpoint(dir);
   if (!c && st.in.cfg.checkpoint.every == 0 && !st.last_ckpt)
     return fail_job(self, make_error(errc::actor_failed,

@@ -445,20 +445,21 @@ TEST_CASE("checkpoint dir: a run is refused where another run's checkpoints lie 
   auto ck = dir.file("ck");
   REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(40), 2));
   fs::create_directories(ck + "/ckpt-000000000050.tmp"); // a write that died
-  auto fresh = actors::hold_checkpoint_dir(1, ck, "");
+  actors::checkpoint_dir_lock first, second, third, fourth;
+  auto fresh = actors::hold_checkpoint_dir(first, ck, "");
   REQUIRE(fresh);
   CHECK(code_of(fresh) == errc::config_invalid);
   CHECK_THAT(describe(fresh), Catch::Contains("checkpoint directory " + ck + " holds checkpoints "
                                               "of an earlier run (the newest at clock 40)")
                                 && Catch::Contains("--resume " + ck));
-  CHECK_FALSE(actors::holds_checkpoint_dir(1));
+  CHECK_FALSE(first.held());
   CHECK_FALSE(fs::exists(ck + "/.herd.lock")); // left as it was
   CHECK(fs::exists(ck + "/ckpt-000000000050.tmp"));
   // Resuming from that very directory: held; the dead write's directory goes.
-  REQUIRE_FALSE(actors::hold_checkpoint_dir(2, ck, ck));
-  CHECK(actors::holds_checkpoint_dir(2));
+  REQUIRE_FALSE(actors::hold_checkpoint_dir(second, ck, ck));
+  CHECK(second.held());
   CHECK_FALSE(fs::exists(ck + "/ckpt-000000000050.tmp"));
-  actors::release_checkpoint_dir(2);
+  second.release();
   CHECK_FALSE(fs::exists(ck + "/.herd.lock"));
   // Held by another process (a lock of its own on the file): refused at once.
   auto other = dir.file("other");
@@ -466,15 +467,18 @@ TEST_CASE("checkpoint dir: a run is refused where another run's checkpoints lie 
   int fd = ::open((other + "/.herd.lock").c_str(), O_RDWR | O_CREAT, 0644);
   REQUIRE(fd >= 0);
   REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
-  auto busy = actors::hold_checkpoint_dir(3, other, "");
+  auto busy = actors::hold_checkpoint_dir(third, other, "");
   ::close(fd);
   REQUIRE(busy);
   CHECK(describe(busy) == "checkpoint directory " + other + " is in use by another herd run");
   // A directory it had to make goes again when nothing was written into it.
   auto made = dir.file("made/ck");
-  REQUIRE_FALSE(actors::hold_checkpoint_dir(4, made, ""));
+  REQUIRE_FALSE(actors::hold_checkpoint_dir(fourth, made, ""));
   CHECK(fs::exists(made + "/.herd.lock"));
-  actors::release_checkpoint_dir(4);
+  // Another job of this process is refused too (flock: one open file, one holder).
+  actors::checkpoint_dir_lock fifth;
+  CHECK(actors::hold_checkpoint_dir(fifth, made, ""));
+  fourth.release();
   CHECK_FALSE(fs::exists(dir.file("made")));
 }
 
