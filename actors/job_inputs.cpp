@@ -72,10 +72,10 @@ expected<job_inputs> load_inputs(const config::job_config& cfg) {
   if (!test)
     return std::move(test.error());
   if (test->features != train->features)
-    return make_error(errc::size_mismatch,
-                      d.test_images + ": " + std::to_string(test->features)
-                        + " features per sample, but the training set has "
-                        + std::to_string(train->features));
+    return make_error(errc::size_mismatch, // either may be the odd one: both are named
+                      "the training and test images differ in size: " + d.train_images + " has "
+                        + std::to_string(train->features) + " values per image, "
+                        + d.test_images + " has " + std::to_string(test->features));
   if (auto err = config::check_against_data(cfg, train->features, train->classes))
     return err;
   switch (d.normalize) {
