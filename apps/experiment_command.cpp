@@ -81,19 +81,21 @@ void print_run_line(const run_record& r, size_t index, size_t total, double targ
 }
 
 /// The run's own folder, as `herd run` would write it: job.json, metrics.jsonl, summary.json.
-void write_run_files(const run_record& r) {
+/// False when one of them could not be written (said on stderr): the experiment exits 1.
+bool write_run_files(const run_record& r) {
   if (!r.result)
-    return;
+    return true;
   auto m = metrics_file::open(r.spec.job.output.dir, config::to_json(r.spec.job));
   if (!m) {
-    std::fprintf(stderr, "herd: warning: %s\n", describe(m.error()).c_str());
-    return;
+    std::fprintf(stderr, "herd: %s\n", describe(m.error()).c_str());
+    return false;
   }
   if (auto err = (*m)->commit()) // the run is done: its files replace any earlier ones
-    std::fprintf(stderr, "herd: warning: %s\n", describe(err).c_str());
+    std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
   for (const auto& e : r.result->evals)
     (*m)->write_eval(e);
   (*m)->write_summary(*r.result);
+  return !(*m)->failed();
 }
 
 /// results.csv, curves.csv and summary.md of the runs done so far (after each run, and at the
@@ -216,6 +218,7 @@ int experiment_command(const experiment_options& opts) {
                 + std::to_string(data->train->count) + " training and "
                 + std::to_string(data->test->count) + " test samples; output in " + out_dir);
   std::vector<run_record> done; // the runs so far, for the reports written after each
+  size_t unwritten = 0;         // runs whose own files could not all be written
   run_hooks hooks;
   hooks.on_progress = [&](const actors::progress_info& p) { printer.progress(p); };
   hooks.on_done = [&](const run_record& r, size_t index, size_t total) {
@@ -227,7 +230,8 @@ int experiment_command(const experiment_options& opts) {
                    r.spec.setting.c_str(), (unsigned long long) r.spec.seed,
                    r.result ? "diverged" : "failed",
                    r.result ? r.error.substr(10).c_str() : r.error.c_str());
-    write_run_files(r);
+    if (!write_run_files(r))
+      ++unwritten;
     done.push_back(r);
     if (auto err = write_reports(out_dir, *exp, done, reproduce_command(opts, out_dir)))
       std::fprintf(stderr, "herd: warning: %s\n", describe(err).c_str());
@@ -256,7 +260,10 @@ int experiment_command(const experiment_options& opts) {
               plot.written ? ", accuracy.png" : "");
   if (auto sig = interrupts.signal())
     return 128 + sig;
-  return failed == 0 ? exit_ok : exit_failed;
+  if (unwritten > 0)
+    std::fprintf(stderr, "herd: the files of %zu run(s) could not all be written (see above); "
+                         "exit status 1\n", unwritten);
+  return failed == 0 && unwritten == 0 ? exit_ok : exit_failed;
 }
 
 } // namespace herd::apps

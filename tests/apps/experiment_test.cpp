@@ -394,3 +394,22 @@ TEST_CASE("herd experiment: --dry-run checks the compression example and lists i
   CHECK_THAT(lines[42], StartsWith("ok: 42 runs"));
   CHECK_FALSE(fs::exists(out));
 }
+
+// A full disk, made with /dev/full: one run's summary is opened through a link there.
+TEST_CASE("herd experiment: a run whose files cannot be written is named and the exit is 1",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto out = dir.path() / "out";
+  auto run_dir = out / "runs" / "bsp-none-seed1";
+  fs::create_directories(run_dir);
+  fs::create_symlink("/dev/full", run_dir / "summary.json.pending");
+  auto r = run_herd({"experiment", example("experiments/consistency_tiny.json"), "--output",
+                     out.string(), "--quiet"},
+                    dir);
+  INFO("exit code " << r.code << "\nstdout:\n" << r.out << "\nstderr:\n" << r.err);
+  CHECK(r.code == 1); // apps/commands.hpp exit_failed
+  CHECK_THAT(r.err, Contains((run_dir / "summary.json").string()
+                             + ": cannot write (No space left on device)")
+                      && Contains("the files of 1 run(s) could not all be written"));
+  CHECK(lines_of(read_text((out / "results.csv").string())).size() == 5); // the rest whole
+}
