@@ -91,6 +91,7 @@ struct job_result {
   double samples_per_s = 0;
   std::optional<double> time_to_target_s; // first evaluation at or above target_accuracy
   std::vector<float> params;              // final parameters, gathered from the shards
+  bool stopped = false; // ended by a stop (herd ctl stop, a signal), not by using up its data
   uint64_t steps = 0; // steps completed, summed over the workers (a replica's minibatch is one)
   uint64_t steps_skipped = 0;             // of those, skipped for inf/NaN gradients
   double steps_per_s = 0;                 // the same, per second

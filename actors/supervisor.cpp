@@ -100,6 +100,7 @@ void deliver_result(supervisor_self self) {
   auto result = std::make_shared<job_result>(st.core->result());
   auto train_s = st.train_s;
   result->wall_s = train_s;
+  result->stopped = st.stop_requested;
   // Rates count from the start, or from the resume (samples and steps are the job's totals).
   result->samples_per_s = train_s > 0 ? double(st.core->samples_since_start()) / train_s : 0;
   result->steps_per_s = train_s > 0 ? double(st.core->steps_since_start()) / train_s : 0;

@@ -162,6 +162,7 @@ void metrics_file::write_summary(const actors::job_result& r) {
   nlohmann::json j{{"final", to_json(r.final_eval)},
                    {"wall_s", r.wall_s},
                    {"samples", r.samples},
+                   {"stopped", r.stopped},
                    {"steps", r.clock},
                    {"samples_per_s", r.samples_per_s},
                    {"steps_total", r.steps},

@@ -232,9 +232,10 @@ int run_command(const run_options& opts) {
     report(describe(err));
   metrics->write_summary(*result);
   const auto& f = result->final_eval;
-  std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples\n",
+  std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples%s\n",
               100.0 * f.accuracy, f.loss, (unsigned long long) result->clock,
-              (unsigned long long) result->samples);
+              (unsigned long long) result->samples,
+              result->stopped ? " (stopped before the data was used up)" : "");
   std::printf("training time %.1fs, %.0f samples/s", result->wall_s, result->samples_per_s);
   if (result->time_to_target_s)
     std::printf(", %.1f%% test accuracy reached after %.1fs",

@@ -88,6 +88,8 @@ TEST_CASE("herd run: SIGINT stops the job after the current steps and writes the
   REQUIRE(fs::exists(out + "/summary.json"));
   auto summary = json::parse(read_text(out + "/summary.json"));
   CHECK(summary["samples"].get<uint64_t>() < 1000u * 64u); // stopped early
+  CHECK(summary["stopped"] == true);
+  CHECK_THAT(log, Contains("samples (stopped before the data was used up)"));
 }
 
 TEST_CASE("herd run: a second signal aborts at once", "[apps][integration]") {

@@ -66,6 +66,7 @@ json check_summary(const fs::path& out, const std::vector<json>& evals) {
   CHECK(s["samples_per_s"].get<double>() > 0);
   CHECK(s["steps"].get<uint64_t>() == s["final"]["clock"].get<uint64_t>());
   CHECK(s["samples"].get<uint64_t>() == s["final"]["samples"].get<uint64_t>());
+  CHECK(s["stopped"] == false); // ran to its end
   return s;
 }
 
