@@ -1,6 +1,8 @@
 #include "messages/errc.hpp"
 
+#include <caf/exit_reason.hpp>
 #include <caf/make_message.hpp>
+#include <caf/sec.hpp>
 #include <caf/message.hpp>
 
 namespace herd {
@@ -45,6 +47,16 @@ std::string describe(const caf::error& err) {
       return ctx.get_as<std::string>(0);
     return to_string(static_cast<errc>(err.code()));
   }
+  // CAF's own errors, in words, with CAF's name kept for searching.
+  auto is = [&](const caf::error& known) {
+    return err.code() == known.code() && err.category() == known.category();
+  };
+  if (is(caf::make_error(caf::sec::request_timeout)))
+    return "no answer in time (request_timeout)";
+  if (is(caf::make_error(caf::sec::request_receiver_down)))
+    return "the actor asked is gone (request_receiver_down)";
+  if (is(caf::make_error(caf::exit_reason::remote_link_unreachable)))
+    return "connection lost (remote_link_unreachable)";
   return caf::to_string(err);
 }
 
