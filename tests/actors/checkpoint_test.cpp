@@ -1,10 +1,8 @@
-// Checkpoints: the files (checksums, fallback to the previous whole one, keep K), the directory
-// (one run at a time, none over an earlier run's) and resuming: a job resumed from a checkpoint
-// ends with bit-identical parameters to one that never stopped.
+// Checkpoints: the files (checksums, fallback to the previous whole one, keep K) and resuming: a
+// job resumed from a checkpoint ends with bit-identical parameters to one that never stopped.
+// The directory's lock: checkpoint_dir_test.cpp.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -20,54 +18,21 @@
 
 #include <caf/actor_system.hpp>
 
-#include "actors/checkpoint_dir.hpp"
 #include "actors/checkpoint_hold.hpp"
 #include "actors/checkpoint_store.hpp"
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
 #include "config/job_parse.hpp"
 #include "messages/checkpoint_codec.hpp"
+#include "tests/actors/sample_checkpoint.hpp"
 #include "tests/actors/small_job.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace herd;
+using test::sample_checkpoint;
 namespace fs = std::filesystem;
 
 namespace {
-
-actors::checkpoint sample_checkpoint(uint64_t clock) {
-  actors::checkpoint c;
-  c.clock = clock;
-  c.job_json = "{\"name\": \"x\"}";
-  c.rule = {"ssp", 2, false};
-  c.data.epoch = 1;
-  c.data.pos = 96;
-  c.data.next_id = 7;
-  c.data.samples_done = 160;
-  c.data.waiting.push_back(data::chunk{5, 0, {3, 1, 2}});
-  c.data.outstanding.emplace_back(0, data::chunk{6, 1, {9, 8}});
-  actors::worker_position w;
-  w.node = "local";
-  w.clock = clock;
-  w.has_chunk = true;
-  w.chunk = data::chunk{6, 1, {9, 8}};
-  w.pos = 1;
-  w.device = "cuda:1";
-  c.workers.push_back(std::move(w));
-  c.samples = 1234;
-  c.steps = 56;
-  c.skipped = 1;
-  c.next_worker_id = 3;
-  messages::shard_snapshot s;
-  s.shard = 0;
-  s.params = {1.0f, -2.0f, 3.5f};
-  s.momentum = {0.1f, 0.2f, 0.3f};
-  s.optimizer_steps = 5;
-  s.schedule_samples = 160;
-  s.members = {{0, clock}};
-  c.shards.push_back(messages::encode_shard_snapshot(s));
-  return c;
-}
 
 std::string newest(const std::string& dir) {
   std::vector<std::string> all;
@@ -437,65 +402,4 @@ TEST_CASE("checkpoint: a write that fails leaves no partial directory and says w
                                           && Catch::Contains(std::strerror(EFBIG)));
   CHECK(fs::is_empty(ck)); // no ckpt-000000000010.tmp left
   REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(10), 2)); // and the next one works
-}
-
-TEST_CASE("checkpoint dir: a run is refused where another run's checkpoints lie or it is in use",
-          "[actors]") {
-  test::temp_dir dir;
-  auto ck = dir.file("ck");
-  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(40), 2));
-  fs::create_directories(ck + "/ckpt-000000000050.tmp"); // a write that died
-  actors::checkpoint_dir_lock first, second, third, fourth;
-  auto fresh = actors::hold_checkpoint_dir(first, ck, "");
-  REQUIRE(fresh);
-  CHECK(code_of(fresh) == errc::config_invalid);
-  CHECK_THAT(describe(fresh), Catch::Contains("checkpoint directory " + ck + " holds checkpoints "
-                                              "of an earlier run (the newest at clock 40)")
-                                && Catch::Contains("--resume " + ck));
-  CHECK_FALSE(first.held());
-  CHECK_FALSE(fs::exists(ck + "/.herd.lock")); // left as it was
-  CHECK(fs::exists(ck + "/ckpt-000000000050.tmp"));
-  // Resuming from that very directory: held; the dead write's directory goes.
-  REQUIRE_FALSE(actors::hold_checkpoint_dir(second, ck, ck));
-  CHECK(second.held());
-  CHECK_FALSE(fs::exists(ck + "/ckpt-000000000050.tmp"));
-  second.release();
-  CHECK_FALSE(fs::exists(ck + "/.herd.lock"));
-  // Held by another process (a lock of its own on the file): refused at once.
-  auto other = dir.file("other");
-  fs::create_directories(other);
-  int fd = ::open((other + "/.herd.lock").c_str(), O_RDWR | O_CREAT, 0644);
-  REQUIRE(fd >= 0);
-  REQUIRE(::flock(fd, LOCK_EX | LOCK_NB) == 0);
-  auto busy = actors::hold_checkpoint_dir(third, other, "");
-  ::close(fd);
-  REQUIRE(busy);
-  CHECK(describe(busy) == "checkpoint directory " + other + " is in use by another herd run");
-  // A directory it had to make goes again when nothing was written into it.
-  auto made = dir.file("made/ck");
-  REQUIRE_FALSE(actors::hold_checkpoint_dir(fourth, made, ""));
-  CHECK(fs::exists(made + "/.herd.lock"));
-  // Another job of this process is refused too (flock: one open file, one holder).
-  actors::checkpoint_dir_lock fifth;
-  CHECK(actors::hold_checkpoint_dir(fifth, made, ""));
-  fourth.release();
-  CHECK_FALSE(fs::exists(dir.file("made")));
-}
-
-TEST_CASE("checkpoint dir: a fresh job is refused before it trains where checkpoints lie",
-          "[actors][integration]") {
-  test::temp_dir dir;
-  auto ck = dir.file("ck");
-  REQUIRE(actors::write_checkpoint(ck, sample_checkpoint(90), 2));
-  auto in = single_worker_job(ck);
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  auto r = actors::run_job(sys, in);
-  REQUIRE_FALSE(r);
-  CHECK(code_of(r.error()) == errc::config_invalid); // herd run: bad input, exit 2
-  CHECK_THAT(describe(r.error()), Catch::Contains("the newest at clock 90"));
-  std::vector<std::string> names;
-  for (const auto& e : fs::directory_iterator(ck))
-    names.push_back(e.path().filename().string());
-  CHECK(names == std::vector<std::string>{"ckpt-000000000090"});
 }
