@@ -25,6 +25,7 @@ struct stage_actor_state {
   stage_setup setup;
   caf::actor prev;                     // the sender of the activations
   size_t awaiting = 0;                 // pull replies still expected
+  bool pulls_held = false; // held while its pulls were out: they go on after the resume
   size_t leaving = 0;                  // leave replies still expected (after end)
   std::vector<uint64_t> base_versions; // by shard index
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
@@ -216,7 +217,7 @@ void pull(stage_self self) {
           self->state.down_bytes += p.bytes.size();
           self->state.down_dense_bytes += 4 * uint64_t{want.count};
           // Ended meanwhile (stage 0 ran out of data): the pull no longer matters.
-          if (--self->state.awaiting > 0 || self->state.ended)
+          if (--self->state.awaiting > 0 || self->state.ended || self->state.pulls_held)
             return;
           ss.params_pulled();
           begin_minibatch(self);
@@ -257,10 +258,28 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       self->quit();
       return rp;
     },
-    [=](hold_atom, uint64_t clock) { self->state.hold.hold_at(clock); },
+    [=](hold_atom, uint64_t clock) {
+      auto& st = self->state;
+      st.hold.hold_at(clock);
+      // Waiting for the pulls of a clock at or past the hold (a replica that joined past it
+      // while the checkpoint began): under BSP they wait for the others' steps, which hold. It
+      // holds here instead, as a worker does (worker.cpp).
+      if (st.awaiting > 0 && !st.ended && st.hold.hold_before(st.setup.state->clock())) {
+        st.pulls_held = true;
+        maybe_report_held(self);
+      }
+    },
     [=](resume_atom) {
-      if (self->state.hold.resume(self->state.setup.state->clock()))
-        pull(self);
+      auto& st = self->state;
+      if (!st.hold.resume(st.setup.state->clock()))
+        return;
+      if (!st.pulls_held)
+        return pull(self);
+      st.pulls_held = false; // the last reply begins the minibatch, or did meanwhile
+      if (st.awaiting == 0 && !st.ended) {
+        st.setup.state->params_pulled();
+        begin_minibatch(self);
+      }
     },
     // The replica is removed or the job stopped (ctl remove-worker, stop): meant for stage 0,
     // which ends after the commit of the minibatch under way; its end runs down the chain. A

@@ -1,4 +1,4 @@
-// A worker asked to hold for a checkpoint while it waits for a pull that the hold itself blocks:
+// A worker (or pipeline stage) asked to hold for a checkpoint while it waits for a pull that the hold itself blocks:
 // one that joined past the hold's clock (added as the checkpoint began) waits under BSP for a
 // round the other workers, holding, never finish. It must hold where it stands instead.
 #include <catch2/catch.hpp>
@@ -65,6 +65,66 @@ TEST_CASE("worker: a hold below the clock it waits to pull at is reported at onc
                 caf::after(10s) >> [] {});
   CHECK(held);
   self->send_exit(*w, caf::exit_reason::user_shutdown);
+  for (auto& s : shards)
+    self->send_exit(s, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE("stage: a hold below the clock it waits to pull at is reported at once, from there",
+          "[actors]") {
+  auto in = test::small_job(); // BSP
+  in.cfg.parallelism.pipeline_stages = 2;
+  in.cfg.parallelism.micro_batches = 2;
+  in.cfg.workers.assign(2, config::worker_config{"local", "cpu", {}}); // replica 0: ids 0, 1
+  auto plan = actors::plan_job(in.cfg);
+  REQUIRE(plan.pipelined());
+  auto codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  caf::scoped_actor self{sys};
+  // Replica 0's stages are members at clock 0 and never push. Replica 1's last stage (id 3)
+  // joins its shards at clock 1.
+  std::vector<caf::actor> shards;
+  std::vector<caf::actor> own;
+  for (uint32_t i = 0; i < plan.slices.size(); ++i) {
+    auto stage = uint32_t(plan.shard_stage[i]);
+    auto s = actors::make_shard(sys, plan, codecs, i, 1000, {stage});
+    REQUIRE(s);
+    shards.push_back(*s);
+    if (stage != 1)
+      continue;
+    own.push_back(*s);
+    bool joined = false;
+    self->request(*s, 5s, join_atom::value, uint32_t{3}, uint64_t{1})
+      .receive([&](uint64_t) { joined = true; }, [&](caf::error&) {});
+    REQUIRE(joined);
+  }
+  REQUIRE_FALSE(own.empty());
+  auto st = actors::make_stage(sys, plan, *codecs, in.train, 3, 1, shards, caf::actor{},
+                               caf::actor_cast<caf::actor>(self));
+  REQUIRE(st);
+  auto waiting = [&] {
+    uint64_t n = 0;
+    for (auto& s : own)
+      self->request(s, 5s, stats_atom::value)
+        .receive([&](const messages::shard_stats& x) { n += x.waiting_pulls; },
+                 [&](caf::error&) {});
+    return n == own.size();
+  };
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!waiting() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(waiting());
+  self->send(*st, hold_atom::value, uint64_t{0});
+  bool held = false;
+  self->receive([&](held_atom, const messages::worker_place& at) {
+                  held = true;
+                  CHECK(at.worker == 3);
+                  CHECK(at.clock == 1);
+                },
+                caf::after(10s) >> [] {});
+  CHECK(held);
+  self->send_exit(*st, caf::exit_reason::user_shutdown);
   for (auto& s : shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
 }
