@@ -44,7 +44,25 @@ caf::error check_chunk(const data::chunk& k, const std::string& whose, size_t sa
   return {};
 }
 
+// Mid-epoch, the rest of the epoch is the rest of the checkpoint's permutation of the samples:
+// another /training/seed would hand out another's rest (some samples twice, some never).
+caf::error check_seed(const checkpoint& c, const job_plan& plan) {
+  const auto& d = c.data;
+  bool mid_epoch = d.pos > 0 || !d.waiting.empty() || !d.outstanding.empty()
+                   || std::any_of(c.workers.begin(), c.workers.end(),
+                                  [](const auto& w) { return w.has_chunk; });
+  auto job = config::parse_job(c.job_json);
+  if (!mid_epoch || !job || job->training.seed == plan.cfg.training.seed)
+    return {};
+  return refuse("the checkpoint was taken in the middle of epoch " + to_string(d.epoch + 1)
+                + " under /training/seed " + to_string(job->training.seed) + ", the job has "
+                + to_string(plan.cfg.training.seed) + ": the rest of that epoch's order would "
+                + "be another's (keep the seed, or resume from a checkpoint between epochs)");
+}
+
 caf::error check_data(const checkpoint& c, const job_plan& plan, const data::dataset& train) {
+  if (auto err = check_seed(c, plan))
+    return err;
   const auto samples = train.count;
   const auto& d = c.data;
   auto taken_on = checkpoint_samples(c, train);

@@ -117,6 +117,20 @@ TEST_CASE("checkpoint_check: a data position past the job's epochs is refused", 
   CHECK(says(f.check(), "epoch 1000001, the job has 2 (/training/epochs)"));
 }
 
+TEST_CASE("checkpoint_check: another seed is refused mid-epoch, taken between epochs it is not",
+          "[actors]") {
+  fixture f;
+  f.in.cfg.training.seed = 43; // the checkpoint's job had the default
+  CHECK(says(f.check(), "in the middle of epoch 1 under /training/seed 42, the job has 43"));
+  // Between epochs (no chunk out, position 0): the next epoch is the job's to shuffle.
+  f.c.data = {};
+  f.c.data.epoch = 1;
+  f.c.data.next_id = 3;
+  for (auto& w : f.c.workers)
+    w.has_chunk = false;
+  CHECK(f.check() == "");
+}
+
 TEST_CASE("checkpoint_check: forged worker ids and clocks are refused", "[actors]") {
   fixture f;
   SECTION("an id not below next_worker_id") {
