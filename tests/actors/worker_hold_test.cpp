@@ -18,6 +18,50 @@
 using namespace herd;
 using namespace std::chrono_literals;
 
+namespace {
+
+// Joins worker `id` to `shard` at `clock`.
+void join(caf::scoped_actor& self, const caf::actor& shard, uint32_t id, uint64_t clock) {
+  bool joined = false;
+  self->request(shard, 5s, join_atom::value, id, clock)
+    .receive([&](uint64_t) { joined = true; }, [&](caf::error&) {});
+  REQUIRE(joined);
+}
+
+// Waits until each of `shards` holds one deferred pull (the actor waits for them).
+void wait_for_deferred_pulls(caf::scoped_actor& self, const std::vector<caf::actor>& shards) {
+  auto waiting = [&] {
+    uint64_t n = 0;
+    for (auto& s : shards)
+      self->request(s, 5s, stats_atom::value)
+        .receive([&](const messages::shard_stats& st) { n += st.waiting_pulls; },
+                 [&](caf::error&) {});
+    return n == shards.size();
+  };
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (!waiting() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  REQUIRE(waiting());
+}
+
+// Asks `who` to hold before the step of clock 0 (where the others hold) and checks that it
+// reports itself held at once where it stands: worker `id` at `clock`, no step taken.
+void check_held_where_it_stands(caf::scoped_actor& self, const caf::actor& who, uint32_t id,
+                                uint64_t clock) {
+  self->send(who, hold_atom::value, uint64_t{0});
+  bool held = false;
+  self->receive([&](held_atom, const messages::worker_place& at) {
+                  held = true;
+                  CHECK(at.worker == id);
+                  CHECK(at.clock == clock);
+                  CHECK_FALSE(at.has_chunk);
+                },
+                caf::after(10s) >> [] {});
+  CHECK(held);
+}
+
+} // namespace
+
 TEST_CASE("worker: a hold below the clock it waits to pull at is reported at once, from there",
           "[actors]") {
   auto in = test::small_job(); // BSP, 2 shards
@@ -33,37 +77,13 @@ TEST_CASE("worker: a hold below the clock it waits to pull at is reported at onc
     auto s = actors::make_shard(sys, plan, codecs, i, 1000, {0});
     REQUIRE(s);
     shards.push_back(*s);
-    bool joined = false;
-    self->request(*s, 5s, join_atom::value, uint32_t{2}, uint64_t{1})
-      .receive([&](uint64_t) { joined = true; }, [&](caf::error&) {});
-    REQUIRE(joined);
+    join(self, *s, 2, 1);
   }
   auto w = actors::make_worker(sys, plan, *codecs, in.train, 2, 1, shards,
                                caf::actor_cast<caf::actor>(self));
   REQUIRE(w);
-  // Until both shards hold its pull of clock 1 (deferred: round 0 is open).
-  auto waiting = [&] {
-    uint64_t n = 0;
-    for (auto& s : shards)
-      self->request(s, 5s, stats_atom::value)
-        .receive([&](const messages::shard_stats& st) { n += st.waiting_pulls; },
-                 [&](caf::error&) {});
-    return n == shards.size();
-  };
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (!waiting() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE(waiting());
-  self->send(*w, hold_atom::value, uint64_t{0}); // the others hold before their step 0
-  bool held = false;
-  self->receive([&](held_atom, const messages::worker_place& at) {
-                  held = true;
-                  CHECK(at.worker == 2);
-                  CHECK(at.clock == 1); // where it stands: no step taken
-                  CHECK_FALSE(at.has_chunk);
-                },
-                caf::after(10s) >> [] {});
-  CHECK(held);
+  wait_for_deferred_pulls(self, shards); // its pull of clock 1: round 0 is open
+  check_held_where_it_stands(self, *w, 2, 1);
   self->send_exit(*w, caf::exit_reason::user_shutdown);
   for (auto& s : shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
@@ -94,36 +114,14 @@ TEST_CASE("stage: a hold below the clock it waits to pull at is reported at once
     if (stage != 1)
       continue;
     own.push_back(*s);
-    bool joined = false;
-    self->request(*s, 5s, join_atom::value, uint32_t{3}, uint64_t{1})
-      .receive([&](uint64_t) { joined = true; }, [&](caf::error&) {});
-    REQUIRE(joined);
+    join(self, *s, 3, 1);
   }
   REQUIRE_FALSE(own.empty());
   auto st = actors::make_stage(sys, plan, *codecs, in.train, 3, 1, shards, caf::actor{},
                                caf::actor_cast<caf::actor>(self));
   REQUIRE(st);
-  auto waiting = [&] {
-    uint64_t n = 0;
-    for (auto& s : own)
-      self->request(s, 5s, stats_atom::value)
-        .receive([&](const messages::shard_stats& x) { n += x.waiting_pulls; },
-                 [&](caf::error&) {});
-    return n == own.size();
-  };
-  auto until = std::chrono::steady_clock::now() + 10s;
-  while (!waiting() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(10ms);
-  REQUIRE(waiting());
-  self->send(*st, hold_atom::value, uint64_t{0});
-  bool held = false;
-  self->receive([&](held_atom, const messages::worker_place& at) {
-                  held = true;
-                  CHECK(at.worker == 3);
-                  CHECK(at.clock == 1);
-                },
-                caf::after(10s) >> [] {});
-  CHECK(held);
+  wait_for_deferred_pulls(self, own);
+  check_held_where_it_stands(self, *st, 3, 1);
   self->send_exit(*st, caf::exit_reason::user_shutdown);
   for (auto& s : shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
