@@ -221,7 +221,8 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
         ++st.refused;
         return std::move(h.error());
       }
-      if (auto err = st.core->push(h->worker, h->clock, h->base_version, values, h->samples)) {
+      if (auto err = st.core->push(h->worker, h->clock, h->base_version, values, h->samples,
+                                     h->data_key)) {
         ++st.refused;
         return err;
       }
@@ -242,7 +243,8 @@ caf::behavior shard_behavior(shard_self self, std::shared_ptr<shard_state> core,
       ++st.decoded;
       const auto& h = g.header;
       if (!err)
-        err = st.core->push(h.worker, h.clock, h.base_version, g.values->data(), h.samples);
+        err = st.core->push(h.worker, h.clock, h.base_version, g.values->data(), h.samples,
+                             h.data_key);
       if (err) {
         ++st.refused;
         return err;

@@ -104,7 +104,7 @@ caf::error shard_state::skip(uint32_t worker, uint64_t clock) {
 }
 
 caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_version,
-                             const float* grad, uint32_t samples) {
+                             const float* grad, uint32_t samples, uint64_t data_key) {
   auto member_clock = current_clock("push", worker, clock);
   if (!member_clock)
     return std::move(member_clock.error());
@@ -116,22 +116,14 @@ caf::error shard_state::push(uint32_t worker, uint64_t clock, uint64_t base_vers
     apply(grad, base_version, samples, scale);
     return {};
   }
-  auto found = rounds_.find(clock);
-  if (found == rounds_.end()) {
-    round r;
-    if (!spare_.empty()) {
-      r = std::move(spare_.back());
-      spare_.pop_back();
-    }
-    r.sum.assign(params_.size(), 0.0f);
-    r.samples = 0;
-    r.base_versions.clear();
-    found = rounds_.emplace(clock, std::move(r)).first;
+  auto& r = rounds_[clock];
+  contribution part{data_key, worker, samples, {}};
+  if (!spare_.empty()) {
+    part.grad = std::move(spare_.back());
+    spare_.pop_back();
   }
-  auto& r = found->second;
-  auto w = static_cast<float>(samples);
-  for (size_t i = 0; i < r.sum.size(); ++i)
-    r.sum[i] += w * grad[i];
+  part.grad.assign(grad, grad + params_.size());
+  r.parts.push_back(std::move(part));
   r.samples += samples;
   r.base_versions.push_back(base_version);
   complete_rounds();
@@ -146,22 +138,42 @@ void shard_state::apply(const float* grad, uint64_t base_version, uint32_t sampl
 }
 
 void shard_state::apply_round(round& r) {
-  // The mean in place: the round's buffer is zeroed again when it is reused.
-  auto inv = 1.0f / static_cast<float>(r.samples);
-  for (auto& x : r.sum)
-    x *= inv;
+  // The sample-weighted sum in data order, into the first part's buffer, then the mean.
+  std::sort(r.parts.begin(), r.parts.end(), [](const contribution& a, const contribution& b) {
+    return a.data_key != b.data_key ? a.data_key < b.data_key : a.worker < b.worker;
+  });
+  auto& sum = r.parts.front().grad;
+  const auto w0 = static_cast<float>(r.parts.front().samples);
+  const auto inv = 1.0f / static_cast<float>(r.samples);
+  if (r.parts.size() == 1) {
+    for (auto& x : sum)
+      x = x * w0 * inv;
+  } else {
+    for (auto& x : sum)
+      x *= w0;
+    for (size_t p = 1; p < r.parts.size(); ++p) {
+      const auto w = static_cast<float>(r.parts[p].samples);
+      const float* g = r.parts[p].grad.data();
+      for (size_t i = 0; i < sum.size(); ++i)
+        sum[i] += w * g[i];
+    }
+    for (auto& x : sum)
+      x *= inv;
+  }
   for (auto base : r.base_versions)
     staleness_.add(version_ > base ? version_ - base : 0);
-  optimizer_.step(params_.data(), r.sum.data(), r.samples);
+  optimizer_.step(params_.data(), sum.data(), r.samples);
   ++version_;
   if (keep_every_ > 0 && version_ % keep_every_ == 0) {
     kept_[version_] = params_;
     while (kept_.size() > 4) // evaluations skipped meanwhile: keep the newest few
       kept_.erase(kept_.begin());
   }
-  spare_.push_back(std::move(r));
-  if (spare_.size() > 2)
-    spare_.pop_back(); // keep at most two spare buffers
+  // Keep as many buffers as the next round needs (one per member), and no more.
+  for (auto& part : r.parts)
+    if (spare_.size() < members_.size())
+      spare_.push_back(std::move(part.grad));
+  r.parts.clear();
 }
 
 void shard_state::complete_rounds() {

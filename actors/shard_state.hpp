@@ -9,7 +9,10 @@
 // c_min is the smallest member clock (no members: nothing to wait for).
 //
 //   BSP     push(c) is added to round c; round c is applied as one optimizer step with the
-//           sample-weighted mean gradient once c_min > c (every member pushed c).
+//           sample-weighted mean gradient once c_min > c (every member pushed c). The round
+//           keeps each push and sums them in data order (data_key, then worker), not in
+//           arrival order: float addition is not associative, and with 3 or more workers the
+//           arrival order would change the sum from run to run.
 //           pull(c) is ready when c_min >= c. SSP with s = 0 is BSP.
 //   SSP(s)  push is applied on arrival. pull(c) is ready when c_min >= c - s: the reader sees
 //           every update stamped <= c-s-1, and its own (they arrived before its pull).
@@ -92,10 +95,11 @@ public:
   void set_rule(consistency_rule rule);
 
   /// Takes the gradient (mean over `samples` samples) of `worker`'s step `clock`, computed on
-  /// parameters of version `base_version`. Refuses pushes from non-members and for any clock
+  /// parameters of version `base_version` from the batch at `data_key` (the order a BSP round
+  /// sums in: messages::gradient_header). Refuses pushes from non-members and for any clock
   /// but the worker's current one, so each step is applied at most once.
   caf::error push(uint32_t worker, uint64_t clock, uint64_t base_version, const float* grad,
-                  uint32_t samples);
+                  uint32_t samples, uint64_t data_key = 0);
 
   /// `worker` skipped step `clock` (an overflowed mixed-precision step): its clock advances and
   /// nothing is applied. Same checks as push.
@@ -124,8 +128,14 @@ public:
   uint64_t max_clock() const;
 
 private:
+  struct contribution {
+    uint64_t data_key = 0;
+    uint32_t worker = 0;
+    uint32_t samples = 0;
+    std::vector<float> grad; // the push's gradient, copied
+  };
   struct round {
-    std::vector<float> sum; // sample-weighted sum of the round's gradients
+    std::vector<contribution> parts; // one per push, summed in (data_key, worker) order
     uint64_t samples = 0;
     std::vector<uint64_t> base_versions;
   };
@@ -146,7 +156,7 @@ private:
   uint64_t skipped_ = 0;
   std::map<uint32_t, uint64_t> members_; // worker -> clock of its next push
   std::map<uint64_t, round> rounds_;     // BSP: clock -> pushes of that clock
-  std::vector<round> spare_;             // buffers of applied rounds, reused
+  std::vector<std::vector<float>> spare_; // gradient buffers of applied rounds, reused
   staleness_histogram staleness_;
   uint64_t keep_every_ = 0;
   std::map<uint64_t, std::vector<float>> kept_; // version -> parameters, at most a few

@@ -121,6 +121,7 @@ void push_and_advance(stage_self self, const messages::stage_commit& c) {
     h.offset = s.offset;
     h.count = static_cast<uint32_t>(s.count);
     h.samples = ss.total_rows();
+    h.data_key = c.data_key;
     payload p{st.setup.encoder->encode(h, ss.grad().data())};
     up += p.bytes.size();
     dense += 4 * uint64_t{h.count};

@@ -78,6 +78,7 @@ void stage_state::start_minibatch() {
   auto rows = int(std::min(size_t(batch_size_), chunk_.indices.size() - pos_));
   size_t features = train_->features;
   auto sizes = model::split_rows(rows, micro_batches_);
+  data_key_ = chunk_.id << 32 | (pos_ & 0xffffffffu);
   // fp16 needs dynamic loss scaling; bf16 has fp32's range.
   scale_ = half_ == kernels::half_format::fp16 ? scaler_.scale() : 1.0f;
   for (size_t m = 0; m < sizes.size(); ++m) {
@@ -196,7 +197,7 @@ bool stage_state::minibatch_done() const {
 messages::stage_commit stage_state::commit() {
   if (half_ == kernels::half_format::fp16)
     scaler_.record(finite_);
-  return {clock_, t_start_ns_, t_end_ns_, finite_};
+  return {clock_, t_start_ns_, t_end_ns_, finite_, data_key_};
 }
 
 bool stage_state::gradient_ready(const messages::stage_commit& c) {

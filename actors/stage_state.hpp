@@ -131,6 +131,7 @@ private:
   std::optional<kernels::half_format> half_;
   kernels::loss_scaler scaler_; // stage 0, fp16
   float scale_ = 1.0f;          // the minibatch's loss scale
+  uint64_t data_key_ = 0;       // stage 0: where the minibatch lies (gradient_header::data_key)
   bool finite_ = true;          // this stage's gradient and every later stage's so far
   uint64_t busy_ns_ = 0;
   uint64_t t_start_ns_ = 0;

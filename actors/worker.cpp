@@ -167,6 +167,7 @@ void compute_and_push(worker_self self) {
     h.offset = slices[i].offset;
     h.count = static_cast<uint32_t>(slices[i].count);
     h.samples = ws.last_samples();
+    h.data_key = ws.last_data_key();
     if (st.local[i] && st.setup.encoder->dense()) {
       push_local(self, h);
       continue;

@@ -89,6 +89,7 @@ worker_state::step_result worker_state::compute_step() {
     std::memcpy(x + r * features, train_->row(idx), features * sizeof(float));
     y[r] = train_->y[idx];
   }
+  last_data_key_ = chunk_.id << 32 | (pos_ & 0xffffffffu);
   pos_ += rows;
   last_samples_ = static_cast<uint32_t>(rows);
   backend_step_options opts;

@@ -90,6 +90,9 @@ public:
   /// Requires has_batch(); the clock advances with advance() once the gradient is pushed.
   step_result compute_step();
   uint32_t last_samples() const { return last_samples_; }
+  /// Where the last step's batch lies in the data: chunk id << 32 | its first row's position
+  /// in the chunk. Shards sum a BSP round's gradients in this order (messages::gradient_header).
+  uint64_t last_data_key() const { return last_data_key_; }
 
 private:
   uint32_t id_;
@@ -107,6 +110,7 @@ private:
   std::optional<kernels::half_format> half_;
   kernels::loss_scaler scaler_;
   uint32_t last_samples_ = 0;
+  uint64_t last_data_key_ = 0;
 };
 
 } // namespace herd::actors

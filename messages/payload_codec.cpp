@@ -182,6 +182,7 @@ void write_header(wire::Gradient::Builder msg, const gradient_header& h) {
   msg.setOffset(h.offset);
   msg.setCount(h.count);
   msg.setSamples(h.samples);
+  msg.setDataKey(h.data_key);
 }
 
 expected<gradient_header> read_header(wire::Gradient::Reader msg,
@@ -198,6 +199,7 @@ expected<gradient_header> read_header(wire::Gradient::Reader msg,
   h.offset = msg.getOffset();
   h.count = msg.getCount();
   h.samples = msg.getSamples();
+  h.data_key = msg.getDataKey();
   if (auto err = check_place("gradient", h.shard, h.offset, h.count, want))
     return err;
   if (h.samples == 0)

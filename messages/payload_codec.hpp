@@ -28,6 +28,7 @@ struct gradient_header {
   uint64_t offset = 0;
   uint32_t count = 0;
   uint32_t samples = 0;
+  uint64_t data_key = 0; // where the batch lies in the data: the order a BSP round sums in
 };
 
 /// What a decoder requires of a payload: its shard, offset and element count.

@@ -59,12 +59,13 @@ struct stage_commit {
   uint64_t t_start_ns = 0; // the minibatch's schedule: stage 0's first forward ...
   uint64_t t_end_ns = 0;   // ... to its last backward
   bool finite = true;
+  uint64_t data_key = 0; // where the minibatch lies in the data (gradient_header::data_key)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stage_commit& x) {
   return f(caf::meta::type_name("herd::stage_commit"), x.clock, x.t_start_ns, x.t_end_ns,
-           x.finite);
+           x.finite, x.data_key);
 }
 
 } // namespace herd::messages

@@ -14,10 +14,11 @@ namespace herd::messages {
 
 /// herd's protocol between processes: the message types and their fields. Bumped on any
 /// incompatible change; a node refuses a peer of another version at the handshake (hello).
-constexpr uint32_t protocol_version = 5; // 2: worker_spec::device; 3: worker_spec::next (pipeline);
+constexpr uint32_t protocol_version = 6; // 2: worker_spec::device; 3: worker_spec::next (pipeline);
                                          // 4: worker_place::carried, step_report::committed_chunk
                                          // 5: finished carries the open chunk and position;
                                          //    detach is a request (answered once done)
+                                         // 6: stage_commit::data_key, Gradient.dataKey
 
 /// Spawn shard `index` of the job, holding `members` at clock 0.
 struct shard_spec {

@@ -44,6 +44,9 @@ struct Gradient {
     qsgd @15 :Quantized;   # sign + level bit codes, one L2 norm per bucket
     sign @16 :Signs;       # one bit per element, one mean |g| scale per bucket
   }
+  dataKey @17 :UInt64;     # where the batch lies in the data (chunk id << 32 | position in
+                           # the chunk): a BSP round sums its gradients in this order, so the
+                           # sum does not depend on which worker's push arrived first
 }
 
 struct Quantized {

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -45,6 +46,53 @@ TEST_CASE("shard_state: BSP applies one sample-weighted mean step when every mem
   CHECK(st.params()[2] == Approx(3 + 0.5 * 1.25));
   CHECK(st.staleness().max() == 0);
   CHECK(st.staleness().count() == 2);
+}
+
+TEST_CASE("shard_state: a BSP round sums in data order, whatever order its pushes arrive in",
+          "[actors]") {
+  // 1e8 + (-1e8) + 1 is 1 in that order, and 0 when the 1 comes first or second (1e8 + 1
+  // rounds to 1e8 in float): summed in arrival order, the parameters would follow the network.
+  struct push_t {
+    uint32_t worker;
+    float g;
+    uint64_t key;
+  };
+  std::vector<push_t> pushes{{0, 1e8f, 5}, {1, 1.0f, 9}, {2, -1e8f, 7}}; // data order 0, 2, 1
+  std::vector<size_t> order{0, 1, 2};
+  int orders = 0;
+  do {
+    shard_state st{0, 0, {0.0f}, plain_sgd(3.0), consistency_rule{consistency_model::bsp, 0}};
+    for (uint32_t w = 0; w < 3; ++w)
+      st.join(w, 0);
+    for (auto i : order)
+      REQUIRE_FALSE(st.push(pushes[i].worker, 0, 0, &pushes[i].g, 1, pushes[i].key));
+    INFO("arrival order " << order[0] << order[1] << order[2]);
+    REQUIRE(st.version() == 1);
+    CHECK(st.params()[0] == -1.0f); // 0 - 3 * (1e8 - 1e8 + 1) / 3
+    ++orders;
+  } while (std::next_permutation(order.begin(), order.end()));
+  CHECK(orders == 6);
+}
+
+TEST_CASE("shard_state: pushes of one data key are summed in worker order", "[actors]") {
+  std::vector<float> a{1e8f}, b{1.0f}, c{-1e8f};
+  for (bool reversed : {false, true}) {
+    shard_state st{0, 0, {0.0f}, plain_sgd(3.0), consistency_rule{consistency_model::bsp, 0}};
+    for (uint32_t w = 0; w < 3; ++w)
+      st.join(w, 0);
+    // Workers 0 (1e8), 2 (-1e8), then 1 (1.0): the sum is 1.
+    if (reversed) {
+      REQUIRE_FALSE(st.push(1, 0, 0, b.data(), 1, 4));
+      REQUIRE_FALSE(st.push(2, 0, 0, c.data(), 1, 3));
+      REQUIRE_FALSE(st.push(0, 0, 0, a.data(), 1, 3));
+    } else {
+      REQUIRE_FALSE(st.push(0, 0, 0, a.data(), 1, 3));
+      REQUIRE_FALSE(st.push(1, 0, 0, b.data(), 1, 4));
+      REQUIRE_FALSE(st.push(2, 0, 0, c.data(), 1, 3));
+    }
+    INFO("reversed " << reversed);
+    CHECK(st.params()[0] == -1.0f);
+  }
 }
 
 TEST_CASE("shard_state: a push is applied at most once", "[actors]") {
