@@ -43,6 +43,12 @@ caf::error check_compression(const config::job_config& job,
                       "/compression/error_feedback: expected false with codec \"randk\" (randk "
                       "scales what it sends by n/k, so the residual grows without bound and the "
                       "job diverges; error feedback suits topk, qsgd, int8 and sign), got true");
+  if (c.momentum_correction && c.codec == "randk")
+    return make_error(errc::config_invalid,
+                      "/compression/momentum_correction: expected false with codec \"randk\" "
+                      "(randk scales what it sends by n/k, so the accumulated gradient left "
+                      "behind grows without bound and the job diverges; momentum correction "
+                      "suits topk), got true");
   if (c.momentum_correction && c.error_feedback)
     return make_error(errc::config_invalid,
                       "/compression/momentum_correction: expected false when error_feedback is "

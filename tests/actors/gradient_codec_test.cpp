@@ -81,6 +81,14 @@ TEST_CASE("gradient codec: unknown codecs and conflicting options are refused by
         == 0);
   job.compression.error_feedback = false;
   CHECK_FALSE(actors::check_compression(job, *codecs));
+  job.compression.momentum_correction = true; // the same growth under momentum correction
+  err = actors::check_compression(job, *codecs);
+  REQUIRE(err);
+  CHECK(describe(err).rfind("/compression/momentum_correction: expected false with codec "
+                            "\"randk\"",
+                            0)
+        == 0);
+  job.compression.momentum_correction = false;
   job.compression.codec = "topk";
   job.compression.error_feedback = true;
   job.compression.momentum_correction = true;
