@@ -1,6 +1,7 @@
 #include "actors/checkpoint_check.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <string>
@@ -145,6 +146,22 @@ caf::error check_shard(const checkpoint& c, const job_plan& plan, uint32_t i) {
                   + to_string(s->variance.size()) + "); the job's optimizer (/optimizer, "
                   + "/compression/momentum_correction) keeps " + to_string(want.momentum().size())
                   + " and " + to_string(want.variance().size()));
+  // A job resumed from non-finite values trains nothing; only a damaged or forged file holds
+  // them (a worker never pushes a non-finite gradient).
+  auto bad_value = [&](const std::vector<float>& v, const char* what, bool signed_ok) {
+    for (size_t k = 0; k < v.size(); ++k)
+      if (!std::isfinite(v[k]) || (!signed_ok && v[k] < 0.0f))
+        return refuse(which + "'s " + what + " " + to_string(k) + " is "
+                      + (std::isnan(v[k]) ? "NaN" : std::isinf(v[k]) ? "infinite" : "negative")
+                      + ": the checkpoint is damaged");
+    return caf::error{};
+  };
+  if (auto err = bad_value(s->params, "parameter", true))
+    return err;
+  if (auto err = bad_value(s->momentum, "momentum value", true))
+    return err;
+  if (auto err = bad_value(s->variance, "second-moment value", false))
+    return err;
   std::map<uint32_t, uint64_t> want_members;
   for (const auto& w : c.workers) {
     auto of = plan.shards_of(w.worker);

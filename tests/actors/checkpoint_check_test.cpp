@@ -2,6 +2,8 @@
 // or does not fit itself (forged with valid checksums), is refused before the job starts.
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <limits>
 #include <string>
 
 #include "actors/checkpoint_check.hpp"
@@ -43,7 +45,8 @@ struct fixture {
     shards_of(in.cfg.optimizer);
   }
 
-  void shards_of(const config::optimizer_config& opt, uint64_t member_clock = 10) {
+  void shards_of(const config::optimizer_config& opt, uint64_t member_clock = 10,
+                 const std::function<void(messages::shard_snapshot&)>& tweak = {}) {
     auto plan = actors::plan_job(in.cfg);
     c.shards.clear();
     for (uint32_t i = 0; i < plan.slices.size(); ++i) {
@@ -56,6 +59,8 @@ struct fixture {
       s.momentum = o.momentum();
       s.variance = o.variance();
       s.members = {{0, member_clock}, {1, member_clock}};
+      if (tweak && i == 1)
+        tweak(s);
       c.shards.push_back(messages::encode_shard_snapshot(s));
     }
   }
@@ -183,4 +188,24 @@ TEST_CASE("checkpoint_check: shard state of another optimizer is refused", "[act
   CHECK(says(f.check(), "holds the state of another optimizer"));
   f.in.cfg.compression.momentum_correction = true;
   CHECK(f.check() == "");
+}
+
+TEST_CASE("checkpoint_check: non-finite parameters or optimizer state are refused", "[actors]") {
+  fixture f;
+  auto adam = f.in.cfg.optimizer;
+  adam.type = config::optimizer_kind::adam;
+  f.in.cfg.optimizer = adam;
+  f.shards_of(adam);
+  REQUIRE(f.check() == "");
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  f.shards_of(adam, 10, [&](messages::shard_snapshot& s) { s.params[7] = nan; });
+  CHECK(says(f.check(), "the checkpoint's shard 1's parameter 7 is NaN: the checkpoint is "
+                        "damaged"));
+  f.shards_of(adam, 10, [&](messages::shard_snapshot& s) { s.momentum[3] = -inf; });
+  CHECK(says(f.check(), "shard 1's momentum value 3 is infinite"));
+  f.shards_of(adam, 10, [&](messages::shard_snapshot& s) { s.variance[0] = -1.0f; });
+  CHECK(says(f.check(), "shard 1's second-moment value 0 is negative"));
+  f.shards_of(adam, 10, [&](messages::shard_snapshot& s) { s.momentum[3] = -2.0f; });
+  CHECK(f.check() == ""); // a negative momentum is normal
 }
