@@ -1,6 +1,8 @@
 #include "apps/ctl_format.hpp"
 
+#include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -61,6 +63,22 @@ std::string table(const std::vector<row>& rows) {
   return out;
 }
 
+/// Worker ids as "0, 3-7, 9" (ids ascending).
+std::string id_ranges(std::vector<long long> ids) {
+  std::sort(ids.begin(), ids.end());
+  std::string out;
+  for (size_t i = 0; i < ids.size();) {
+    size_t j = i;
+    while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1)
+      ++j;
+    out += (out.empty() ? "" : ", ") + std::to_string(ids[i]);
+    if (j > i)
+      out += "-" + std::to_string(ids[j]);
+    i = j + 1;
+  }
+  return out;
+}
+
 } // namespace
 
 std::string status_table(const std::string& status_json) {
@@ -94,7 +112,12 @@ std::string status_table(const std::string& status_json) {
   std::vector<row> workers{
     {"WORKER", "NODE", "STATE", "CLOCK", "LAG", "SAMPLES/S", "PUSHED", "PULLED", "ROLE", "IDLE",
      "DEVICE"}};
+  std::vector<long long> left; // one line for them: a long job's add/remove cycles pile up
   for (const auto& w : j.value("workers", json::array())) {
+    if (w.value("state", std::string{}) == "left" && w.value("id", json{}).is_number_integer()) {
+      left.push_back(w["id"].get<long long>());
+      continue;
+    }
     // Pipeline stages: "replica r stage k" and the stage's mean idle fraction (the bubble).
     auto idle = w.value("stage_idle", -1.0);
     char pct[16] = "-";
@@ -106,7 +129,11 @@ std::string status_table(const std::string& status_json) {
                        w.value("role", std::string{"worker"}), pct,
                        text(w.value("device", json{}))});
   }
-  return head + std::string("\n") + table(nodes) + "\n" + table(shards) + "\n" + table(workers);
+  auto out = head + std::string("\n") + table(nodes) + "\n" + table(shards) + "\n" + table(workers);
+  if (!left.empty())
+    out += "left the job: worker" + std::string(left.size() > 1 ? "s " : " ") + id_ranges(left)
+           + " (status --json has their figures)\n";
+  return out;
 }
 
 status_names names_in_status(const std::string& status_json) {

@@ -6,6 +6,7 @@
 #include <pty.h>
 
 #include <regex>
+#include <thread>
 
 #include "tests/cluster/processes.hpp"
 #include "tests/read_until.hpp"
@@ -157,6 +158,16 @@ TEST_CASE("cluster: 3 daemons train Fashion-MNIST, ctl adds a worker and removes
   auto removed = c.ctl(0, {"remove-worker", "0"}, &code);
   CHECK(code == 0);
   CHECK(removed.find("worker 0 finishes its step") != std::string::npos);
+  // A worker that left is one line under the table, not a row (they pile up in long jobs).
+  std::string left;
+  for (int i = 0; i < 100 && left.find("left the job") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);
+    left = c.ctl(1, {"status"}, &code);
+  }
+  CHECK(left.find("\nleft the job: worker 0 (status --json has their figures)\n")
+        != std::string::npos);
+  CHECK_FALSE(std::regex_search(left, std::regex{R"(\n0 +b +left)"}));
+  CHECK(std::regex_search(left, std::regex{R"(\n1 +c +active)"}));
   auto bad = c.ctl(0, {"remove-worker", "7"}, &code);
   CHECK(code == 1); // a well-formed command the job refuses (docs/operations.md, exit codes)
   CHECK(bad.find("herd: no active worker 7") != std::string::npos);
