@@ -94,7 +94,7 @@ bool write_run_files(const run_record& r) {
     std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
   for (const auto& e : r.result->evals)
     (*m)->write_eval(e);
-  (*m)->write_summary(*r.result);
+  (*m)->write_summary(*r.result, r.wall_s);
   return !(*m)->failed();
 }
 

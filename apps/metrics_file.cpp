@@ -158,9 +158,10 @@ void metrics_file::write_eval(const actors::eval_point& e) {
   written_ += line.size();
 }
 
-void metrics_file::write_summary(const actors::job_result& r) {
+void metrics_file::write_summary(const actors::job_result& r, double wall_s) {
   nlohmann::json j{{"final", to_json(r.final_eval)},
-                   {"wall_s", r.wall_s},
+                   {"train_s", r.wall_s},
+                   {"wall_s", wall_s},
                    {"samples", r.samples},
                    {"stopped", r.stopped},
                    {"steps", r.clock},

@@ -41,7 +41,9 @@ public:
   caf::error commit();
 
   void write_eval(const actors::eval_point& e);
-  void write_summary(const actors::job_result& r);
+  /// summary.json: `wall_s` is the whole run (start-up, training, final evaluation), the
+  /// result's own wall_s is written as train_s (the training clock).
+  void write_summary(const actors::job_result& r, double wall_s);
   /// Whether a write, commit() included, failed: the outputs are not whole.
   bool failed() const { return failed_; }
   /// metrics.jsonl (its name once committed).

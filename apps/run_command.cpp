@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -171,6 +172,7 @@ int run_command(const run_options& opts) {
     }
   };
 
+  auto began = std::chrono::steady_clock::now(); // summary.json's wall_s: the whole job
   actors::system_config cfg;
   if (topo)
     if (auto err = enable_cluster_network(cfg, *topo, "client"))
@@ -230,7 +232,8 @@ int run_command(const run_options& opts) {
   }
   if (auto err = metrics->commit())
     report(describe(err));
-  metrics->write_summary(*result);
+  metrics->write_summary(
+    *result, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   const auto& f = result->final_eval;
   std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples%s\n",
               100.0 * f.accuracy, f.loss, (unsigned long long) result->clock,

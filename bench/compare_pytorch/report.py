@@ -32,7 +32,7 @@ def herd_row(label, run_dir):
     # The first evaluation at or above the target, on the training clock (deferred evaluation:
     # snapshots taken while training, evaluated after it).
     reached = [e["train_s"] for e in evals if e["test_accuracy"] >= TARGET]
-    return {"system": label, "samples": summary["samples"], "train_s": summary["wall_s"],
+    return {"system": label, "samples": summary["samples"], "train_s": summary["train_s"],
             "samples_per_s": summary["samples_per_s"],
             "time_to_target_s": reached[0] if reached else None,
             "final_accuracy": summary["final"]["test_accuracy"], "steps": summary["steps"],

@@ -141,6 +141,10 @@ TEST_CASE("herd experiment: the tiny example runs 4 jobs and writes the comparis
     CHECK(std::stod(f[6]) > 0);  // steps/s
     CHECK(std::stod(f[11]) > 0); // train_s
     CHECK(std::stod(f[12]) >= std::stod(f[11]));
+    // The run's summary.json has the same times: wall_s the whole run, train_s the training.
+    auto s = read_json(out / "runs" / (f[0] + "-" + f[2] + "-seed1") / "summary.json");
+    CHECK_THAT(s["wall_s"].get<double>(), Catch::Matchers::WithinAbs(std::stod(f[12]), 6e-4));
+    CHECK_THAT(s["train_s"].get<double>(), Catch::Matchers::WithinAbs(std::stod(f[11]), 6e-4));
     if (f[0] == "bsp")
       CHECK(f[10] == "0"); // BSP applies no stale update
     CHECK(f[13] == "none"); // the base job's own compression: dense fp32 both ways
