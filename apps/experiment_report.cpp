@@ -100,7 +100,10 @@ void write_ratios(std::ostringstream& md, const experiment_config& exp,
         // Name the side without a median: the one whose seeds missed the target (or failed).
         const auto& lacking = x ? base : st;
         md << "n/a (" << (x ? std::string{"bsp"} : exp.consistency[c].label()) << ": "
-           << (lacking.runs == 0 ? std::string{"failed"} : lacking.ttt_cell()) << ")";
+           << (lacking.runs > 0     ? lacking.ttt_cell()
+               : lacking.failed > 0 ? std::string{"failed"}
+                                    : std::string{"not run"}) // interrupted before it
+           << ")";
       }
       if (st.runs > 0 && base.runs > 0 && median(base.steps) > 0)
         md << " (steps/s " << fmt("%.2f", median(st.steps) / median(base.steps)) << ")";
