@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <set>
 
 #include "actors/job.hpp"
 #include "apps/commands.hpp"
 #include "apps/experiment_config.hpp"
+#include "apps/experiment_output.hpp"
 #include "apps/experiment_plot.hpp"
 #include "apps/experiment_report.hpp"
 #include "apps/experiment_runner.hpp"
@@ -111,30 +111,6 @@ caf::error write_reports(const std::string& out_dir, const experiment_config& ex
   return {};
 }
 
-/// Makes `out_dir` this experiment's: removes the reports of an earlier one (rewritten after
-/// each run) and the run folders under runs/ (those with a job.json) that no run of `runs`
-/// writes, so that every folder there is in results.csv or summary.md. Says how many went.
-void clear_earlier_outputs(const std::string& out_dir, const std::vector<run_spec>& runs) {
-  std::error_code ec;
-  for (const char* name : {"results.csv", "curves.csv", "summary.md", "accuracy.png"})
-    fs::remove(fs::path(out_dir) / name, ec);
-  std::set<fs::path> planned;
-  for (const auto& r : runs)
-    planned.insert(fs::path(r.job.output.dir).lexically_normal());
-  size_t removed = 0;
-  auto dir = fs::path(out_dir) / "runs";
-  for (auto it = fs::directory_iterator(dir, ec); !ec && it != fs::directory_iterator();
-       it.increment(ec)) {
-    auto p = it->path();
-    if (it->is_directory(ec) && fs::exists(p / "job.json", ec)
-        && planned.count(p.lexically_normal()) == 0 && fs::remove_all(p, ec) > 0)
-      ++removed;
-  }
-  if (removed > 0)
-    std::fprintf(stderr, "herd: removed %zu run folder(s) of an earlier experiment from %s\n",
-                 removed, dir.c_str());
-}
-
 std::string reproduce_command(const experiment_options& opts, const std::string& out_dir) {
   auto cmd = "herd experiment " + opts.file;
   if (!opts.output_dir.empty())
@@ -181,6 +157,12 @@ int experiment_command(const experiment_options& opts) {
                                     data_path(runs->front().job.data, describe(data.error()))));
   data->codecs = opts.codecs;
   auto out_dir = output_dir(*exp);
+  std::vector<std::string> slugs;
+  for (const auto& r : *runs)
+    slugs.push_back(r.slug);
+  auto earlier = inspect_output_dir(out_dir, slugs);
+  if (!earlier.conflicts.empty())
+    return bad_input("", conflict_line(out_dir, earlier));
   if (opts.dry_run) {
     for (size_t i = 0; i < runs->size(); ++i)
       std::printf("run %zu/%zu: %s seed %llu -> %s\n", i + 1, runs->size(),
@@ -195,13 +177,15 @@ int experiment_command(const experiment_options& opts) {
   fs::create_directories(out_dir, ec);
   if (ec)
     return bad_input(out_dir, "cannot create the output directory: " + ec.message());
+  // Every run folder of the earlier experiment goes, those this one writes again too: no stale
+  // result stays beside the new ones if this experiment is interrupted or a run fails.
+  clear_earlier_outputs(out_dir, earlier);
   {
     std::ofstream copy{(fs::path(out_dir) / "experiment.json").string(), std::ios::trunc};
     copy << to_json(*exp);
     if (!copy)
       return bad_input(out_dir + "/experiment.json", "cannot write");
   }
-  clear_earlier_outputs(out_dir, *runs);
   kernels::set_blas_threads(exp->job.training.blas_threads);
 
   auto target = exp->job.training.target_accuracy;
