@@ -126,6 +126,15 @@ int experiment_command(const experiment_options& opts) {
     return bad_input(opts.file, describe(exp.error()));
   if (!opts.output_dir.empty())
     exp->output = opts.output_dir;
+  // Counted before any run is planned: a matrix of millions would take minutes and all memory.
+  if (auto n = run_count(*exp); n > max_experiment_runs)
+    return bad_input(opts.file, std::to_string(n) + " runs ("
+                                  + count(exp->consistency.size(), "consistency setting") + " x "
+                                  + count(exp->compression.size(), "compression setting") + " x "
+                                  + count(exp->stragglers.size(), "straggler scenario") + " x "
+                                  + count(exp->seeds.size(), "seed") + "); at most "
+                                  + std::to_string(max_experiment_runs)
+                                  + " in one experiment: split it");
   auto runs = plan_runs(*exp);
   if (!runs)
     return bad_input(opts.file, describe(runs.error()));

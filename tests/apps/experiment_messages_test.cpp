@@ -1,7 +1,8 @@
 // `herd experiment`'s lines around the runs: a gnuplot that hangs is stopped after
 // HERD_GNUPLOT_TIMEOUT_S with one warning (the experiment still succeeds); a dataset error names
 // the experiment or job file and the JSON path of the data file; a staleness on bsp or asp says
-// what it got; counts of one read "1 run", "1 straggler".
+// what it got; counts of one read "1 run", "1 straggler"; a matrix over 10,000 runs is refused
+// before anything runs.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -169,4 +170,33 @@ TEST_CASE("herd experiment: counts of one are singular in its output", "[apps][i
   REQUIRE(r.code == exit_ok);
   CHECK_THAT(r.out, Contains(": 1 run (1 consistency x 1 straggler x 1 seed) on 64 training"));
   CHECK_THAT(r.out, Contains("1 of 1 run finished; results in "));
+}
+
+TEST_CASE("herd experiment: a matrix of more than 10000 runs is refused before it is planned",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto job = tiny_job(write_dataset(dir, false), dir.file("job-out"));
+  // {consistency settings, straggler scenarios, seeds}: just over the limit, and 1e8 runs.
+  for (auto [nc, ns, nseeds] : std::vector<std::tuple<int, int, int>>{{11, 1, 1000},
+                                                                       {1000, 100, 1000}}) {
+    json exp = {{"job", job}, {"consistency", json::array()}, {"stragglers", json::array()},
+                {"seeds", json::array()}};
+    for (int i = 0; i < nc; ++i)
+      exp["consistency"].push_back({{"model", "ssp"}, {"staleness", i}});
+    for (int i = 0; i < ns; ++i) {
+      std::string name = "s"; // appended: "s" + to_string trips gcc 12's -Wrestrict
+      exp["stragglers"].push_back({{"name", name += std::to_string(i)}});
+    }
+    for (int i = 0; i < nseeds; ++i)
+      exp["seeds"].push_back(i);
+    auto path = dir.file("experiment.json");
+    write_text(path, exp.dump());
+    auto runs = std::to_string(size_t(nc) * size_t(ns) * size_t(nseeds));
+    auto plural = [](int n) { return n == 1 ? "" : "s"; };
+    check_one_error_line(
+      run_herd({"experiment", path, "--dry-run"}, dir),
+      "herd: " + path + ": " + runs + " runs (" + std::to_string(nc) + " consistency settings x "
+        + "1 compression setting x " + std::to_string(ns) + " straggler scenario" + plural(ns)
+        + " x " + std::to_string(nseeds) + " seeds); at most 10000 in one experiment: split it");
+  }
 }
