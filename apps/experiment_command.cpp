@@ -135,9 +135,6 @@ int experiment_command(const experiment_options& opts) {
                                   + count(exp->seeds.size(), "seed") + "); at most "
                                   + std::to_string(max_experiment_runs)
                                   + " in one experiment: split it");
-  auto runs = plan_runs(*exp);
-  if (!runs)
-    return bad_input(opts.file, describe(runs.error()));
   // Every run shares the base job's topology and data: check those once. Their errors name a
   // path inside the job, which is under /job when the job is inline.
   auto job_error = [&](const caf::error& err) {
@@ -146,6 +143,15 @@ int experiment_command(const experiment_options& opts) {
       return bad_input(exp->job_file, what);
     return bad_input(opts.file, what.starts_with("/") ? "/job" + what : "/job: " + what);
   };
+  // One checkpoint directory for all runs: run 2 would find run 1's checkpoints there.
+  if (exp->job.checkpoint.every > 0 && !exp->job.checkpoint.dir.empty())
+    return job_error(make_error(errc::config_invalid,
+                                "/checkpoint/dir: every run of an experiment would checkpoint "
+                                "into this one directory; leave it out (each run then "
+                                "checkpoints into runs/<run>/checkpoints)"));
+  auto runs = plan_runs(*exp);
+  if (!runs)
+    return bad_input(opts.file, describe(runs.error()));
   for (const auto& run : *runs) { // every run's codec settings, the rest is shared
     auto err = actors::check_supported(run.job, *opts.codecs);
     if (!err)

@@ -1,8 +1,8 @@
 // `herd experiment`'s lines around the runs: a gnuplot that hangs is stopped after
 // HERD_GNUPLOT_TIMEOUT_S with one warning (the experiment still succeeds); a dataset error names
 // the experiment or job file and the JSON path of the data file; a staleness on bsp or asp says
-// what it got; counts of one read "1 run", "1 straggler"; a matrix over 10,000 runs is refused
-// before anything runs.
+// what it got; counts of one read "1 run", "1 straggler"; a matrix over 10,000 runs and a
+// checkpoint directory shared by all runs are refused before anything runs.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -199,4 +199,28 @@ TEST_CASE("herd experiment: a matrix of more than 10000 runs is refused before i
         + "1 compression setting x " + std::to_string(ns) + " straggler scenario" + plural(ns)
         + " x " + std::to_string(nseeds) + " seeds); at most 10000 in one experiment: split it");
   }
+}
+
+TEST_CASE("herd experiment: a checkpoint directory every run would share is refused",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto exp = write_one_run_experiment(dir, true, [&](json& job) {
+    job["checkpoint"] = {{"every", 4}, {"dir", dir.file("ckpt")}};
+  });
+  auto line = "herd: " + exp + ": /job/checkpoint/dir: every run of an experiment would "
+              "checkpoint into this one directory; leave it out (each run then checkpoints "
+              "into runs/<run>/checkpoints)";
+  auto out = dir.path() / "out";
+  check_one_error_line(run_herd({"experiment", exp, "--output", out.string(), "--dry-run"}, dir),
+                       line);
+  check_one_error_line(run_herd({"experiment", exp, "--output", out.string()}, dir), line);
+  CHECK_FALSE(fs::exists(out));
+  // Without a directory, each run checkpoints into its own folder.
+  exp = write_one_run_experiment(dir, true, [&](json& job) {
+    job["checkpoint"] = {{"every", 4}};
+  });
+  auto r = run_herd({"experiment", exp, "--output", out.string(), "--quiet"}, dir);
+  INFO(r.err);
+  CHECK(r.code == exit_ok);
+  CHECK_FALSE(fs::is_empty(out / "runs" / "bsp-none-seed1" / "checkpoints"));
 }
