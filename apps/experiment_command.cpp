@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "actors/job.hpp"
 #include "apps/commands.hpp"
@@ -121,6 +122,25 @@ std::string reproduce_command(const experiment_options& opts, const std::string&
 } // namespace
 
 int experiment_command(const experiment_options& opts) {
+  // SIGINT or SIGTERM: the run in progress finishes and no other starts; a second aborts it.
+  // Watched from the start: one that comes before the data is loaded ends it then, unrun.
+  bool live = !opts.quiet && isatty(fileno(stdout));
+  progress_printer printer{stdout, live, 0};
+  std::mutex said_mutex;
+  bool checked = false; // the data is loaded: a signal now ends the experiment after a run
+  bool stop_early = false; // a signal came before: nothing is run or written
+  interrupt_watch interrupts{[&](int) {
+    std::lock_guard lock{said_mutex};
+    if (!checked) {
+      stop_early = true;
+      std::fprintf(stderr, "herd: interrupted before the first run: nothing is run or written "
+                           "(again to abort)\n");
+      return;
+    }
+    printer.finish_line();
+    std::fprintf(stderr, "herd: interrupted: stopping after the current run (again to abort "
+                         "it; the finished runs' results are written)\n");
+  }};
   auto exp = load_experiment(opts.file);
   if (!exp)
     return bad_input(opts.file, describe(exp.error()));
@@ -165,6 +185,12 @@ int experiment_command(const experiment_options& opts) {
     return job_error(err);
   }
   auto data = actors::load_inputs(runs->front().job);
+  {
+    std::lock_guard lock{said_mutex};
+    checked = true;
+  }
+  if (stop_early)
+    return 128 + interrupts.signal();
   if (!data)
     return code_of(data.error()) == errc::config_invalid
              ? job_error(data.error())
@@ -204,8 +230,6 @@ int experiment_command(const experiment_options& opts) {
   kernels::set_blas_threads(exp->job.training.blas_threads);
 
   auto target = exp->job.training.target_accuracy;
-  bool live = !opts.quiet && isatty(fileno(stdout));
-  progress_printer printer{stdout, live, 0};
   if (!opts.quiet)
     printer.log("herd experiment " + exp->name + ": " + count(runs->size(), "run") + " ("
                 + std::to_string(exp->consistency.size()) + " consistency x "
@@ -235,12 +259,6 @@ int experiment_command(const experiment_options& opts) {
     if (auto err = write_reports(out_dir, *exp, done, reproduce_command(opts, out_dir)))
       std::fprintf(stderr, "herd: warning: %s\n", describe(err).c_str());
   };
-  // SIGINT or SIGTERM: the run in progress finishes and no other starts; a second aborts it.
-  interrupt_watch interrupts{[&](int) {
-    printer.finish_line();
-    std::fprintf(stderr, "herd: interrupted: stopping after the current run (again to abort "
-                         "it; the finished runs' results are written)\n");
-  }};
   hooks.keep_going = [&] { return interrupts.signal() == 0; };
   auto records = run_experiment(*runs, *data, hooks);
 

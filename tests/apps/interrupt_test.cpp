@@ -1,8 +1,12 @@
 // SIGINT and SIGTERM: herd run stops the job as `herd ctl stop` does (final evaluation, summary,
 // exit 128 + signal) and a second signal aborts at once; herd experiment finishes the run in
 // progress, starts no other and writes the results of the finished runs (summary.md says the
-// others were not run).
+// others were not run); one that comes while the data loads ends it before any run, saying so.
 #include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <chrono>
@@ -157,4 +161,41 @@ TEST_CASE("herd experiment: a second signal aborts the run in progress, and the 
   REQUIRE(results.size() == 2); // header and run 1
   CHECK(results[1].rfind("bsp,0,none,1,", 0) == 0);
   CHECK_THAT(read_text(out + "/summary.md"), Contains("1 of 4 runs done so far"));
+}
+
+TEST_CASE("herd experiment: a signal while the data loads ends it before the first run",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto path = write_experiment(dir, "early", "slow", 2);
+  // The training images come through a FIFO: herd waits in the data loading until the test
+  // opens the other end, and then until the test has written them.
+  auto images = dir.file("train-images");
+  auto bytes = read_text(images);
+  fs::remove(images);
+  REQUIRE(::mkfifo(images.c_str(), 0600) == 0);
+  auto out = dir.file("out");
+  herd::test::herd_process run{{"experiment", path, "--output", out}, dir.file("run.log")};
+  int fd = -1;
+  auto end = std::chrono::steady_clock::now() + 60s;
+  while (fd < 0 && std::chrono::steady_clock::now() < end && run.wait(20ms) == -1)
+    fd = ::open(images.c_str(), O_WRONLY | O_NONBLOCK); // ENXIO until herd opens it to read
+  INFO(run.output());
+  REQUIRE(fd >= 0);
+  run.kill(SIGINT);
+  bool said = run.wait_for_output("herd: interrupted before the first run", 30s);
+  if (said) { // herd is alive and waiting for the data: give it, it then stops
+    ::fcntl(fd, F_SETFL, 0);
+    auto previous = std::signal(SIGPIPE, SIG_IGN); // herd ending early fails the write only
+    CHECK(::write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size()));
+    std::signal(SIGPIPE, previous);
+  }
+  ::close(fd);
+  auto code = run.wait(60s);
+  auto log = run.output();
+  INFO(log);
+  CHECK(said);
+  CHECK(code == 130);
+  CHECK(log == "herd: interrupted before the first run: nothing is run or written (again to "
+               "abort)\n");
+  CHECK_FALSE(fs::exists(out));
 }
