@@ -291,8 +291,10 @@ void on_down(supervisor_self self, const caf::down_msg& dm) {
                              : "the untrained rest of " + std::to_string(back)
                                  + " chunk(s) returned to the dispenser"));
     const auto& sup = st.in.cfg.supervisor;
-    if (sup.restart != config::restart_policy::never && st.restarts[id] < sup.max_restarts
-        && !st.ending && !st.stop_requested) {
+    if (st.removing.count(id) > 0)
+      log(self, "worker " + std::to_string(id) + " is not restarted: it was being removed");
+    else if (sup.restart != config::restart_policy::never && st.restarts[id] < sup.max_restarts
+             && !st.ending && !st.stop_requested) {
       auto n = ++st.restarts[id];
       st.restarting.insert(id);
       st.failed_at_s[id] = st.core->elapsed_s();
@@ -434,6 +436,7 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
                           "no active worker " + std::to_string(worker));
       // Graceful: the worker finishes its step, pushes, then leaves every shard.
       self->send(it->second, stop_atom::value);
+      st.removing.insert(worker);
       log(self, "removing worker " + std::to_string(worker));
       return true;
     },

@@ -58,6 +58,7 @@ struct supervisor_actor_state {
   // Restarts (supervisor.restart / max_restarts): failed workers come back under their id.
   std::map<uint32_t, int> restarts;           // restarts so far, by worker
   std::set<uint32_t> restarting;              // failed, a restart under way
+  std::set<uint32_t> removing;                // asked to leave (remove-worker): never restarted
   std::set<uint32_t> aborting_replicas;       // pipeline: a stage failed, the others stopping
   std::map<uint32_t, double> failed_at_s;     // when it failed (job time), until it reports
   std::set<std::string> dead_nodes;

@@ -154,6 +154,7 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
         return rp.deliver(usage("no active replica " + std::to_string(r) + " (worker " + w[1]
                                 + " is its stage " + std::to_string(*id % k) + ")"));
       self->send(head->second, stop_atom::value);
+      st.removing.insert(r * k);
       auto range = "workers " + std::to_string(r * k) + "-" + std::to_string(r * k + k - 1);
       log(self, "removing replica " + std::to_string(r) + " (" + range + ")");
       return rp.deliver("replica " + std::to_string(r) + " (" + range
@@ -170,6 +171,7 @@ void handle_ctl(supervisor_self self, const messages::ctl_request& req,
     if (*id > UINT32_MAX || it == st.workers.end())
       return rp.deliver(usage("no active worker " + w[1]));
     self->send(it->second, stop_atom::value);
+    st.removing.insert(it->first);
     log(self, "removing worker " + w[1]);
     return rp.deliver("worker " + w[1] + " finishes its step, pushes and leaves");
   }

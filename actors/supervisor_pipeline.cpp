@@ -100,8 +100,10 @@ void replica_stopped(supervisor_self self, uint32_t id, const caf::error& reason
               + " uncommitted minibatch(es) returned to the dispenser");
   const auto& sup = st.in.cfg.supervisor;
   uint32_t head = r * k;
-  if (sup.restart != config::restart_policy::never && st.restarts[head] < sup.max_restarts
-      && !st.ending) {
+  if (st.removing.count(head) > 0)
+    log(self, "replica " + std::to_string(r) + " is not restarted: it was being removed");
+  else if (sup.restart != config::restart_policy::never && st.restarts[head] < sup.max_restarts
+           && !st.ending) {
     int n = 0;
     for (auto s : replica_ids(self, r)) { // every stage comes back as a new incarnation
       n = ++st.restarts[s];

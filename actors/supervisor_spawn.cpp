@@ -408,6 +408,7 @@ void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reas
   st.workers.clear();
   st.worker_ids.clear();
   st.restarting.clear();
+  st.removing.clear(); // the checkpoint's workers come back, as they were then
   st.failed_at_s.clear();
   for (auto& rp : st.ckpt_waiters)
     rp.deliver(make_error(errc::actor_failed, "a shard was lost during the checkpoint"));

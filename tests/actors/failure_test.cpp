@@ -270,3 +270,43 @@ TEST_CASE("failure: a stop while a failed worker waits for its restart ends the 
   CHECK((answers[1] == "error: the job is stopping"
          || answers[1].find("request_receiver_down") != std::string::npos));
 }
+
+TEST_CASE("failure: a worker that fails while it is being removed is not restarted",
+          "[actors][integration]") {
+  auto in = test::small_job(); // 2 workers; on-failure restarts after a 100 ms backoff
+  in.cfg.training.epochs = 50; // far more than the test lets it train
+  // Worker 1's steps take long, so the kill below lands before it has left its shards.
+  in.cfg.workers[1].straggler = {2000.0, 1.0};
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  test::recorded_nodes on{sys, in, seen, {"local"}};
+  job_log log;
+  std::vector<std::string> answers;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = log.sink();
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      answers = ask(self, sup, {{"remove-worker", "1"}});
+      {
+        std::lock_guard<std::mutex> g{seen->mx};
+        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill);
+      }
+      for (int i = 0; i < 1000 && !log.has("worker 1 failed"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(300)); // past the restart backoff
+      answers.push_back(ask(self, sup, {{"stop"}}).at(0));
+    });
+  };
+  auto r = actors::run_job_on(sys, in, on.nodes, cb);
+  ctl.join();
+  INFO(log.text);
+  REQUIRE(r);
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0] == "worker 1 finishes its step, pushes and leaves");
+  CHECK(log.has("worker 1 failed"));
+  CHECK(log.has("worker 1 is not restarted: it was being removed"));
+  CHECK_FALSE(log.has("worker 1 restarted"));
+}
