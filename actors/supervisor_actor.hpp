@@ -51,6 +51,7 @@ struct supervisor_actor_state {
   uint64_t evals_skipped = 0; // their clock's parameters were no longer kept
   // Checkpoints (supervisor_checkpoint.cpp): workers hold at ckpt_clock, then shards are saved.
   std::optional<uint64_t> ckpt_clock;
+  bool ckpt_saving = false; // every worker held: the shards' snapshots are on their way
   std::map<uint32_t, messages::worker_place> ckpt_held;
   std::vector<caf::response_promise> ckpt_waiters;
   std::optional<uint64_t> last_ckpt; // clock of the last checkpoint written

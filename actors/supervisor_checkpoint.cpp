@@ -38,15 +38,19 @@ void finish_checkpoint(supervisor_self self, const std::string& line, caf::error
   }
   st.ckpt_held.clear();
   st.ckpt_clock.reset();
+  st.ckpt_saving = false;
 }
 
 void maybe_complete(supervisor_self self) {
   auto& st = self->state;
-  if (!st.ckpt_clock)
+  // Saving already: a worker gone meanwhile must not start a second save, which would write
+  // the checkpoint again once the first had resumed the workers (no workers, shards mid-step).
+  if (!st.ckpt_clock || st.ckpt_saving)
     return;
   for (auto& [id, w] : st.workers)
     if (st.ckpt_held.count(id) == 0)
       return;
+  st.ckpt_saving = true;
   save_checkpoint(self, [] {});
 }
 

@@ -142,9 +142,9 @@ void resume_workers(supervisor_self self, std::function<void()> started) {
   set_consistency(self, st.rule); // the rule in force when it was taken
   st.next_worker_id = c.next_worker_id;
   if (c.workers.empty()) { // taken at the end of training
-    log(self, "the checkpoint at clock " + std::to_string(c.clock) + " was taken after "
-                + "training ended; the job has more to train (epochs or max_steps): its workers "
-                  "start again");
+    log(self, "the checkpoint at clock " + std::to_string(c.clock) + " holds no worker (taken "
+                + "after training ended, or while every worker was down); the job has more to "
+                  "train (epochs or max_steps): its workers start again");
     return join_file_workers(self, started);
   }
   // The checkpoint's workers go on; the job file's count does not add any (herd ctl does).

@@ -415,6 +415,7 @@ void roll_back(supervisor_self self, uint32_t lost_shard, const caf::error& reas
   st.ckpt_waiters.clear();
   st.ckpt_held.clear();
   st.ckpt_clock.reset();
+  st.ckpt_saving = false;
   st.core->reset_workers();
   st.started = false;
   // Shards of dead nodes move to live ones; the nodes rebuild them from the checkpoint.

@@ -70,6 +70,8 @@ TEST_CASE("resume: the checkpoint at the end of training continues when the job 
   CHECK(r.result->samples == 4 * 256); // the two new epochs, each sample once
   CHECK(r.result->steps == 4 * 256 / 8);
   CHECK(r.result->clock > c->clock); // the clock goes on, never back
+  CHECK(r.log.find("holds no worker (taken after training ended, or while every worker was "
+                   "down); the job has more to train") != std::string::npos);
   CHECK(r.log.find("consistency: ssp(3) from clock") != std::string::npos);
   CHECK(r.log.find("parameters, ssp(3)") != std::string::npos);
   CHECK(r.log.find("parameters, bsp") == std::string::npos);
