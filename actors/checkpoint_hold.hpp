@@ -33,6 +33,8 @@ public:
       holding_ = true;
     return holding_;
   }
+  /// Holding now (from hold_before() until resume()).
+  bool holding() const { return holding_; }
   /// Holding, not yet reported, and every push answered: report now (once).
   bool report_due(bool pushes_pending) {
     if (!holding_ || held_sent_ || pushes_pending)

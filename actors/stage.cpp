@@ -26,6 +26,7 @@ struct stage_actor_state {
   caf::actor prev;                     // the sender of the activations
   size_t awaiting = 0;                 // pull replies still expected
   bool pulls_held = false; // held while its pulls were out: they go on after the resume
+  bool pulled = false;     // the pulls of its clock are sent (reset when the clock advances)
   size_t leaving = 0;                  // leave replies still expected (after end)
   std::vector<uint64_t> base_versions; // by shard index
   uint64_t down_bytes = 0;             // pulled payload bytes of the current minibatch
@@ -88,9 +89,20 @@ void maybe_report_held(stage_self self) {
   self->send(st.setup.supervisor, held_atom::value, at);
 }
 
+// Holds where it stands: the next stage holds at this clock too. It may have pulled it
+// already and wait for activations that do not come before the resume; the hold reaches it
+// behind everything sent for the steps before (one sender, one receiver: in order).
+void hold_here(stage_self self) {
+  auto& st = self->state;
+  if (st.setup.next)
+    self->send(st.setup.next, hold_atom::value, st.setup.state->clock());
+  maybe_report_held(self);
+}
+
 void push_and_advance(stage_self self, const messages::stage_commit& c) {
   auto& st = self->state;
   auto& ss = *st.setup.state;
+  st.pulled = false;
   uint64_t up = 0, dense = 0;
   auto e0 = steady_ns();
   // Some stage's gradient held inf/NaN (fp16 overflow, a bad sample): every stage skips the
@@ -200,7 +212,8 @@ void pull(stage_self self) {
   if (st.stopping || (st.setup.max_steps > 0 && ss.clock() >= st.setup.max_steps))
     return finish(self);
   if (st.hold.hold_before(ss.clock()))
-    return maybe_report_held(self);
+    return hold_here(self);
+  st.pulled = true;
   st.awaiting = ss.own_shards().size();
   st.base_versions.resize(st.setup.shards.size());
   for (auto i : ss.own_shards())
@@ -259,23 +272,35 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
       self->quit();
       return rp;
     },
+    // Stage 0 is told by the supervisor, every later stage by the stage before it, where that
+    // one holds (hold_here).
     [=](hold_atom, uint64_t clock) {
       auto& st = self->state;
+      auto& ss = *st.setup.state;
       st.hold.hold_at(clock);
-      // Waiting for the pulls of a clock at or past the hold (a replica that joined past it
-      // while the checkpoint began): under BSP they wait for the others' steps, which hold. It
-      // holds here instead, as a worker does (worker.cpp).
-      if (st.awaiting > 0 && !st.ended && st.hold.hold_before(st.setup.state->clock())) {
-        st.pulls_held = true;
-        maybe_report_held(self);
+      if (st.hold.holding()) // told already, and so is the next stage
+        return;
+      // Within the step of a clock at or past the hold, it holds there. Stage 0 only while its
+      // pulls are out (a replica that joined past the hold while the checkpoint began: under
+      // BSP they wait for the others' steps, which hold), as a worker does (worker.cpp); with
+      // them in, it computes the step and holds at the next. A later stage anywhere before
+      // the activations: the stage before it holds at this clock and sends none.
+      bool within = ss.is_head() ? st.awaiting > 0 : st.pulled;
+      if (within && !st.ended && st.hold.hold_before(ss.clock())) {
+        if (st.awaiting > 0) // else pulled: its minibatch began, waiting for activations
+          st.pulls_held = true;
+        hold_here(self);
       }
     },
     [=](resume_atom) {
       auto& st = self->state;
       if (!st.hold.resume(st.setup.state->clock()))
         return;
-      if (!st.pulls_held)
-        return pull(self);
+      if (!st.pulls_held) {
+        if (!st.pulled) // else held after its pulls were in: the activations come now
+          pull(self);
+        return;
+      }
       st.pulls_held = false; // the last reply begins the minibatch, or did meanwhile
       if (st.awaiting == 0 && !st.ended) {
         st.setup.state->params_pulled();
@@ -285,9 +310,15 @@ caf::behavior stage_behavior(stage_self self, stage_setup setup) {
     // The replica is removed or the job stopped (ctl remove-worker, stop): meant for stage 0,
     // which ends after the commit of the minibatch under way; its end runs down the chain. A
     // later stage ignores it: leaving at its next pull would strand stage 0's minibatch.
+    // Holding for a checkpoint (its last commit is in), it ends at once: its next pull waits
+    // for a resume, which never comes when the checkpoint cannot complete.
     [=](stop_atom) {
-      if (self->state.setup.state->is_head())
-        self->state.stopping = true;
+      auto& st = self->state;
+      if (!st.setup.state->is_head())
+        return;
+      st.stopping = true;
+      if (st.hold.holding())
+        finish(self);
     },
   };
 }

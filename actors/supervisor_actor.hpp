@@ -174,6 +174,9 @@ void maybe_finish_after_loss(supervisor_self self, uint32_t id);
 /// Workers hold at the later of `at_least` and two clocks past the furthest reported.
 void start_checkpoint(supervisor_self self, std::optional<caf::response_promise> rp,
                       uint64_t at_least = 0);
+/// Tells worker `id` (`w`) to hold before the step of `clock`. A pipeline replica is told at
+/// its stage 0 only, which tells the next stage where it holds (stage.cpp).
+void send_hold(supervisor_self self, uint32_t id, const caf::actor& w, uint64_t clock);
 /// A worker holds at the checkpoint's clock.
 void checkpoint_held(supervisor_self self, const messages::worker_place& at);
 /// A worker finished or failed: a checkpoint under way no longer waits for it.

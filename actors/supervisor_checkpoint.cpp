@@ -151,6 +151,15 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
         });
 }
 
+void send_hold(supervisor_self self, uint32_t id, const caf::actor& w, uint64_t clock) {
+  // A later stage told by the supervisor could hold inside a step its stage 0 runs (waiting for
+  // pulls while stage 0 computes), or fail to hold inside one stage 0 does not run (pulled
+  // already, waiting for activations while stage 0 holds): each waits for the other forever.
+  const auto& plan = self->state.plan;
+  if (!plan.pipelined() || plan.stage_of(id) == 0)
+    self->send(w, hold_atom::value, clock);
+}
+
 void start_checkpoint(supervisor_self self, std::optional<caf::response_promise> rp,
                       uint64_t at_least) {
   auto& st = self->state;
@@ -160,7 +169,7 @@ void start_checkpoint(supervisor_self self, std::optional<caf::response_promise>
     return; // one under way: this request is answered with it
   st.ckpt_clock = std::max(st.core->max_clock() + 2, at_least);
   for (auto& [id, w] : st.workers)
-    self->send(w, hold_atom::value, *st.ckpt_clock);
+    send_hold(self, id, w, *st.ckpt_clock);
   maybe_complete(self);
 }
 
@@ -179,7 +188,7 @@ void checkpoint_held(supervisor_self self, const messages::worker_place& at) {
     st.ckpt_clock = at.clock;
     for (auto& [id, w] : st.workers)
       if (id != at.worker)
-        self->send(w, hold_atom::value, at.clock);
+        send_hold(self, id, w, at.clock);
   }
   st.ckpt_held[at.worker] = at;
   maybe_complete(self);

@@ -51,7 +51,7 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
         // A checkpoint began while it was being placed (a restart, a replica): it holds too,
         // at the checkpoint's clock or, joined past it, at once where it starts.
         if (st.ckpt_clock)
-          self->send(w, hold_atom::value, *st.ckpt_clock);
+          send_hold(self, id, w, *st.ckpt_clock);
         // A stop that came before this reply missed it (a pipeline replica: at its head).
         if (st.stop_requested && (!st.plan.pipelined() || st.plan.stage_of(id) == 0))
           self->send(w, stop_atom::value);

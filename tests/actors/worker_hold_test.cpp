@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -125,4 +126,101 @@ TEST_CASE("stage: a hold below the clock it waits to pull at is reported at once
   self->send_exit(*st, caf::exit_reason::user_shutdown);
   for (auto& s : shards)
     self->send_exit(s, caf::exit_reason::user_shutdown);
+}
+
+namespace {
+
+// Replica 1 (ids 2, 3) of a 2-stage BSP job, stage `stage` alone: its shards also hold replica
+// 0's stage, a member at clock 0 that never pushes, so its pull of clock 1 waits.
+struct lone_stage {
+  caf::actor_system& sys;
+  caf::scoped_actor& self;
+  std::vector<caf::actor> shards;
+  std::vector<caf::actor> own;
+  caf::actor stage;
+
+  lone_stage(caf::actor_system& sys, caf::scoped_actor& self, uint32_t stage_index)
+    : sys(sys), self(self) {
+    auto in = test::small_job();
+    in.cfg.parallelism.pipeline_stages = 2;
+    in.cfg.parallelism.micro_batches = 2;
+    in.cfg.workers.assign(2, config::worker_config{"local", "cpu", {}});
+    auto plan = actors::plan_job(in.cfg);
+    REQUIRE(plan.pipelined());
+    auto codecs = std::make_shared<kernels::compress::codec_registry>(
+      kernels::compress::default_codecs());
+    for (uint32_t i = 0; i < plan.slices.size(); ++i) {
+      auto at = uint32_t(plan.shard_stage[i]);
+      auto s = actors::make_shard(sys, plan, codecs, i, 1000, {at});
+      REQUIRE(s);
+      shards.push_back(*s);
+      if (at != stage_index)
+        continue;
+      own.push_back(*s);
+      join(self, *s, 2 + stage_index, 1);
+    }
+    REQUIRE_FALSE(own.empty());
+    // The test is both the supervisor and, for stage 0, the next stage.
+    auto me = caf::actor_cast<caf::actor>(self);
+    auto st = actors::make_stage(sys, plan, *codecs, in.train, 2 + stage_index, 1, shards,
+                                 stage_index == 0 ? me : caf::actor{}, me);
+    REQUIRE(st);
+    stage = *st;
+    wait_for_deferred_pulls(self, own);
+  }
+  ~lone_stage() {
+    self->send_exit(stage, caf::exit_reason::user_shutdown);
+    for (auto& s : shards)
+      self->send_exit(s, caf::exit_reason::user_shutdown);
+  }
+};
+
+} // namespace
+
+// QA: a replica restarted while a ctl checkpoint began hung the job. Its stage 1, placed first,
+// had pulled the join clock before the supervisor's hold reached it, and waited for activations;
+// stage 0 held at that clock and sent none. Neither moved, the checkpoint never completed.
+TEST_CASE("stage: a later stage told to hold at the clock it pulled already holds there",
+          "[actors][faults]") {
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  caf::scoped_actor self{sys};
+  lone_stage s{sys, self, 1};
+  // Replica 0's stage leaves: round 0 is complete and the shards answer the pull of clock 1.
+  // The answers are in the stage's mailbox before the leaves are answered, so before the hold.
+  for (auto& shard : s.own) {
+    bool left = false;
+    self->request(shard, 5s, leave_atom::value, uint32_t{1})
+      .receive([&](uint64_t) { left = true; }, [&](caf::error&) {});
+    REQUIRE(left);
+  }
+  // Stage 0 (this test) holds at clock 1 and says so: no activations of clock 1 come.
+  check_held_where_it_stands(self, s.stage, 3, 1);
+}
+
+TEST_CASE("stage: stage 0 holding tells the next stage where, and a stop ends it there",
+          "[actors][faults]") {
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  caf::scoped_actor self{sys};
+  lone_stage s{sys, self, 0};
+  self->send(s.stage, hold_atom::value, uint64_t{0});
+  std::optional<uint64_t> told;
+  bool held = false;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](hold_atom, uint64_t clock) { told = clock; },
+                  [&](held_atom, const messages::worker_place& at) { held = at.clock == 1; },
+                  caf::after(10s) >> [] {});
+  CHECK(told == uint64_t{1});
+  CHECK(held);
+  // Its pull waits for a resume that a checkpoint which cannot complete never sends.
+  self->send(s.stage, stop_atom::value);
+  bool ended_chain = false, finished = false;
+  for (int i = 0; i < 2; ++i)
+    self->receive([&](stage_end_atom) { ended_chain = true; },
+                  [&](finished_atom, uint32_t worker, uint64_t clock, uint64_t, uint64_t,
+                      uint64_t) { finished = worker == 2 && clock == 1; },
+                  caf::after(10s) >> [] {});
+  CHECK(ended_chain);
+  CHECK(finished);
 }
