@@ -173,7 +173,9 @@ TEST_CASE("faults: a killed daemon started again rejoins the job and takes an ad
   CHECK(run.wait(120s) == 0);
   auto out = run.output();
   INFO(out);
-  CHECK(out.find("worker 2 stopped at clock") != std::string::npos);
+  // It trained until the stop: mid-chunk ("stopped"), or at the end of its chunk ("finished":
+  // a worker that joins late may hold exactly one chunk, used up as the stop arrives).
+  CHECK(std::regex_search(out, std::regex{R"(worker 2 (stopped|finished) at clock)"}));
   report(out, "lost|rejoined|added|final test accuracy");
 }
 
