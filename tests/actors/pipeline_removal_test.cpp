@@ -1,0 +1,96 @@
+// A pipeline replica that remove-worker is removing, and whose stage fails before the replica
+// has left: it is not restarted (it used to come back and train to the end of the job).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/job.hpp"
+#include "actors/system_config.hpp"
+#include "messages/atoms.hpp"
+#include "messages/specs.hpp"
+#include "tests/actors/recording_node.hpp"
+#include "tests/actors/synthetic_data.hpp"
+
+using namespace herd;
+
+namespace {
+
+// 2 replicas of 2 stages; minibatches of 4 micro-batches through 512-wide layers, slow enough
+// that the kill below reaches stage 1 before its replica's stop has run down the chain.
+actors::job_inputs pipeline_job() {
+  actors::job_inputs in;
+  auto& cfg = in.cfg;
+  cfg.model.layers = {256, 512, 512, 4};
+  cfg.optimizer.lr = 0.01;
+  cfg.training.batch_size = 128;
+  cfg.training.epochs = 20; // far more than the test lets it train
+  cfg.training.eval_every = 0;
+  cfg.parallelism.pipeline_stages = 2;
+  cfg.parallelism.micro_batches = 4;
+  cfg.shards.assign(2, config::shard_config{"local"});
+  cfg.workers.assign(4, config::worker_config{"local", "cpu", {}});
+  in.train = std::make_shared<data::dataset>(test::synthetic_dataset(2048, 256, 4, 1));
+  in.test = std::make_shared<data::dataset>(test::synthetic_dataset(64, 256, 4, 2));
+  return in;
+}
+
+} // namespace
+
+TEST_CASE("pipeline: a replica whose stage fails while it is being removed is not restarted",
+          "[actors][integration]") {
+  auto in = pipeline_job();
+  REQUIRE_FALSE(actors::check_pipeline(in.cfg));
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  test::recorded_nodes on{sys, in, seen, {"local"}};
+  std::mutex mx;
+  std::string log;
+  auto logged = [&](const std::string& part) {
+    std::lock_guard<std::mutex> g{mx};
+    return log.find(part) != std::string::npos;
+  };
+  std::vector<std::string> answers;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    log += line + "\n";
+  };
+  auto ask = [&](caf::scoped_actor& self, const caf::actor& sup, std::vector<std::string> w) {
+    self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{w})
+      .receive([&](const std::string& s) { answers.push_back(s); },
+               [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+  };
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      ask(self, sup, {"remove-worker", "0"});
+      {
+        std::lock_guard<std::mutex> g{seen->mx};
+        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill); // replica 0, stage 1
+      }
+      for (int i = 0; i < 1000 && !logged("(worker 1) failed"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(300)); // past the restart backoff
+      ask(self, sup, {"stop"});
+    });
+  };
+  auto r = actors::run_job_on(sys, in, on.nodes, cb);
+  ctl.join();
+  INFO(log);
+  REQUIRE(r);
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0] == "replica 0 (workers 0-1) finishes its minibatch, pushes and leaves");
+  CHECK(logged("stage 1 of replica 0 (worker 1) failed"));
+  CHECK(logged("replica 0 is not restarted: it was being removed"));
+  CHECK_FALSE(logged("replica 0 restarted"));
+}
