@@ -69,6 +69,36 @@ std::vector<std::string> ask(caf::scoped_actor& self, const caf::actor& sup,
   return out;
 }
 
+// Runs `in` on one recorded node "local"; once the job has started, `drive` runs on a thread
+// of its own with the supervisor and the spawned actors (ctl requests, kills). `log` gets the
+// job's lines.
+using driver = std::function<void(caf::scoped_actor&, const caf::actor&, test::spawned&)>;
+
+expected<actors::job_result> run_driven(const actors::job_inputs& in, job_log& log,
+                                        const driver& drive) {
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  test::recorded_nodes on{sys, in, seen, {"local"}};
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = log.sink();
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      drive(self, sup, *seen);
+    });
+  };
+  auto r = actors::run_job_on(sys, in, on.nodes, cb);
+  ctl.join();
+  return r;
+}
+
+void kill_worker(caf::scoped_actor& self, test::spawned& seen, uint32_t id) {
+  std::lock_guard<std::mutex> g{seen.mx};
+  self->send_exit(seen.by_id.at(id), caf::exit_reason::kill);
+}
+
 // Why an actor running thrower(what) ended after one message.
 std::string exit_line(std::string what) {
   actors::system_config cfg;
@@ -230,33 +260,19 @@ TEST_CASE("failure: a stop while a failed worker waits for its restart ends the 
           "[actors][integration]") {
   auto in = test::small_job(); // 2 workers; on-failure restarts after a 100 ms backoff
   in.cfg.training.epochs = 50; // far more than the test lets it train
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  auto seen = std::make_shared<test::spawned>();
-  test::recorded_nodes on{sys, in, seen, {"local"}};
   job_log log;
   std::vector<std::string> answers;
-  std::thread ctl;
-  actors::job_callbacks cb;
-  cb.on_log = log.sink();
-  cb.on_start = [&](const caf::actor& sup) {
-    ctl = std::thread([&, sup] {
-      caf::scoped_actor self{sys};
-      auto spawned = [&] {
-        std::lock_guard<std::mutex> g{seen->mx};
-        return seen->by_id.size();
-      };
-      for (int i = 0; i < 500 && spawned() < 2; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      {
-        std::lock_guard<std::mutex> g{seen->mx};
-        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill);
-      }
-      answers = ask(self, sup, {{"stop"}, {"add-worker", "--node", "local"}});
-    });
-  };
-  auto r = actors::run_job_on(sys, in, on.nodes, cb);
-  ctl.join();
+  auto r = run_driven(in, log, [&](caf::scoped_actor& self, const caf::actor& sup,
+                                   test::spawned& seen) {
+    auto spawned = [&] {
+      std::lock_guard<std::mutex> g{seen.mx};
+      return seen.by_id.size();
+    };
+    for (int i = 0; i < 500 && spawned() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    kill_worker(self, seen, 1);
+    answers = ask(self, sup, {{"stop"}, {"add-worker", "--node", "local"}});
+  });
   INFO(log.text);
   REQUIRE(r);
   CHECK(r->samples < 50 * 256); // it used to restart the worker, which trained the rest
@@ -277,31 +293,17 @@ TEST_CASE("failure: a worker that fails while it is being removed is not restart
   in.cfg.training.epochs = 50; // far more than the test lets it train
   // Worker 1's steps take long, so the kill below lands before it has left its shards.
   in.cfg.workers[1].straggler = {2000.0, 1.0};
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  auto seen = std::make_shared<test::spawned>();
-  test::recorded_nodes on{sys, in, seen, {"local"}};
   job_log log;
   std::vector<std::string> answers;
-  std::thread ctl;
-  actors::job_callbacks cb;
-  cb.on_log = log.sink();
-  cb.on_start = [&](const caf::actor& sup) {
-    ctl = std::thread([&, sup] {
-      caf::scoped_actor self{sys};
-      answers = ask(self, sup, {{"remove-worker", "1"}});
-      {
-        std::lock_guard<std::mutex> g{seen->mx};
-        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill);
-      }
-      for (int i = 0; i < 1000 && !log.has("worker 1 failed"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      std::this_thread::sleep_for(std::chrono::milliseconds(300)); // past the restart backoff
-      answers.push_back(ask(self, sup, {{"stop"}}).at(0));
-    });
-  };
-  auto r = actors::run_job_on(sys, in, on.nodes, cb);
-  ctl.join();
+  auto r = run_driven(in, log, [&](caf::scoped_actor& self, const caf::actor& sup,
+                                   test::spawned& seen) {
+    answers = ask(self, sup, {{"remove-worker", "1"}});
+    kill_worker(self, seen, 1);
+    for (int i = 0; i < 1000 && !log.has("worker 1 failed"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // past the restart backoff
+    answers.push_back(ask(self, sup, {{"stop"}}).at(0));
+  });
   INFO(log.text);
   REQUIRE(r);
   REQUIRE(answers.size() == 2);
