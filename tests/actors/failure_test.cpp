@@ -69,24 +69,26 @@ std::vector<std::string> ask(caf::scoped_actor& self, const caf::actor& sup,
   return out;
 }
 
-// Runs `in` on one recorded node "local"; once the job has started, `drive` runs on a thread
-// of its own with the supervisor and the spawned actors (ctl requests, kills). `log` gets the
-// job's lines.
-using driver = std::function<void(caf::scoped_actor&, const caf::actor&, test::spawned&)>;
+// Runs `in` on recorded nodes `names`; once the job has started, `drive` runs on a thread of
+// its own with the supervisor, the nodes and the spawned actors (ctl requests, kills). `log`
+// gets the job's lines.
+using driver = std::function<void(caf::scoped_actor&, const caf::actor&, test::recorded_nodes&,
+                                  test::spawned&)>;
 
 expected<actors::job_result> run_driven(const actors::job_inputs& in, job_log& log,
-                                        const driver& drive) {
+                                        const driver& drive,
+                                        std::vector<std::string> names = {"local"}) {
   actors::system_config scfg;
   caf::actor_system sys{scfg};
   auto seen = std::make_shared<test::spawned>();
-  test::recorded_nodes on{sys, in, seen, {"local"}};
+  test::recorded_nodes on{sys, in, seen, std::move(names)};
   std::thread ctl;
   actors::job_callbacks cb;
   cb.on_log = log.sink();
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
-      drive(self, sup, *seen);
+      drive(self, sup, on, *seen);
     });
   };
   auto r = actors::run_job_on(sys, in, on.nodes, cb);
@@ -198,20 +200,13 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
   in.cfg.training.epochs = 50; // far more than the test lets it train
   in.cfg.shards = {config::shard_config{"a"}};
   in.cfg.workers.assign(1, config::worker_config{"a", "cpu", {}});
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  auto seen = std::make_shared<test::spawned>();
-  test::recorded_nodes on{sys, in, seen, {"a", "b"}};
-  auto& nodes = on.nodes;
   job_log log;
   std::vector<std::string> answers;
-  std::thread ctl;
-  actors::job_callbacks cb;
-  cb.on_log = log.sink();
-  cb.on_start = [&](const caf::actor& sup) {
-    ctl = std::thread([&, sup] {
-      caf::scoped_actor self{sys};
-      self->send_exit(nodes.at("b"), caf::exit_reason::kill); // node b's daemon dies
+  auto r = run_driven(
+    in, log,
+    [&](caf::scoped_actor& self, const caf::actor& sup, test::recorded_nodes& on,
+        test::spawned&) {
+      self->send_exit(on.nodes.at("b"), caf::exit_reason::kill); // node b's daemon dies
       for (int i = 0; i < 200 && !log.has("node b lost"); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
       auto t0 = std::chrono::steady_clock::now();
@@ -220,10 +215,8 @@ TEST_CASE("failure: add-worker on a node the job lost is refused at once", "[act
                      {"add-worker", "--node", "a", "--node", "a"}, // any client, not only ctl
                      {"stop"}});
       CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
-    });
-  };
-  auto r = actors::run_job_on(sys, in, nodes, cb);
-  ctl.join();
+    },
+    {"a", "b"});
   INFO(log.text);
   REQUIRE(r);
   REQUIRE(answers.size() == 3);
@@ -263,7 +256,7 @@ TEST_CASE("failure: a stop while a failed worker waits for its restart ends the 
   job_log log;
   std::vector<std::string> answers;
   auto r = run_driven(in, log, [&](caf::scoped_actor& self, const caf::actor& sup,
-                                   test::spawned& seen) {
+                                   test::recorded_nodes&, test::spawned& seen) {
     auto spawned = [&] {
       std::lock_guard<std::mutex> g{seen.mx};
       return seen.by_id.size();
@@ -296,7 +289,7 @@ TEST_CASE("failure: a worker that fails while it is being removed is not restart
   job_log log;
   std::vector<std::string> answers;
   auto r = run_driven(in, log, [&](caf::scoped_actor& self, const caf::actor& sup,
-                                   test::spawned& seen) {
+                                   test::recorded_nodes&, test::spawned& seen) {
     answers = ask(self, sup, {{"remove-worker", "1"}});
     kill_worker(self, seen, 1);
     for (int i = 0; i < 1000 && !log.has("worker 1 failed"); ++i)
