@@ -33,4 +33,10 @@ std::string rule_name(const consistency_rule& rule) {
   return out;
 }
 
+bool versions_are_clocks(const config::job_config& cfg) {
+  const auto& c = cfg.consistency;
+  return c.switches.empty()
+         && rule_of(c.model, c.staleness, c.staleness_aware).aggregates();
+}
+
 } // namespace herd::actors

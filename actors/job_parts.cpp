@@ -105,8 +105,7 @@ make_shard_or_throw(caf::actor_system& sys, const job_plan& plan,
   auto core = std::make_shared<shard_state>(index, s.offset, std::move(part), optimizer, rule,
                                             horizon);
   // Evaluations read exactly their clock under BSP (version == clock throughout the job).
-  if (cfg.consistency.model == config::consistency_model::bsp && cfg.consistency.switches.empty()
-      && cfg.training.eval_every > 0)
+  if (versions_are_clocks(cfg) && cfg.training.eval_every > 0)
     core->keep_every(static_cast<uint64_t>(cfg.training.eval_every));
   if (snapshot.empty()) {
     for (auto w : members)

@@ -178,8 +178,7 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
   req.deferred = st.in.cfg.training.evaluation == config::eval_mode::deferred;
   // The shards keep the parameters of each multiple of eval_every (job_parts.cpp make_shard)
   // while BSP has held throughout: versions are clocks.
-  req.exact = !final && st.in.cfg.consistency.model == config::consistency_model::bsp
-              && st.in.cfg.consistency.switches.empty() && !st.rule_changed;
+  req.exact = !final && versions_are_clocks(st.in.cfg) && !st.rule_changed;
   self->request(st.evaluator, request_timeout, eval_atom::value, req)
     .then(
       [=](const messages::eval_report& r) {
