@@ -69,9 +69,8 @@ public:
   /// that only encoded bytes leave the device). true: from now on grad() is not filled and
   /// every push goes through encode_push. false (the default): the caller encodes grad().
   virtual bool take_push_encoding(const config::compression_config& cfg,
-                                  const std::vector<model::slice>& slices, uint64_t seed,
-                                  uint32_t worker) {
-    (void)cfg, (void)slices, (void)seed, (void)worker;
+                                  const std::vector<model::slice>& slices, uint64_t seed) {
+    (void)cfg, (void)slices, (void)seed;
     return false;
   }
   /// The Gradient payload of slice h.shard of the last step's gradient; only after

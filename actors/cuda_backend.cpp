@@ -179,12 +179,12 @@ backend_step_result cuda_backend::step(int rows, const backend_step_options& opt
 }
 
 bool cuda_backend::take_push_encoding(const config::compression_config& cfg,
-                                      const std::vector<model::slice>& slices, uint64_t seed,
-                                      uint32_t worker) {
+                                      const std::vector<model::slice>& slices,
+                                      uint64_t seed) {
   if (!cuda_push_encoder::supports(cfg))
     return false;
   kernels::use_device(ordinal_);
-  pusher_ = std::make_unique<cuda_push_encoder>(cfg, slices, seed, worker);
+  pusher_ = std::make_unique<cuda_push_encoder>(cfg, slices, seed);
   drop_graph(); // a captured step would still copy the gradient down
   return true;
 }

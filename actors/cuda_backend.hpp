@@ -54,8 +54,8 @@ public:
   void params16_ready(size_t offset, size_t count, kernels::half_format f) override;
   backend_step_result step(int rows, const backend_step_options& opts) override;
   bool take_push_encoding(const config::compression_config& cfg,
-                          const std::vector<model::slice>& slices, uint64_t seed,
-                          uint32_t worker) override;
+                          const std::vector<model::slice>& slices,
+                          uint64_t seed) override;
   std::vector<char> encode_push(const messages::gradient_header& h) override;
   std::vector<std::vector<float>> push_residual() const override;
   bool restore_push_residual(const std::vector<std::vector<float>>& r) override;

@@ -28,9 +28,8 @@ bool cuda_push_encoder::supports(const config::compression_config& c) {
 }
 
 cuda_push_encoder::cuda_push_encoder(const config::compression_config& cfg,
-                                     std::vector<model::slice> slices, uint64_t seed,
-                                     uint32_t worker)
-  : cfg_(cfg), slices_(std::move(slices)), seed_(seed), worker_(worker),
+                                     std::vector<model::slice> slices, uint64_t seed)
+  : cfg_(cfg), slices_(std::move(slices)), seed_(seed),
     half_(cfg.codec == "bf16" ? kernels::half_format::bf16 : kernels::half_format::fp16),
     count_h_(1) {
   size_t widest = 0;
@@ -107,7 +106,7 @@ std::vector<char> cuda_push_encoder::encode(const messages::gradient_header& h,
     kernels::add_into_cuda(r, g, n, s);
     g = r;
   }
-  const uint64_t step_seed = codec_step_seed(seed_, worker_, h.shard, h.clock);
+  const uint64_t step_seed = codec_step_seed(seed_, h.data_key, h.shard, h.clock);
   const uint32_t bucket = std::max<uint32_t>(1, cfg_.bucket);
   auto& e = out_;
   e.count = n;

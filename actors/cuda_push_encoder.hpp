@@ -33,7 +33,7 @@ public:
 
   /// Allocates on the current device. Requires supports(cfg).
   cuda_push_encoder(const config::compression_config& cfg, std::vector<model::slice> slices,
-                    uint64_t seed, uint32_t worker);
+                    uint64_t seed);
 
   /// The Gradient payload of slice h.shard of the device gradient `grad` (param_count floats)
   /// at step h.clock; work is enqueued on s after what is already there (the step), and the
@@ -55,7 +55,6 @@ private:
   config::compression_config cfg_;
   std::vector<model::slice> slices_;
   uint64_t seed_;
-  uint32_t worker_;
   kernels::half_format half_ = kernels::half_format::fp16;
   std::vector<kernels::device_buffer<float>> residual_; // per slice, with error feedback
   // Scratch for the largest slice.

@@ -24,12 +24,19 @@ std::string known_codecs(const compress::codec_registry& codecs) {
 
 } // namespace
 
-uint64_t codec_step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t clock) {
-  uint64_t x = seed ^ (uint64_t{worker} << 48) ^ (uint64_t{slice} << 32) ^ clock;
+namespace {
+
+uint64_t mix64(uint64_t x) { // splitmix64's finaliser
   x += 0x9e3779b97f4a7c15ull;
   x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
   return x ^ (x >> 31);
+}
+
+} // namespace
+
+uint64_t codec_step_seed(uint64_t seed, uint64_t data_key, uint32_t slice, uint64_t clock) {
+  return mix64(seed ^ mix64(data_key) ^ (uint64_t{slice} << 32) ^ clock);
 }
 
 caf::error check_compression(const config::job_config& job,
@@ -74,9 +81,8 @@ compress::codec_params codec_params_of(const config::compression_config& c) {
 gradient_encoder::gradient_encoder(const compress::codec_registry& codecs,
                                    const config::compression_config& cfg,
                                    const config::optimizer_config& opt,
-                                   const std::vector<model::slice>& slices, uint64_t seed,
-                                   uint32_t worker)
-  : cfg_(cfg), slices_(slices), seed_(seed), worker_(worker), dense_(is_dense(cfg)) {
+                                   const std::vector<model::slice>& slices, uint64_t seed)
+  : cfg_(cfg), slices_(slices), seed_(seed), dense_(is_dense(cfg)) {
   if (dense_)
     return;
   auto params = codec_params_of(cfg);
@@ -101,7 +107,7 @@ std::vector<char> gradient_encoder::encode(const messages::gradient_header& h,
   if (dense_)
     return messages::encode_gradient(h, g, messages::dense_format::f32);
   auto& p = per_slice_[h.shard];
-  auto seed = codec_step_seed(seed_, worker_, h.shard, h.clock);
+  auto seed = codec_step_seed(seed_, h.data_key, h.shard, h.clock);
   if (cfg_.warmup_steps > 0) {
     auto d = compress::warmup_density(cfg_.density, h.clock, uint64_t(cfg_.warmup_steps));
     (p.feedback ? p.feedback->inner() : *p.plain).set_density(d);

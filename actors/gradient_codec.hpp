@@ -27,9 +27,11 @@ caf::error check_compression(const config::job_config& job,
 /// The codec parameters the compression settings describe.
 kernels::compress::codec_params codec_params_of(const config::compression_config& c);
 
-/// A distinct, reproducible seed per (job, worker, slice, step) for stochastic codecs; the
-/// same on the host and GPU encoders, so both send the same bytes.
-uint64_t codec_step_seed(uint64_t seed, uint32_t worker, uint32_t slice, uint64_t clock);
+/// A distinct, reproducible seed per (job, batch, slice, step) for stochastic codecs, the batch
+/// named by its data key (messages::gradient_header::data_key): the same whichever worker
+/// computed the batch, so a BSP round encodes the same bytes on every run; and the same on the
+/// host and GPU encoders, so both send the same bytes.
+uint64_t codec_step_seed(uint64_t seed, uint64_t data_key, uint32_t slice, uint64_t clock);
 
 /// Bytes moved for one step, as sent and as dense fp32 would have been.
 struct wire_bytes {
@@ -43,7 +45,7 @@ public:
   /// momentum_correction.
   gradient_encoder(const kernels::compress::codec_registry& codecs,
                    const config::compression_config& cfg, const config::optimizer_config& opt,
-                   const std::vector<model::slice>& slices, uint64_t seed, uint32_t worker);
+                   const std::vector<model::slice>& slices, uint64_t seed);
 
   /// The payload for slice h.shard of `grad` (the full gradient vector) at step h.clock.
   std::vector<char> encode(const messages::gradient_header& h, const float* grad);
@@ -66,7 +68,6 @@ private:
   config::compression_config cfg_;
   std::vector<model::slice> slices_;
   uint64_t seed_;
-  uint32_t worker_;
   bool dense_;
   std::vector<per_slice> per_slice_;
 };

@@ -209,7 +209,7 @@ make_worker_or_throw(caf::actor_system& sys, const job_plan& plan,
   ws.local_handover = !transfer.payloads_in_process && !transfer.parts_in_process
                       && cfg.compression.pull == config::pull_format::fp32;
   ws.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
-                                                  plan.slices, cfg.training.seed, id);
+                                                  plan.slices, cfg.training.seed);
   ws.state->set_pull_16bit(cfg.compression.pull != config::pull_format::fp32);
   if (!ws.encoder->dense()) // dense gradients go out as fp32 (or through the local handover)
     ws.state->offer_push_encoding(cfg.compression, cfg.training.seed);
@@ -264,7 +264,7 @@ expected<caf::actor> make_stage(caf::actor_system& sys, const job_plan& plan,
   ss.supervisor = std::move(supervisor);
   ss.max_steps = static_cast<uint64_t>(cfg.training.max_steps);
   ss.encoder = std::make_shared<gradient_encoder>(codecs, cfg.compression, cfg.optimizer,
-                                                  plan.slices, cfg.training.seed, id);
+                                                  plan.slices, cfg.training.seed);
   ss.timeout = request_timeout;
   ss.incarnation = incarnation;
   ss.hold_every = static_cast<uint64_t>(std::max<int64_t>(0, cfg.checkpoint.every));

@@ -27,7 +27,7 @@ worker_state::worker_state(uint32_t id, std::shared_ptr<const model::mlp> net,
 }
 
 void worker_state::offer_push_encoding(const config::compression_config& cfg, uint64_t seed) {
-  pushes_from_backend_ = backend_->take_push_encoding(cfg, slices_, seed, id_);
+  pushes_from_backend_ = backend_->take_push_encoding(cfg, slices_, seed);
 }
 
 void worker_state::slice_pulled(size_t i, std::optional<kernels::half_format> as16) {

@@ -51,7 +51,7 @@ TEST_CASE("gradient codec: every codec's payload decodes on the shard side", "[a
     config::job_config job;
     job.compression = cfg;
     REQUIRE_FALSE(actors::check_compression(job, *codecs));
-    actors::gradient_encoder enc{*codecs, cfg, config::optimizer_config{}, slices, 7, 1};
+    actors::gradient_encoder enc{*codecs, cfg, config::optimizer_config{}, slices, 7};
     actors::gradient_decoder dec{codecs};
     for (uint32_t i = 0; i < 2; ++i) {
       auto bytes = enc.encode(header(i, slices[i], 3), g.data());
@@ -113,7 +113,7 @@ TEST_CASE("gradient codec: top-k with error feedback sends about density x n and
   cfg.codec = "topk";
   cfg.density = 0.01;
   cfg.error_feedback = true;
-  actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1, 0};
+  actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1};
   actors::gradient_decoder dec{codecs};
   std::vector<double> sent(10000, 0.0), total(10000, 0.0);
   size_t bytes = 0;
@@ -145,7 +145,7 @@ TEST_CASE("gradient codec: a gradient holding NaN is refused whatever the codec"
     INFO("codec " << name);
     config::compression_config cfg;
     cfg.codec = name;
-    actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1, 0};
+    actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1};
     actors::gradient_decoder dec{codecs};
     std::vector<float> out(1000);
     auto h = dec.decode(enc.encode(header(0, slices[0], 0), g.data()), {0, 0, 1000}, out.data());
@@ -165,7 +165,7 @@ TEST_CASE("gradient codec: a dense fp32 gradient is read in place, others throug
     INFO("codec " << name);
     config::compression_config cfg;
     cfg.codec = name;
-    actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1, 0};
+    actors::gradient_encoder enc{*codecs, cfg, no_momentum, slices, 1};
     actors::gradient_decoder dec{codecs};
     std::vector<float> out(1000), copied(1000);
     auto bytes = enc.encode(header(0, slices[0], 0), g.data());
@@ -194,7 +194,7 @@ TEST_CASE("gradient codec: momentum correction follows the optimizer's momentum 
     config::optimizer_config opt;
     opt.momentum = 0.9;
     opt.nesterov = nesterov;
-    actors::gradient_encoder enc{*codecs, cfg, opt, slices, 1, 0};
+    actors::gradient_encoder enc{*codecs, cfg, opt, slices, 1};
     actors::gradient_decoder dec{codecs};
     std::vector<float> out(1000);
     for (uint64_t step = 0; step < 2; ++step) {

@@ -182,8 +182,8 @@ TEST_CASE("worker_state: pushes come from the backend only when it takes the enc
       return inner.step(rows, o);
     }
     bool take_push_encoding(const config::compression_config& cfg,
-                            const std::vector<model::slice>& slices, uint64_t,
-                            uint32_t) override {
+                            const std::vector<model::slice>& slices,
+                            uint64_t) override {
       return take && cfg.codec == "topk" && slices.size() == 3;
     }
     std::vector<char> encode_push(const messages::gradient_header& h) override {

@@ -35,8 +35,8 @@ TEST_CASE("cuda_push_encoder: the host encoder's payloads for every supported co
       cfg.error_feedback = feedback;
       cfg.density = 0.01;
       REQUIRE(actors::cuda_push_encoder::supports(cfg));
-      actors::gradient_encoder host(*codecs, cfg, config::optimizer_config{}, slices, 11, 3);
-      actors::cuda_push_encoder gpu(cfg, slices, 11, 3);
+      actors::gradient_encoder host(*codecs, cfg, config::optimizer_config{}, slices, 11);
+      actors::cuda_push_encoder gpu(cfg, slices, 11);
       actors::gradient_decoder decoder(codecs);
       for (uint64_t clock = 0; clock < 3; ++clock) {
         auto g = random_floats(rng, n);
@@ -89,8 +89,8 @@ TEST_CASE("cuda_push_encoder: the residual comes down as the host's and goes bac
     cfg.codec = codec;
     cfg.error_feedback = true;
     cfg.density = 0.01;
-    actors::gradient_encoder host(*codecs, cfg, config::optimizer_config{}, slices, 11, 3);
-    actors::cuda_push_encoder gpu(cfg, slices, 11, 3);
+    actors::gradient_encoder host(*codecs, cfg, config::optimizer_config{}, slices, 11);
+    actors::cuda_push_encoder gpu(cfg, slices, 11);
     auto header = [&](uint64_t clock, uint32_t i) {
       messages::gradient_header h;
       h.worker = 3;
@@ -115,7 +115,7 @@ TEST_CASE("cuda_push_encoder: the residual comes down as the host's and goes bac
     REQUIRE(down.size() == slices.size());
     CHECK(down == kept.residual); // the same float ops in the same order
     // A fresh encoder given the residual encodes the next step as the one that kept it.
-    actors::cuda_push_encoder again(cfg, slices, 11, 3);
+    actors::cuda_push_encoder again(cfg, slices, 11);
     REQUIRE(again.restore_residual(down, s.get()));
     CHECK_FALSE(again.restore_residual({down.front()}, s.get())); // one slice short
     auto g = random_floats(rng, n);
