@@ -55,6 +55,7 @@ struct supervisor_actor_state {
   std::map<uint32_t, messages::worker_place> ckpt_held;
   std::vector<caf::response_promise> ckpt_waiters;
   std::optional<uint64_t> last_ckpt; // clock of the last checkpoint written
+  std::string last_ckpt_line;        // and what its request was answered
   checkpoint_dir_lock ckpt_dir;      // held from the start (periodic) or the first checkpoint
   // Restarts (supervisor.restart / max_restarts): failed workers come back under their id.
   std::map<uint32_t, int> restarts;           // restarts so far, by worker
@@ -100,6 +101,11 @@ inline auto countdown(size_t n, std::function<void()> then) {
 
 /// `preferred` when it is connected and alive, else the first live node ("" when none).
 std::string live_node(supervisor_self self, const std::string& preferred);
+
+/// Takes worker `id` out of `shard`'s members. A request: the shard answers with its version,
+/// which a plain send would bring back as a message the supervisor does not expect (CAF then
+/// answers the shard with an error that ends it).
+void leave_shard(supervisor_self self, const caf::actor& shard, uint32_t id);
 
 /// Asks `node` for worker `id` at `clock`; `placed` runs once it is spawned and monitored.
 /// `next`: a pipeline stage's next stage.

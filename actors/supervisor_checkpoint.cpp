@@ -50,6 +50,10 @@ void maybe_complete(supervisor_self self) {
   for (auto& [id, w] : st.workers)
     if (st.ckpt_held.count(id) == 0)
       return;
+  // No worker holds (all wait for restarts) and nothing trained since the last checkpoint: it
+  // is the answer, not written again over (a second save had replaced one with workers).
+  if (st.ckpt_held.empty() && st.last_ckpt == st.core->max_clock())
+    return finish_checkpoint(self, st.last_ckpt_line, {});
   st.ckpt_saving = true;
   save_checkpoint(self, [] {});
 }
@@ -132,6 +136,7 @@ void save_checkpoint(supervisor_self self, std::function<void()> then) {
                   + acc;
       log(self, line);
       st.last_ckpt = c.clock;
+      st.last_ckpt_line = line;
       finish_checkpoint(self, line, {});
     }
     then();

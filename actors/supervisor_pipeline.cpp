@@ -183,7 +183,7 @@ void join_replica(supervisor_self self, uint32_t r,
       if (*failed) { // a shard refused the clock: the replica leaves again and stays out
         for (auto s : ids)
           for (auto i : self->state.plan.shards_of(s))
-            self->send(self->state.shards[i], leave_atom::value, s);
+            leave_shard(self, self->state.shards[i], s);
         return done(*failed);
       }
       for (auto s : ids)

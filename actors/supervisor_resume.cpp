@@ -50,7 +50,7 @@ void resume_replicas(supervisor_self self, const checkpoint& c, std::function<vo
     else // removed or lost while the checkpoint was taken: its stages leave their shards
       for (auto* w : at)
         for (auto i : st.plan.shards_of(w->worker))
-          self->send(st.shards[i], leave_atom::value, w->worker);
+          leave_shard(self, st.shards[i], w->worker);
   }
   if (stages == 0)
     return fail_job(self, make_error(errc::invalid_argument,

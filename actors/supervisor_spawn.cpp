@@ -33,6 +33,15 @@ std::string live_node(supervisor_self self, const std::string& preferred) {
   return {};
 }
 
+void leave_shard(supervisor_self self, const caf::actor& shard, uint32_t id) {
+  self->request(shard, request_timeout, leave_atom::value, id)
+    .then([](uint64_t) {},
+          [=](caf::error& err) { // the shard may have gone with its node
+            log(self, "worker " + std::to_string(id) + " could not leave a shard: "
+                        + describe(err));
+          });
+}
+
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
                   std::function<void()> placed, messages::worker_place start, caf::actor next) {
   auto& st = self->state;
@@ -160,7 +169,7 @@ void join_at(supervisor_self self, const std::string& node, uint32_t id, uint64_
     auto& st = self->state;
     if (*failed) {
       for (auto& s : st.shards)
-        self->send(s, leave_atom::value, id);
+        leave_shard(self, s, id);
       if (attempts_left > 0)
         return join_new_worker(self, node, id, rp, attempts_left - 1);
       return rp(*failed);
@@ -437,8 +446,15 @@ void restart_worker(supervisor_self self, uint32_t id) {
   if (st.ending || st.restarting.count(id) == 0) // ended, or rolled back meanwhile
     return;
   if (st.stop_requested) { // stopped during the backoff: the job ends without it
-    st.restarting.erase(id);
-    log(self, "worker " + std::to_string(id) + " is not restarted: the job is stopping");
+    if (st.plan.pipelined()) { // every stage of the replica waited for this restart
+      auto k = uint32_t(st.plan.stage_count());
+      for (uint32_t s = id / k * k; s < id / k * k + k; ++s)
+        st.restarting.erase(s);
+      log(self, "replica " + std::to_string(id / k) + " is not restarted: the job is stopping");
+    } else {
+      st.restarting.erase(id);
+      log(self, "worker " + std::to_string(id) + " is not restarted: the job is stopping");
+    }
     return maybe_finish(self);
   }
   if (st.plan.pipelined())

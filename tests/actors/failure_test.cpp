@@ -305,3 +305,39 @@ TEST_CASE("failure: a worker that fails while it is being removed is not restart
   CHECK(log.has("worker 1 is not restarted: it was being removed"));
   CHECK_FALSE(log.has("worker 1 restarted"));
 }
+
+TEST_CASE("failure: a checkpoint asked again while every worker waits for its restart is not "
+          "written twice",
+          "[actors][integration]") {
+  auto in = test::small_job(); // 2 workers; on-failure restarts after a 100 ms backoff
+  in.cfg.training.epochs = 50; // far more than the test lets it train
+  test::temp_dir dir;
+  in.cfg.checkpoint.dir = dir.file("ckpt");
+  job_log log;
+  std::vector<std::string> answers;
+  auto r = run_driven(in, log, [&](caf::scoped_actor& self, const caf::actor& sup,
+                                   test::recorded_nodes&, test::spawned& seen) {
+    for (int i = 0; i < 500; ++i) {
+      std::lock_guard<std::mutex> g{seen.mx};
+      if (seen.by_id.size() >= 2)
+        break;
+    }
+    kill_worker(self, seen, 0);
+    kill_worker(self, seen, 1);
+    for (int i = 0; i < 1000 && !(log.has("worker 0 failed") && log.has("worker 1 failed")); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    answers = ask(self, sup, {{"checkpoint"}, {"checkpoint"}, {"stop"}});
+  });
+  INFO(log.text);
+  REQUIRE(r);
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].find("checkpoint at clock") == 0);
+  if (answers[1] != answers[0]) { // a restart came between them: a new clock, written once
+    WARN("a worker restarted between the two checkpoints: " << answers[1]);
+    return;
+  }
+  // Nothing trained in between: the second is answered with the first, not written again.
+  auto first = log.text.find(answers[0]);
+  REQUIRE(first != std::string::npos);
+  CHECK(log.text.find(answers[0], first + 1) == std::string::npos);
+}

@@ -1,5 +1,6 @@
-// A pipeline replica that remove-worker is removing, and whose stage fails before the replica
-// has left: it is not restarted (it used to come back and train to the end of the job).
+// Pipeline replicas that are not restarted after a stage fails: one remove-worker is removing
+// (it used to come back and train to the end of the job), and any while the job stops (the
+// job used to wait for good for the restart of the replica's other stages).
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -93,4 +94,50 @@ TEST_CASE("pipeline: a replica whose stage fails while it is being removed is no
   CHECK(logged("stage 1 of replica 0 (worker 1) failed"));
   CHECK(logged("replica 0 is not restarted: it was being removed"));
   CHECK_FALSE(logged("replica 0 restarted"));
+}
+
+TEST_CASE("pipeline: a stop while a failed replica waits for its restart ends the job",
+          "[actors][integration]") {
+  auto in = pipeline_job();
+  actors::system_config scfg;
+  caf::actor_system sys{scfg};
+  auto seen = std::make_shared<test::spawned>();
+  test::recorded_nodes on{sys, in, seen, {"local"}};
+  std::mutex mx;
+  std::string log;
+  std::string answer;
+  std::thread ctl;
+  actors::job_callbacks cb;
+  cb.on_log = [&](const std::string& line) {
+    std::lock_guard<std::mutex> g{mx};
+    log += line + "\n";
+  };
+  cb.on_start = [&](const caf::actor& sup) {
+    ctl = std::thread([&, sup] {
+      caf::scoped_actor self{sys};
+      {
+        std::lock_guard<std::mutex> g{seen->mx};
+        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill); // replica 0, stage 1
+      }
+      for (int i = 0; i < 1000; ++i) { // the stop comes within the 100 ms restart backoff
+        {
+          std::lock_guard<std::mutex> g{mx};
+          if (log.find("(worker 1) failed") != std::string::npos)
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      self->request(sup, std::chrono::seconds(30), ctl_atom::value,
+                    messages::ctl_request{{"stop"}})
+        .receive([&](const std::string& s) { answer = s; },
+                 [&](caf::error& e) { answer = "error: " + describe(e); });
+    });
+  };
+  auto r = actors::run_job_on(sys, in, on.nodes, cb); // waited for good before the fix
+  ctl.join();
+  INFO(log);
+  REQUIRE(r);
+  CHECK(answer.find("error") == std::string::npos);
+  CHECK(log.find("replica 0 is not restarted: the job is stopping") != std::string::npos);
+  CHECK(log.find("replica 0 restarted") == std::string::npos);
 }
