@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,14 +26,14 @@ using namespace herd;
 namespace {
 
 // 2 replicas of 2 stages; minibatches of 4 micro-batches through 512-wide layers, slow enough
-// that the kill below reaches stage 1 before its replica's stop has run down the chain.
+// that a kill reaches stage 1 before its replica's stop has run down the chain.
 actors::job_inputs pipeline_job() {
   actors::job_inputs in;
   auto& cfg = in.cfg;
   cfg.model.layers = {256, 512, 512, 4};
   cfg.optimizer.lr = 0.01;
   cfg.training.batch_size = 128;
-  cfg.training.epochs = 20; // far more than the test lets it train
+  cfg.training.epochs = 20; // far more than the tests let it train
   cfg.training.eval_every = 0;
   cfg.parallelism.pipeline_stages = 2;
   cfg.parallelism.micro_batches = 4;
@@ -43,101 +44,92 @@ actors::job_inputs pipeline_job() {
   return in;
 }
 
-} // namespace
+// The job's log lines and the answers to ctl commands, shared with the driving thread.
+struct driven {
+  std::mutex mx;
+  std::string log;
+  std::vector<std::string> answers;
+  bool logged(const std::string& part) {
+    std::lock_guard<std::mutex> g{mx};
+    return log.find(part) != std::string::npos;
+  }
+  void ask(caf::scoped_actor& self, const caf::actor& sup, std::vector<std::string> words) {
+    self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{words})
+      .receive([&](const std::string& s) { answers.push_back(s); },
+               [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+  }
+  // Waits up to 5 s for `part` in the log.
+  void wait_for(const std::string& part) {
+    for (int i = 0; i < 5000 && !logged(part); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+};
 
-TEST_CASE("pipeline: a replica whose stage fails while it is being removed is not restarted",
-          "[actors][integration]") {
+// Runs the pipeline job; once it has started, kills replica 0's stage 1 after `before` (ctl
+// commands) and then runs `after`, on a thread of its own.
+expected<actors::job_result> run_killing(driven& d, std::vector<std::string> before,
+                                         const std::function<void(caf::scoped_actor&,
+                                                                  const caf::actor&)>& after) {
   auto in = pipeline_job();
   REQUIRE_FALSE(actors::check_pipeline(in.cfg));
   actors::system_config scfg;
   caf::actor_system sys{scfg};
   auto seen = std::make_shared<test::spawned>();
   test::recorded_nodes on{sys, in, seen, {"local"}};
-  std::mutex mx;
-  std::string log;
-  auto logged = [&](const std::string& part) {
-    std::lock_guard<std::mutex> g{mx};
-    return log.find(part) != std::string::npos;
-  };
-  std::vector<std::string> answers;
   std::thread ctl;
   actors::job_callbacks cb;
   cb.on_log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> g{mx};
-    log += line + "\n";
-  };
-  auto ask = [&](caf::scoped_actor& self, const caf::actor& sup, std::vector<std::string> w) {
-    self->request(sup, std::chrono::seconds(30), ctl_atom::value, messages::ctl_request{w})
-      .receive([&](const std::string& s) { answers.push_back(s); },
-               [&](caf::error& e) { answers.push_back("error: " + describe(e)); });
+    std::lock_guard<std::mutex> g{d.mx};
+    d.log += line + "\n";
   };
   cb.on_start = [&](const caf::actor& sup) {
     ctl = std::thread([&, sup] {
       caf::scoped_actor self{sys};
-      ask(self, sup, {"remove-worker", "0"});
+      if (!before.empty())
+        d.ask(self, sup, before);
       {
         std::lock_guard<std::mutex> g{seen->mx};
         self->send_exit(seen->by_id.at(1), caf::exit_reason::kill); // replica 0, stage 1
       }
-      for (int i = 0; i < 1000 && !logged("(worker 1) failed"); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      std::this_thread::sleep_for(std::chrono::milliseconds(300)); // past the restart backoff
-      ask(self, sup, {"stop"});
+      after(self, sup);
     });
   };
   auto r = actors::run_job_on(sys, in, on.nodes, cb);
   ctl.join();
-  INFO(log);
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("pipeline: a replica whose stage fails while it is being removed is not restarted",
+          "[actors][integration]") {
+  driven d;
+  auto r = run_killing(d, {"remove-worker", "0"}, [&](caf::scoped_actor& self,
+                                                       const caf::actor& sup) {
+    d.wait_for("(worker 1) failed");
+    std::this_thread::sleep_for(std::chrono::milliseconds(300)); // past the restart backoff
+    d.ask(self, sup, {"stop"});
+  });
+  INFO(d.log);
   REQUIRE(r);
-  REQUIRE(answers.size() == 2);
-  CHECK(answers[0] == "replica 0 (workers 0-1) finishes its minibatch, pushes and leaves");
-  CHECK(logged("stage 1 of replica 0 (worker 1) failed"));
-  CHECK(logged("replica 0 is not restarted: it was being removed"));
-  CHECK_FALSE(logged("replica 0 restarted"));
+  REQUIRE(d.answers.size() == 2);
+  CHECK(d.answers[0] == "replica 0 (workers 0-1) finishes its minibatch, pushes and leaves");
+  CHECK(d.logged("stage 1 of replica 0 (worker 1) failed"));
+  CHECK(d.logged("replica 0 is not restarted: it was being removed"));
+  CHECK_FALSE(d.logged("replica 0 restarted"));
 }
 
 TEST_CASE("pipeline: a stop while a failed replica waits for its restart ends the job",
           "[actors][integration]") {
-  auto in = pipeline_job();
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  auto seen = std::make_shared<test::spawned>();
-  test::recorded_nodes on{sys, in, seen, {"local"}};
-  std::mutex mx;
-  std::string log;
-  std::string answer;
-  std::thread ctl;
-  actors::job_callbacks cb;
-  cb.on_log = [&](const std::string& line) {
-    std::lock_guard<std::mutex> g{mx};
-    log += line + "\n";
-  };
-  cb.on_start = [&](const caf::actor& sup) {
-    ctl = std::thread([&, sup] {
-      caf::scoped_actor self{sys};
-      {
-        std::lock_guard<std::mutex> g{seen->mx};
-        self->send_exit(seen->by_id.at(1), caf::exit_reason::kill); // replica 0, stage 1
-      }
-      for (int i = 0; i < 1000; ++i) { // the stop comes within the 100 ms restart backoff
-        {
-          std::lock_guard<std::mutex> g{mx};
-          if (log.find("(worker 1) failed") != std::string::npos)
-            break;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-      }
-      self->request(sup, std::chrono::seconds(30), ctl_atom::value,
-                    messages::ctl_request{{"stop"}})
-        .receive([&](const std::string& s) { answer = s; },
-                 [&](caf::error& e) { answer = "error: " + describe(e); });
-    });
-  };
-  auto r = actors::run_job_on(sys, in, on.nodes, cb); // waited for good before the fix
-  ctl.join();
-  INFO(log);
-  REQUIRE(r);
-  CHECK(answer.find("error") == std::string::npos);
-  CHECK(log.find("replica 0 is not restarted: the job is stopping") != std::string::npos);
-  CHECK(log.find("replica 0 restarted") == std::string::npos);
+  driven d;
+  auto r = run_killing(d, {}, [&](caf::scoped_actor& self, const caf::actor& sup) {
+    d.wait_for("(worker 1) failed"); // the stop comes within the 100 ms restart backoff
+    d.ask(self, sup, {"stop"});
+  });
+  INFO(d.log);
+  REQUIRE(r); // waited for good before the fix
+  REQUIRE(d.answers.size() == 1);
+  CHECK(d.answers[0].find("error") == std::string::npos);
+  CHECK(d.logged("replica 0 is not restarted: the job is stopping"));
+  CHECK_FALSE(d.logged("replica 0 restarted"));
 }
