@@ -228,20 +228,11 @@ TEST_CASE("failure: a job whose workers were all removed says that its data was 
           "[actors][integration]") {
   auto in = test::small_job(); // 2 workers
   in.cfg.training.epochs = 50; // far more than the test lets it train
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
   job_log log;
-  std::thread ctl;
-  actors::job_callbacks cb;
-  cb.on_log = log.sink();
-  cb.on_start = [&](const caf::actor& sup) {
-    ctl = std::thread([&, sup] {
-      caf::scoped_actor self{sys};
-      ask(self, sup, {{"remove-worker", "0"}, {"remove-worker", "1"}});
-    });
-  };
-  auto r = actors::run_job(sys, in, cb);
-  ctl.join();
+  auto r = run_driven(in, log, [&](caf::scoped_actor& self, const caf::actor& sup,
+                                   test::recorded_nodes&, test::spawned&) {
+    ask(self, sup, {{"remove-worker", "0"}, {"remove-worker", "1"}});
+  });
   INFO(log.text);
   REQUIRE(r);
   CHECK(r->samples < 50 * 256);
