@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "kernels/compress/counter_rng.hpp"
 #include "kernels/loss_scaler.hpp"
 
 namespace herd::actors {
@@ -24,18 +25,8 @@ std::string known_codecs(const compress::codec_registry& codecs) {
 
 } // namespace
 
-namespace {
-
-uint64_t mix64(uint64_t x) { // splitmix64's finaliser
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
-} // namespace
-
 uint64_t codec_step_seed(uint64_t seed, uint64_t data_key, uint32_t slice, uint64_t clock) {
+  using compress::mix64;
   return mix64(seed ^ mix64(data_key) ^ (uint64_t{slice} << 32) ^ clock);
 }
 
