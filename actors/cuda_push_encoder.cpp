@@ -72,6 +72,8 @@ std::vector<std::vector<float>> cuda_push_encoder::residual(cudaStream_t s) cons
 
 bool cuda_push_encoder::restore_residual(const std::vector<std::vector<float>>& r,
                                          cudaStream_t s) {
+  if (r.empty()) // none kept (as gradient_encoder::restore): the residual stays zero
+    return true;
   if (r.size() != residual_.size())
     return false;
   for (size_t i = 0; i < r.size(); ++i)

@@ -44,7 +44,8 @@ public:
   /// Error feedback's residual per slice, copied down after what is queued on s (empty
   /// without error feedback). For checkpoints.
   std::vector<std::vector<float>> residual(cudaStream_t s) const;
-  /// Copies a residual() back up; false (nothing changed) when it does not fit the slices.
+  /// Copies a residual() back up; an empty one changes nothing (none was kept, as the host's
+  /// gradient_encoder::restore); false (nothing changed) when it does not fit the slices.
   bool restore_residual(const std::vector<std::vector<float>>& r, cudaStream_t s);
 
 private:

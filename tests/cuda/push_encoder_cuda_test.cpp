@@ -49,6 +49,7 @@ TEST_CASE("cuda_push_encoder: the host encoder's payloads for every supported co
           h.offset = slices[i].offset;
           h.count = uint32_t(slices[i].count);
           h.samples = 64;
+          h.data_key = (clock + 7) << 32 | 64 * clock; // the seeds follow it, not the worker
           auto want = host.encode(h, g.data());
           auto got = gpu.encode(h, d_g.get(), s.get());
           messages::slice_expectation e{i, slices[i].offset, h.count};
@@ -99,6 +100,7 @@ TEST_CASE("cuda_push_encoder: the residual comes down as the host's and goes bac
       h.offset = slices[i].offset;
       h.count = uint32_t(slices[i].count);
       h.samples = 64;
+      h.data_key = (clock + 7) << 32 | 64 * clock;
       return h;
     };
     for (uint64_t clock = 0; clock < 3; ++clock) {
@@ -116,6 +118,7 @@ TEST_CASE("cuda_push_encoder: the residual comes down as the host's and goes bac
     CHECK(down == kept.residual); // the same float ops in the same order
     // A fresh encoder given the residual encodes the next step as the one that kept it.
     actors::cuda_push_encoder again(cfg, slices, 11);
+    CHECK(again.restore_residual({}, s.get())); // none kept: stays zero, as the host's
     REQUIRE(again.restore_residual(down, s.get()));
     CHECK_FALSE(again.restore_residual({down.front()}, s.get())); // one slice short
     auto g = random_floats(rng, n);
