@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <functional>
+#include <system_error>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -14,6 +15,7 @@
 #include "actors/compute_backend.hpp"
 #include "actors/job_parts.hpp"
 #include "actors/remote.hpp"
+#include "actors/thread_limits.hpp"
 #include "config/job_parse.hpp"
 #include "kernels/cpu/blas_threads.hpp"
 #include "messages/atoms.hpp"
@@ -192,14 +194,22 @@ expected<caf::actor> spawn_worker(node_self self, messages::worker_spec& spec) {
   if (!plan)
     return std::move(plan.error());
   auto& st = self->state;
-  auto worker = (*plan)->pipelined()
-                  ? make_stage(self->system(), **plan, *st.setup.codecs, st.setup.train,
-                               spec.id, spec.clock, std::move(spec.shards), std::move(spec.next),
-                               std::move(spec.supervisor), spec.incarnation, spec.start)
-                  : make_worker(self->system(), **plan, *st.setup.codecs, st.setup.train,
-                                spec.id, spec.clock, std::move(spec.shards),
-                                std::move(spec.supervisor), st.setup.transfer, spec.start,
-                                spec.incarnation, spec.device);
+  // A thread that cannot start throws from the spawn (thread_limits.hpp): the job is told.
+  auto started = [&]() -> expected<caf::actor> {
+    try {
+      if ((*plan)->pipelined())
+        return make_stage(self->system(), **plan, *st.setup.codecs, st.setup.train, spec.id,
+                          spec.clock, std::move(spec.shards), std::move(spec.next),
+                          std::move(spec.supervisor), spec.incarnation, spec.start);
+      return make_worker(self->system(), **plan, *st.setup.codecs, st.setup.train, spec.id,
+                         spec.clock, std::move(spec.shards), std::move(spec.supervisor),
+                         st.setup.transfer, spec.start, spec.incarnation, spec.device);
+    } catch (const std::system_error& e) {
+      note_thread_start_failure();
+      return make_error(errc::actor_failed, thread_start_error(e.what()));
+    }
+  };
+  auto worker = started();
   if (!worker)
     return std::move(worker.error());
   track(self, *worker, false);

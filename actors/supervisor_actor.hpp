@@ -111,7 +111,8 @@ void leave_shard(supervisor_self self, const caf::actor& shard, uint32_t id);
 /// `next`: a pipeline stage's next stage.
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
                   std::function<void()> placed, messages::worker_place start = {},
-                  caf::actor next = {});
+                  caf::actor next = {},
+                  std::function<void(const caf::error&)> refused = nullptr);
 
 // Pipeline jobs (supervisor_pipeline.cpp). Replica r runs worker ids r*K .. r*K+K-1.
 /// Joins replica `r`'s stages (ids r*K ..) to their shards two clocks past the furthest any

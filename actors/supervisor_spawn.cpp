@@ -43,7 +43,8 @@ void leave_shard(supervisor_self self, const caf::actor& shard, uint32_t id) {
 }
 
 void place_worker(supervisor_self self, const std::string& node, uint32_t id, uint64_t clock,
-                  std::function<void()> placed, messages::worker_place start, caf::actor next) {
+                  std::function<void()> placed, messages::worker_place start, caf::actor next,
+                  std::function<void(const caf::error&)> refused) {
   auto& st = self->state;
   st.worker_nodes[id] = node;
   messages::worker_spec spec{st.job_json, id, clock, st.shards,
@@ -68,9 +69,11 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
         placed();
       },
       [=](caf::error& err) {
-        fail_job(self, make_error(errc::actor_failed, "node " + node + " could not start worker "
-                                                        + std::to_string(id) + ": "
-                                                        + describe(err)));
+        auto why = make_error(errc::actor_failed, "node " + node + " could not start worker "
+                                                    + std::to_string(id) + ": " + describe(err));
+        if (refused) // an added worker: the job goes on without it
+          return refused(why);
+        fail_job(self, why);
       });
 }
 
@@ -175,9 +178,19 @@ void join_at(supervisor_self self, const std::string& node, uint32_t id, uint64_
       return rp(*failed);
     }
     st.core->add_worker(id, clock);
-    place_worker(self, node, id, clock, [=]() mutable {
-      rp("on node " + node + "; it joins at clock " + std::to_string(clock));
-    });
+    auto refused = [=](const caf::error& err) mutable { // e.g. no thread left on its node
+      auto& st = self->state;
+      st.core->forget_worker(id);
+      st.worker_nodes.erase(id);
+      st.worker_devices.erase(id);
+      for (auto& s : st.shards) // under BSP its rounds would wait for it
+        leave_shard(self, s, id);
+      rp(err);
+    };
+    place_worker(
+      self, node, id, clock,
+      [=]() mutable { rp("on node " + node + "; it joins at clock " + std::to_string(clock)); },
+      {}, {}, refused);
   });
   for (auto& s : st.shards)
     self->request(s, request_timeout, join_atom::value, id, clock)

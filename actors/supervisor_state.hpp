@@ -60,6 +60,8 @@ public:
   void resume_worker(uint32_t id, uint64_t clock, uint64_t chunk_id, uint64_t pos);
   /// Forgets every worker (the job rolls back to a checkpoint and places them again).
   void reset_workers() { workers_.clear(); }
+  /// An added worker that never started (its node could not start it): as if never added.
+  void forget_worker(uint32_t id) { workers_.erase(id); }
   /// A worker's step (a pipeline stage's minibatch); returns the progress after it.
   progress_info on_report(const messages::step_report& r) { return on_report(r, elapsed_s()); }
   /// The same, arrived at job time `now_s`.

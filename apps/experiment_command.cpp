@@ -16,6 +16,7 @@
 #include "apps/experiment_report.hpp"
 #include "apps/experiment_runner.hpp"
 #include "apps/interrupt_watch.hpp"
+#include "apps/job_check.hpp"
 #include "apps/metrics_file.hpp"
 #include "apps/progress_printer.hpp"
 #include "config/job_parse.hpp"
@@ -184,6 +185,11 @@ int experiment_command(const experiment_options& opts) {
                                     + what.substr(section.size()));
     return job_error(err);
   }
+  // Every run holds the job's workers and model in this process, one run at a time.
+  if (auto err = check_memory(runs->front().job))
+    return job_error(err);
+  if (auto err = check_threads(runs->front().job))
+    return job_error(err);
   auto data = actors::load_inputs(runs->front().job);
   {
     std::lock_guard lock{said_mutex};

@@ -1,10 +1,12 @@
 #include "apps/experiment_runner.hpp"
 
 #include <chrono>
+#include <memory>
 
 #include <caf/actor_system.hpp>
 
 #include "actors/system_config.hpp"
+#include "actors/thread_limits.hpp"
 #include "apps/divergence.hpp"
 
 namespace herd::apps {
@@ -61,7 +63,8 @@ std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
     {
       // A fresh system per run: no actor, mailbox or scheduler state carries over.
       actors::system_config cfg;
-      caf::actor_system sys{cfg};
+      auto owned = std::make_unique<caf::actor_system>(cfg);
+      auto& sys = *owned;
       auto result = actors::run_job(sys, in, cb);
       if (result) {
         result->params.clear(); // the reports need the metrics, not the weights
@@ -72,11 +75,17 @@ std::vector<run_record> run_experiment(const std::vector<run_spec>& runs,
       } else {
         rec.error = describe(result.error());
       }
+      // A worker's thread did not start: the system's destructor would wait for it for ever
+      // (actors/thread_limits.hpp). It is left standing, and no further run is started.
+      if (actors::thread_start_failed())
+        owned.release();
     }
     rec.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (hooks.on_done)
       hooks.on_done(rec, i, runs.size());
     out.push_back(std::move(rec));
+    if (actors::thread_start_failed())
+      break;
   }
   return out;
 }

@@ -14,6 +14,7 @@
 
 #include "actors/job.hpp"
 #include "actors/job_parts.hpp"
+#include "actors/thread_limits.hpp"
 #include "config/job_parse.hpp"
 
 namespace herd::apps {
@@ -100,6 +101,28 @@ caf::error check_memory(const config::job_config& cfg) {
                    + gib(phys) + " of " + what);
 }
 
+caf::error check_threads(const config::job_config& cfg) {
+  // One thread per worker or stage and per tensor rank, the evaluator's, and a reserve for
+  // CAF's scheduler and network threads, OpenBLAS's pool and the signal watch.
+  auto ranks = uint64_t(std::max(1, cfg.parallelism.tensor_parallel));
+  auto per_worker = ranks > 1 ? ranks + 1 : 1;
+  auto cores = uint64_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  auto need = uint64_t(cfg.workers.size()) * per_worker + 1;
+  auto room = actors::thread_headroom();
+  auto reserve = 16 + 2 * cores;
+  if (need + reserve <= room.more)
+    return {};
+  auto n = std::to_string(cfg.workers.size());
+  return make_error(errc::config_invalid,
+                    "/workers: " + n + " workers need " + std::to_string(need)
+                      + " threads in this process (one per worker"
+                      + (ranks > 1 ? " and per tensor rank" : "") + ", one for the evaluator)"
+                      + ", but this system lets it start about " + std::to_string(room.more)
+                      + " more (" + room.limit + ") and herd keeps " + std::to_string(reserve)
+                      + " for its own: run fewer workers in one process, or "
+                        "spread them over node daemons (herd node, herd run --cluster)");
+}
+
 expected<config::job_config> load_checked_job(const std::string& job_file,
                                               const config::topology* topo,
                                               const kernels::compress::codec_registry& codecs,
@@ -112,6 +135,8 @@ expected<config::job_config> load_checked_job(const std::string& job_file,
     err = check_model_size(*job);
   if (!err && topo == nullptr) // with --cluster the parts run in the nodes' daemons
     err = check_memory(*job);
+  if (!err && topo == nullptr)
+    err = check_threads(*job);
   if (!err)
     return job;
   auto text = describe(err);

@@ -17,7 +17,7 @@ namespace herd::apps {
 /// Loads `job_file` (with `topo`'s nodes when given: herd run/validate --cluster) and checks it
 /// against what this build supports (codecs, placements, pipeline and compression rules), the
 /// model's size limits (check_model_size) and, without `topo`, this machine's memory
-/// (check_memory).
+/// (check_memory) and threads (check_threads).
 /// Error texts start with `job_file`; every parser issue, or the one support issue, is appended
 /// to *issues when given.
 expected<config::job_config> load_checked_job(const std::string& job_file,
@@ -43,6 +43,11 @@ uint64_t min_memory_bytes(const config::job_config& cfg);
 /// the address-space limit (ulimit -v) when lower, naming the parameter count and the estimate.
 /// load_checked_job applies it when the whole job runs in this process (no topology).
 caf::error check_memory(const config::job_config& cfg);
+
+/// Refuses (path /workers) a job whose workers, tensor ranks and evaluator need more threads
+/// than this process can start (actors/thread_limits.hpp), naming the limit that binds.
+/// load_checked_job applies it when the whole job runs in this process (no topology).
+caf::error check_threads(const config::job_config& cfg);
 
 /// Whether checkpoints could be written under `dir` (created when absent) without creating or
 /// changing anything: the directory, or its nearest existing ancestor, is a writable directory.

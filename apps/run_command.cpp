@@ -14,6 +14,7 @@
 
 #include "actors/job.hpp"
 #include "actors/system_config.hpp"
+#include "actors/thread_limits.hpp"
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
 #include "apps/divergence.hpp"
@@ -212,9 +213,10 @@ int run_command(const run_options& opts) {
   printer.finish_line();
   // Across nodes, CAF keeps actors that remote nodes may still name alive, and the actor
   // system's destructor would wait for them: once the outputs are written, the process ends.
+  // So does a process where a worker's thread could not start (actors/thread_limits.hpp).
   auto leave = [&](int code) {
     metrics.reset();
-    if (topo) {
+    if (topo || actors::thread_start_failed()) {
       std::fflush(stdout);
       std::fflush(stderr);
       std::_Exit(code);
