@@ -1,7 +1,9 @@
 #include "actors/exception_exit.hpp"
 
 #include <new>
+#include <system_error>
 
+#include "actors/thread_limits.hpp"
 #include "messages/errc.hpp"
 
 namespace herd::actors {
@@ -12,6 +14,12 @@ caf::error exception_error(const std::string& who, const std::exception_ptr& ept
     std::rethrow_exception(eptr);
   } catch (const std::bad_alloc& e) {
     what = std::string("out of memory (") + e.what() + ")";
+  } catch (const std::system_error& e) {
+    what = e.what();
+    if (e.code() == std::errc::resource_unavailable_try_again) { // a spawn found no thread
+      note_thread_start_failure();
+      what = thread_start_error(e.what());
+    }
   } catch (const std::exception& e) {
     what = e.what();
   } catch (...) {

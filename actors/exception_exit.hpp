@@ -12,6 +12,7 @@
 namespace herd::actors {
 
 /// "<who> failed: out of memory (std::bad_alloc)" or "<who> failed: <what()>", as actor_failed.
+/// A thread that could not start (std::system_error, EAGAIN) is recorded (thread_limits.hpp).
 caf::error exception_error(const std::string& who, const std::exception_ptr& eptr);
 
 /// For set_exception_handler: ends the actor with exception_error(who, ...).

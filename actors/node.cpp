@@ -89,15 +89,45 @@ void with_data(node_self self, const config::job_config& cfg,
   load->then.push_back(std::move(then));
   st.loading = load;
   auto node = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>([load, cfg, node](caf::event_based_actor* helper) {
-    auto in = load_inputs(cfg);
-    if (in)
-      load->train = in->train;
-    else
-      load->err = std::move(in.error());
+  try {
+    self->spawn<caf::detached>([load, cfg, node](caf::event_based_actor* helper) {
+      auto in = load_inputs(cfg);
+      if (in)
+        load->train = in->train;
+      else
+        load->err = std::move(in.error());
+      load->done.store(true, std::memory_order_release);
+      helper->send(node, loaded_atom::value);
+    });
+  } catch (const std::system_error& e) { // no thread for the loader (thread_limits.hpp)
+    note_thread_start_failure();
+    load->err = make_error(errc::actor_failed, thread_start_error(e.what()));
     load->done.store(true, std::memory_order_release);
-    helper->send(node, loaded_atom::value);
-  });
+    self->send(self, loaded_atom::value);
+  }
+}
+
+// Refuses a job whose workers here (and their tensor ranks) need more threads than this
+// process can start: asked for one by one, the node would fail the job only at the first
+// worker past the limit, after starting all before it.
+caf::error check_threads(node_self self, const config::job_config& cfg) {
+  uint64_t here = 0;
+  for (const auto& w : cfg.workers)
+    here += w.node == self->state.setup.name;
+  auto ranks = uint64_t(std::max(1, cfg.parallelism.tensor_parallel));
+  auto need = here * (ranks > 1 ? ranks + 1 : 1);
+  if (need == 0)
+    return {};
+  auto room = thread_headroom();
+  constexpr uint64_t reserve = 4; // the data loader, and some slack
+  if (need + reserve <= room.more)
+    return {};
+  return make_error(errc::invalid_argument,
+                    "node " + self->state.setup.name + " cannot run " + std::to_string(here)
+                      + " workers: they need " + std::to_string(need)
+                      + " threads, and this process can start about "
+                      + std::to_string(room.more) + " more (" + room.limit
+                      + "); place fewer workers on it or raise that limit");
 }
 
 // The helper's load ended: keep the set (or drop the failed load) and run what waited for it.
@@ -240,6 +270,8 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
       auto plan = plan_for(self, job_json);
       if (!plan)
         return std::move(plan.error());
+      if (auto err = check_threads(self, (*plan)->cfg))
+        return err;
       if (auto err = connect_peers(self, peers))
         return err;
       const auto& cfg = (*plan)->cfg;

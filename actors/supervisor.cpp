@@ -11,6 +11,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/consistency.hpp"
+#include "actors/exception_exit.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "messages/atoms.hpp"
 #include "messages/payload_codec.hpp"
@@ -352,14 +353,7 @@ caf::behavior supervisor_behavior(supervisor_self self, job_inputs in,
   // An exception here (std::bad_alloc for a model that barely fits) ends the job with its text;
   // the supervisor would otherwise end holding run_job's answer, and herd run wait forever.
   self->set_exception_handler([=](std::exception_ptr& eptr) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(eptr);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    auto err = make_error(errc::actor_failed, "the supervisor failed: " + what);
+    auto err = exception_error("the supervisor", eptr);
     if (self->state.done.pending())
       self->state.done.deliver(err);
     return err;

@@ -143,7 +143,7 @@ bool thread_start_failed() {
 std::string thread_start_error(const std::string& reason) {
   return "no new thread could be started (" + reason
          + "): this system's limit on threads is reached (" + thread_headroom().limit
-         + "); run fewer workers on this node or raise that limit";
+         + "); run fewer workers here or raise that limit";
 }
 
 } // namespace herd::actors

@@ -15,6 +15,7 @@
 #include "apps/experiment_plot.hpp"
 #include "apps/experiment_report.hpp"
 #include "apps/experiment_runner.hpp"
+#include "apps/fatal.hpp"
 #include "apps/interrupt_watch.hpp"
 #include "apps/job_check.hpp"
 #include "apps/metrics_file.hpp"
@@ -123,6 +124,7 @@ std::string reproduce_command(const experiment_options& opts, const std::string&
 } // namespace
 
 int experiment_command(const experiment_options& opts) {
+  install_terminate_handler();
   // SIGINT or SIGTERM: the run in progress finishes and no other starts; a second aborts it.
   // Watched from the start: one that comes before the data is loaded ends it then, unrun.
   bool live = !opts.quiet && isatty(fileno(stdout));

@@ -11,6 +11,7 @@
 #include "actors/system_config.hpp"
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
+#include "apps/fatal.hpp"
 
 namespace herd::apps {
 
@@ -32,6 +33,7 @@ void say(const std::string& name, const std::string& line) {
 } // namespace
 
 int node_command(const node_options& opts) {
+  install_terminate_handler();
   auto topo = config::load_topology(opts.topology);
   if (!topo)
     return refuse(describe(topo.error()));

@@ -18,6 +18,7 @@
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
 #include "apps/divergence.hpp"
+#include "apps/fatal.hpp"
 #include "apps/interrupt_watch.hpp"
 #include "apps/job_check.hpp"
 #include "apps/metrics_file.hpp"
@@ -42,6 +43,7 @@ int bad_input(const std::string& where, const caf::error& err) {
 } // namespace
 
 int run_command(const run_options& opts) {
+  install_terminate_handler();
   std::optional<config::topology> topo;
   if (!opts.cluster.empty()) {
     auto t = load_client_topology(opts.cluster);

@@ -3,9 +3,11 @@
 # own thread). Run as user nobody under `ulimit -u`, which binds only for non-root users:
 # 1. `herd run` refuses, before any data is read, a local job whose workers do not fit: one
 #    line naming the limit, exit 2;
-# 2. a node daemon asked for more workers than it can start fails that job with one line (exit 1)
+# 2. a node daemon given more workers than it can start refuses that job with one line (exit 1)
 #    and stays up: the next job on it trains; `herd ctl add-worker` beyond the limit is refused
-#    and the job still ends; the daemon ends at once on SIGTERM.
+#    (the worker's spawn fails: the node says so instead of dying) and the job still ends; the
+#    daemon ends at once on SIGTERM. A daemon that cannot even start CAF's threads says so in one
+#    line (the terminate handler, apps/fatal.hpp).
 # CAF 0.17 would otherwise wait for ever for the thread that did not start
 # (actors/thread_limits.hpp). Exits 77 (skipped) where it cannot switch to user nobody.
 # Usage: thread_limit_test.sh HERD_BINARY
@@ -61,6 +63,13 @@ grep -q '/workers: 100 workers need 101 threads.*(ulimit -u [0-9]*)' "$work/loca
   || fail "local: the line does not name the workers and the limit"
 [ ! -e "$work/out-local" ] || fail "local: the output directory was made"
 
+# A daemon that cannot start CAF's own threads says so in one line (no std::terminate text).
+(as_nobody 4 "$herd" node --topology "$work/topology.json" --name a) > "$work/tiny.log" 2>&1
+rc=$?
+[ $rc = 1 ] || fail "daemon without threads: exit $rc, expected 1"
+[ "$(wc -l < "$work/tiny.log")" = 1 ] && grep -q '^herd: no new thread could be started' \
+  "$work/tiny.log" || fail "daemon without threads: expected one herd: line"
+
 # 2. A daemon with room for about 40 threads.
 as_nobody 50 "$herd" node --topology "$work/topology.json" --name a > "$work/node.log" 2>&1 &
 pids+=($!)
@@ -70,7 +79,7 @@ timeout 120 "$herd" run "$work/many.json" --cluster "$work/topology.json" --outp
   > "$work/many.log" 2>&1
 rc=$?
 [ $rc = 1 ] || fail "many: exit $rc, expected 1 (124: it hung)"
-grep -q 'job failed: node a could not start worker [0-9]*: no new thread.*(ulimit -u [0-9]*)' \
+grep -q 'job failed: node a cannot run 60 workers: they need 60 threads.*(ulimit -u [0-9]*)' \
   "$work/many.log" || fail "many: no line naming the thread limit"
 timeout 120 "$herd" run "$work/few.json" --cluster "$work/topology.json" --output "$work/o2" \
   > "$work/few.log" 2>&1 || fail "few: exit $?, expected 0 on the same daemon"
