@@ -18,6 +18,7 @@
 #include "apps/cluster.hpp"
 #include "apps/commands.hpp"
 #include "apps/ctl_format.hpp"
+#include "apps/ctl_repl.hpp"
 #include "apps/ctl_session.hpp"
 #include "config/job_config.hpp"
 #include "messages/atoms.hpp"
@@ -303,6 +304,11 @@ int ctl_session::run(const std::vector<std::string>& line, bool json) {
 }
 
 int ctl_command(const ctl_options& opts) {
+  // `herd ctl help`, `herd ctl add-worker --help`: answered without a node or a topology.
+  if (asks_for_help(opts.words)) {
+    std::printf("%s", ctl_help_text());
+    return exit_ok;
+  }
   std::optional<config::topology> topo;
   if (!opts.topology.empty()) {
     auto t = config::load_topology(opts.topology);

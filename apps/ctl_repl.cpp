@@ -15,6 +15,7 @@
 
 #include <editline/readline.h>
 
+#include "apps/ctl_repl.hpp"
 #include "apps/ctl_session.hpp"
 
 namespace herd::apps {
@@ -124,6 +125,17 @@ std::string history_path() {
 
 } // namespace
 
+const char* ctl_help_text() {
+  return help_text;
+}
+
+bool asks_for_help(const std::vector<std::string>& words) {
+  if (!words.empty() && words[0] == "help")
+    return true;
+  return std::any_of(words.begin(), words.end(),
+                     [](const std::string& w) { return w == "--help" || w == "-h"; });
+}
+
 std::vector<std::string> split_words(const std::string& line) {
   std::istringstream in{line};
   std::vector<std::string> out;
@@ -191,7 +203,7 @@ int ctl_session::repl() {
     add_history(line.c_str());
     if (words[0] == "quit" || words[0] == "exit")
       break;
-    if (words[0] == "help") {
+    if (asks_for_help(words)) { // "help", or "add-worker --help" as herd ctl takes it
       std::printf("%s", help_text);
       continue;
     }

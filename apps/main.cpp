@@ -82,6 +82,8 @@ int main(int argc, char** argv) {
                   "cluster topology (TLS files and connect_timeout_s; its first node when "
                   "--connect is absent)");
   ctl->add_flag("--json", ctl_opts.json, "print status as JSON");
+  ctl->footer("`herd ctl help` (or COMMAND --help) lists the commands' arguments, no node "
+              "needed");
   ctl->prefix_command(); // the command's own words (add-worker --node b) are not ours
 
   herd::apps::validate_options validate_opts;

@@ -132,3 +132,25 @@ TEST_CASE("herd ctl: with --topology it waits for a node as long as connect_time
   CHECK(waited >= 1000);
   CHECK(waited < 3000); // ctl's own default is 5 s
 }
+
+TEST_CASE("herd ctl: help and COMMAND --help print the commands' arguments without a node",
+          "[apps][integration]") {
+  temp_dir dir;
+  auto help = run_herd({"ctl", "help"}, dir);
+  INFO(help.err);
+  CHECK(help.code == exit_ok);
+  CHECK(help.err.empty());
+  // The prompt's help text: each command with its arguments.
+  CHECK_THAT(help.out, Contains("add-worker --node NAME [--device cpu|cuda:N]"));
+  CHECK_THAT(help.out, Contains("remove-worker ID"));
+  CHECK_THAT(help.out, Contains("set-consistency bsp|ssp|asp [--staleness S]"));
+  // After a command, with a --connect that nothing answers: still the help, exit 0.
+  auto after = run_herd({"ctl", "--connect", "127.0.0.1:1", "add-worker", "--help"}, dir);
+  CHECK(after.code == exit_ok);
+  CHECK(after.out == help.out);
+  CHECK(run_herd({"ctl", "set-consistency", "-h"}, dir).out == help.out);
+  // herd ctl --help says where the arguments are.
+  auto usage = run_herd({"ctl", "--help"}, dir);
+  CHECK(usage.code == exit_ok);
+  CHECK_THAT(usage.out, Contains("herd ctl help"));
+}
