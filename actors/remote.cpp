@@ -11,6 +11,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <nlohmann/json.hpp>
+
 #include <caf/actor.hpp>
 #include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
@@ -248,6 +250,10 @@ caf::expected<caf::actor> connect_with_retry(caf::actor_system& sys, const std::
 
 caf::error handshake(caf::actor_system& sys, const caf::actor& node,
                      std::chrono::milliseconds timeout) {
+  if (node.node() == sys.node())
+    return make_error(errc::config_invalid,
+                      "the address is this node's own: the topology gives it to another node "
+                      "too, or this daemon was started under another node's name");
   caf::scoped_actor self{sys};
   caf::error out;
   self->request(node, timeout, hello_atom::value, messages::protocol_version)
@@ -263,6 +269,32 @@ caf::error handshake(caf::actor_system& sys, const caf::actor& node,
                 ? err
                 : make_error(errc::network_error,
                              "no protocol handshake from the peer: " + describe(err));
+      });
+  return out;
+}
+
+caf::error check_node_name(caf::actor_system& sys, const caf::actor& node,
+                           const std::string& where, const std::string& expected,
+                           std::chrono::milliseconds timeout) {
+  caf::scoped_actor self{sys};
+  caf::error out;
+  self->request(node, timeout, status_atom::value)
+    .receive(
+      [&](const std::string& status) {
+        auto j = nlohmann::json::parse(status, nullptr, false);
+        auto name = j.is_object() && j.contains("node") && j["node"].is_string()
+                      ? j["node"].get<std::string>()
+                      : std::string{};
+        if (name.empty())
+          out = make_error(errc::payload_invalid,
+                           "the daemon at " + where + " sent a status without its name");
+        else if (name != expected)
+          out = make_error(errc::config_invalid, "the daemon at " + where + " is node " + name
+                                                   + "; the topology names it " + expected);
+      },
+      [&](caf::error& err) {
+        out = make_error(errc::network_error,
+                         "the daemon at " + where + " did not say its name: " + describe(err));
       });
   return out;
 }

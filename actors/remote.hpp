@@ -58,8 +58,19 @@ caf::expected<caf::actor> connect_with_retry(caf::actor_system& sys, const std::
                                              std::chrono::milliseconds deadline);
 
 /// The handshake with a node just connected: both sides must speak the same herd protocol
-/// (messages::protocol_version). The error names both versions, or the silence.
+/// (messages::protocol_version). The error names both versions, or the silence. An actor of
+/// this very process is refused at once: a node that dials its own address (the topology gives
+/// it to another name too) would wait on itself, busy dialling, until the timeout.
 caf::error handshake(caf::actor_system& sys, const caf::actor& node,
                      std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+/// After the handshake: the node at `where` (host:port) must be the one the topology names
+/// `expected` there. The protocol checks only versions, so a daemon started under another
+/// node's name or address passed it and the job hung. Asks the node's status (answered also
+/// while it loads data); the error names both: "the daemon at H:P is node c; the topology
+/// names it b".
+caf::error check_node_name(caf::actor_system& sys, const caf::actor& node,
+                           const std::string& where, const std::string& expected,
+                           std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 } // namespace herd::actors

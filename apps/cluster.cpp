@@ -57,10 +57,13 @@ connect_nodes(caf::actor_system& sys, const config::topology& topo,
     auto h = pending[i].get();
     const auto* node = topo.find(names[i]);
     if (h) {
+      auto where = node->host + ":" + std::to_string(node->port);
       if (auto err = actors::handshake(sys, *h))
-        return make_error(errc::invalid_argument, "node " + names[i] + " at " + node->host + ":"
-                                                    + std::to_string(node->port)
-                                                    + " refused: " + describe(err));
+        return make_error(errc::invalid_argument,
+                          "node " + names[i] + " at " + where + " refused: " + describe(err));
+      // A daemon under another name would take the job's parts of this one: refused up front.
+      if (auto err = actors::check_node_name(sys, *h, where, names[i]))
+        return err;
       out.emplace(names[i], std::move(*h));
       continue;
     }

@@ -1,6 +1,9 @@
 // The protocol handshake: a node answers `hello` with its protocol version and refuses a peer
-// of another; a peer that answers with another version is refused by the one connecting.
+// of another; a peer that answers with another version is refused by the one connecting. The
+// one connecting checks the node's name too, and refuses to wait on its own process.
 #include <catch2/catch.hpp>
+
+#include <fstream>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -11,6 +14,12 @@
 #include "actors/system_config.hpp"
 #include "messages/atoms.hpp"
 #include "messages/specs.hpp"
+#include "tests/cluster/processes.hpp"
+#include "tests/temp_dir.hpp"
+
+#ifndef HERD_EXAMPLES_DIR
+#error "HERD_EXAMPLES_DIR must name the examples directory"
+#endif
 
 using namespace herd;
 using namespace std::chrono_literals;
@@ -31,16 +40,32 @@ caf::behavior future_node() {
   return {[](hello_atom, uint32_t) { return uint32_t{99}; }};
 }
 
+caf::actor spawn_named_node(caf::actor_system& sys, const std::string& name) {
+  actors::node_setup setup;
+  setup.name = name;
+  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  return actors::spawn_node(sys, setup);
+}
+
+std::string topology_json(const std::vector<std::pair<std::string, uint16_t>>& nodes) {
+  std::string out;
+  for (const auto& [name, port] : nodes)
+    out += std::string(out.empty() ? "" : ",") + R"({"name": ")" + name
+           + R"(", "host": "127.0.0.1", "port": )" + std::to_string(port) + "}";
+  return R"({"connect_timeout_s": 10, "nodes": [)" + out + "]}";
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream{path, std::ios::binary | std::ios::trunc} << text;
+}
+
 } // namespace
 
 TEST_CASE("handshake: same protocol passes, another is refused naming both versions",
           "[integration]") {
   network_system server;
-  actors::node_setup setup;
-  setup.name = "a";
-  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
-    kernels::compress::default_codecs());
-  auto node = actors::spawn_node(*server.sys, setup);
+  auto node = spawn_named_node(*server.sys, "a");
   auto future = server.sys->spawn(future_node);
   auto node_port = actors::publish_actor(*server.sys, node, 0, "127.0.0.1", false);
   auto future_port = actors::publish_actor(*server.sys, future, 0, "127.0.0.1", false);
@@ -72,4 +97,96 @@ TEST_CASE("handshake: same protocol passes, another is refused naming both versi
 
   caf::anon_send_exit(node, caf::exit_reason::kill);
   caf::anon_send_exit(future, caf::exit_reason::kill);
+}
+
+TEST_CASE("handshake: a node's name is checked, and a node of this process refused at once",
+          "[integration]") {
+  network_system server;
+  auto node = spawn_named_node(*server.sys, "c");
+  auto port = actors::publish_actor(*server.sys, node, 0, "127.0.0.1", false);
+  REQUIRE(port);
+  auto where = "127.0.0.1:" + std::to_string(*port);
+
+  network_system client;
+  auto to_node = actors::connect_actor(*client.sys, "127.0.0.1", *port, false);
+  REQUIRE(to_node);
+  CHECK_FALSE(actors::check_node_name(*client.sys, *to_node, where, "c"));
+  auto wrong = actors::check_node_name(*client.sys, *to_node, where, "b");
+  CHECK(describe(wrong) == "the daemon at " + where + " is node c; the topology names it b");
+
+  // A node dialling its own address (another node's in the topology) waited on itself.
+  auto to_self = actors::connect_actor(*server.sys, "127.0.0.1", *port, false);
+  REQUIRE(to_self);
+  auto began = std::chrono::steady_clock::now();
+  auto err = actors::handshake(*server.sys, *to_self, 30s);
+  CHECK(std::chrono::steady_clock::now() - began < 5s);
+  CHECK(describe(err).find("the address is this node's own") != std::string::npos);
+
+  caf::anon_send_exit(node, caf::exit_reason::kill);
+}
+
+// Three daemons a, b, c; `herd run` with topologies that put them at each other's addresses.
+TEST_CASE("handshake: a daemon at another node's address fails herd run at once, naming both",
+          "[integration]") {
+  using herd::test::herd_process;
+  herd::test::temp_dir dir;
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < 3; ++i)
+    ports.push_back(herd::test::free_port());
+  auto right = dir.file("right.json");
+  auto swapped = dir.file("swapped.json");
+  auto misnamed = dir.file("misnamed.json");
+  write_file(right, topology_json({{"a", ports[0]}, {"b", ports[1]}, {"c", ports[2]}}));
+  write_file(swapped, topology_json({{"a", ports[0]}, {"b", ports[2]}, {"c", ports[1]}}));
+  write_file(misnamed, topology_json({{"a", ports[0]}, {"c", ports[1]}}));
+  std::vector<std::unique_ptr<herd_process>> daemons;
+  for (std::string name : {"a", "b", "c"})
+    daemons.push_back(std::make_unique<herd_process>(
+      std::vector<std::string>{"node", "--topology", right, "--name", name},
+      dir.file("node-" + name + ".log")));
+  for (auto& d : daemons)
+    REQUIRE(d->wait_for_output("listening on", 20s));
+  auto address = [&](int i) { return "127.0.0.1:" + std::to_string(ports[i]); };
+
+  // One epoch of 3000 samples: the correct job after a refused one trains.
+  auto job = dir.file("job.json");
+  auto text = herd::test::file_text(std::string(HERD_EXAMPLES_DIR)
+                                    + "/cluster/fashion_mnist.json");
+  auto at = text.find("\"normalize\"");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "\"train_limit\": 3000, \"test_limit\": 1000, ");
+  at = text.find("\"epochs\": 6");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 11, "\"epochs\": 1");
+  write_file(job, text);
+  auto run = [&](const std::string& topology, const std::string& log) {
+    return std::make_unique<herd_process>(
+      std::vector<std::string>{"run", job, "--cluster", topology, "--output", dir.file(log)},
+      dir.file(log + ".log"));
+  };
+
+  // b and c swapped: the job hung 2 min on a node dialling itself as b, then failed.
+  auto first = run(swapped, "swapped");
+  REQUIRE(first->wait(20s) == 1);
+  CHECK(first->output().find("herd: the daemon at " + address(2)
+                             + " is node c; the topology names it b\n")
+        != std::string::npos);
+
+  // The daemons were not attached to it: the next job, with the right topology, trains.
+  auto second = run(right, "right");
+  CHECK(second->wait(180s) == 0);
+  CHECK(second->output().find("final test") != std::string::npos);
+
+  // b's daemon replaced by a second c at b's address: no output and no end, before.
+  daemons[1]->kill();
+  daemons[1] = std::make_unique<herd_process>(
+    std::vector<std::string>{"node", "--topology", misnamed, "--name", "c"},
+    dir.file("node-c2.log"));
+  REQUIRE(daemons[1]->wait_for_output("listening on", 20s));
+  auto third = run(right, "misnamed");
+  REQUIRE(third->wait(20s) == 1);
+  CHECK(third->output().find("herd: the daemon at " + address(1)
+                             + " is node c; the topology names it b\n")
+        != std::string::npos);
+  CHECK(daemons[1]->output().find("attached") == std::string::npos);
 }
