@@ -14,8 +14,10 @@ messages::consistency_msg to_message(const consistency_rule& rule);
 expected<consistency_rule> rule_from(const messages::consistency_msg& m);
 /// "bsp", "ssp(3)", "asp" (+ " staleness-aware").
 std::string rule_name(const consistency_rule& rule);
-/// Whether the job's rule keeps every shard's version equal to the clock throughout (BSP, or
-/// SSP with s = 0, and no switch planned): evaluations then read exactly their clock.
+/// Whether the job's rule aggregates rounds throughout (BSP, or SSP with s = 0, and no switch
+/// planned): the shards then know which clock their parameters are of, and evaluations read
+/// exactly their clock. (The versions equal the clocks too, unless a round no member pushed
+/// to passed: shard_state::keep_every.)
 bool versions_are_clocks(const config::job_config& cfg);
 
 } // namespace herd::actors

@@ -68,15 +68,21 @@ caf::behavior evaluator_behavior(evaluator_self self, evaluator_setup setup) {
                 rp.deliver(std::move(h.error()));
                 return;
               }
-              if (req.exact && h->version != req.clock) { // the shard kept it no longer
+              // The shard's header names the clock its parameters are of (shard.cpp): a later
+              // one when it has applied that clock's round and no longer keeps its copy,
+              // which happens only once the newest few evaluation clocks have been kept since.
+              if (req.exact && h->version != req.clock) {
                 *failed = true;
                 rp.deliver(make_error(errc::snapshot_gone,
                                       "evaluation at clock " + std::to_string(req.clock)
                                         + " skipped: shard " + std::to_string(i)
                                         + " no longer holds that clock's parameters (it is at "
+                                          "clock "
                                         + std::to_string(h->version)
-                                        + "; evaluations lag training: raise "
-                                          "training.eval_every)"));
+                                        + " and keeps the newest few evaluation clocks only: "
+                                          "evaluations lag training; raise "
+                                          "training.eval_every, or set training.evaluation "
+                                          "to \"deferred\")"));
                 return;
               }
               if (--*awaiting > 0)

@@ -59,17 +59,27 @@ payload slice_payload(shard_self self, messages::dense_format format) {
   return payload{messages::encode_slice(h, core.params().data(), format)};
 }
 
-// The evaluator reads exactly its clock when the shard kept that version (BSP; see
-// shard_state::keep_every); otherwise the current parameters, like any reader.
-std::optional<payload> kept_payload(shard_self self, uint32_t reader, uint64_t clock) {
+// The evaluator reads exactly its clock when the shard kept it (see shard_state::keep_every)
+// or holds it now. Under an aggregating rule its header's version is the clock the parameters
+// are of (a later one when that clock's are gone), not the shard's version: a round no member
+// pushed to leaves the version behind the clock. Otherwise the current parameters, like any
+// reader (nullopt).
+std::optional<payload> evaluator_payload(shard_self self, uint32_t reader, uint64_t clock) {
   if (reader != evaluator_reader)
     return std::nullopt;
-  auto kept = self->state.core->take_kept(clock);
-  if (!kept)
-    return std::nullopt;
   const auto& core = *self->state.core;
-  messages::slice_header h{core.id(), core.offset(), static_cast<uint32_t>(core.size()), clock};
-  return payload{messages::encode_slice(h, kept->data(), messages::dense_format::f32)};
+  auto header = [&](uint64_t at) {
+    return messages::slice_header{core.id(), core.offset(), static_cast<uint32_t>(core.size()),
+                                  at};
+  };
+  if (auto kept = self->state.core->take_kept(clock))
+    return payload{messages::encode_slice(header(clock), kept->data(),
+                                          messages::dense_format::f32)};
+  if (!core.rule().aggregates())
+    return std::nullopt;
+  auto at = core.holds_clock(clock) ? clock : core.params_clock();
+  return payload{messages::encode_slice(header(at), core.params().data(),
+                                        messages::dense_format::f32)};
 }
 
 // The slice for readers in this process: one copy per version, shared by all of them, never
@@ -106,7 +116,7 @@ void release_ready(shard_self self) {
   std::map<messages::dense_format, payload> encoded; // once per format for all released now
   while (!st.waiting.empty() && st.core->pull_ready(st.waiting.begin()->first)) {
     auto& w = st.waiting.begin()->second;
-    if (auto kept = kept_payload(self, w.reader, st.waiting.begin()->first)) {
+    if (auto kept = evaluator_payload(self, w.reader, st.waiting.begin()->first)) {
       w.rp.deliver(std::move(*kept));
       st.waiting.erase(st.waiting.begin());
       continue;
@@ -146,7 +156,7 @@ caf::response_promise pull(shard_self self, uint32_t reader, uint64_t clock,
                            uint32_t part_bytes, bool local = false) {
   auto rp = self->make_response_promise();
   auto format = format_for(self, reader);
-  auto kept = self->state.core->pull_ready(clock) ? kept_payload(self, reader, clock)
+  auto kept = self->state.core->pull_ready(clock) ? evaluator_payload(self, reader, clock)
                                                   : std::nullopt;
   if (kept)
     rp.deliver(std::move(*kept));

@@ -58,6 +58,12 @@ caf::error shard_state::join(uint32_t worker, uint64_t clock) {
                         + std::to_string(id_) + " at clock " + std::to_string(clock)
                         + ": its round is applied already (members are at "
                         + std::to_string(min_clock()) + ")");
+  // Without members no round is open: the parameters stay those of every clock up to the
+  // joining one (the job file's workers join two clocks past a checkpoint taken at the end of
+  // training: its two rounds never come). A shard restored without members knows its version
+  // only, which is no clock once the rule has changed.
+  if (members_.empty())
+    params_clock_ = std::min(params_clock_, clock);
   members_[worker] = clock;
   return {};
 }
@@ -73,9 +79,11 @@ void shard_state::set_rule(consistency_rule rule) {
   if (was_aggregating && !rule_.aggregates()) {
     // Pushes already taken under BSP are applied now, each open round as one step.
     for (auto& [clock, r] : rounds_)
-      apply_round(r);
+      apply_round(clock, r);
     rounds_.clear();
   }
+  if (!was_aggregating && rule_.aggregates() && !members_.empty())
+    params_clock_ = min_clock(); // rounds start at the members' clocks
 }
 
 expected<uint64_t*> shard_state::current_clock(const char* what, uint32_t worker,
@@ -137,7 +145,8 @@ void shard_state::apply(const float* grad, uint64_t base_version, uint32_t sampl
   ++version_;
 }
 
-void shard_state::apply_round(round& r) {
+void shard_state::apply_round(uint64_t clock, round& r) {
+  keep(params_clock_, clock); // rounds no member pushed to passed since the last one applied
   // The sample-weighted sum in data order, into the first part's buffer, then the mean.
   std::sort(r.parts.begin(), r.parts.end(), [](const contribution& a, const contribution& b) {
     return a.data_key != b.data_key ? a.data_key < b.data_key : a.worker < b.worker;
@@ -164,11 +173,8 @@ void shard_state::apply_round(round& r) {
     staleness_.add(version_ > base ? version_ - base : 0);
   optimizer_.step(params_.data(), sum.data(), r.samples);
   ++version_;
-  if (keep_every_ > 0 && version_ % keep_every_ == 0) {
-    kept_[version_] = params_;
-    while (kept_.size() > 4) // evaluations skipped meanwhile: keep the newest few
-      kept_.erase(kept_.begin());
-  }
+  params_clock_ = clock + 1;
+  keep(params_clock_, params_clock_);
   // Keep as many buffers as the next round needs (one per member), and no more.
   for (auto& part : r.parts)
     if (spare_.size() < members_.size())
@@ -179,7 +185,7 @@ void shard_state::apply_round(round& r) {
 void shard_state::complete_rounds() {
   auto lo = min_clock();
   while (!rounds_.empty() && rounds_.begin()->first < lo) {
-    apply_round(rounds_.begin()->second);
+    apply_round(rounds_.begin()->first, rounds_.begin()->second);
     rounds_.erase(rounds_.begin());
   }
 }
@@ -224,16 +230,44 @@ caf::error shard_state::restore(const messages::shard_snapshot& s) {
   members_.clear();
   members_.insert(s.members.begin(), s.members.end());
   rounds_.clear();
+  // Its members hold at their clocks with no round open; without members the first join
+  // bounds it.
+  params_clock_ = members_.empty() ? version_ : min_clock();
+  kept_.clear();
+  kept_through_ = 0;
   return {};
 }
 
-std::optional<std::vector<float>> shard_state::take_kept(uint64_t version) {
-  auto it = kept_.find(version);
+void shard_state::keep(uint64_t first, uint64_t last) {
+  if (keep_every_ == 0)
+    return;
+  auto newest = last / keep_every_ * keep_every_;
+  if (newest == 0 || newest < first || newest <= kept_through_)
+    return;
+  auto copy = std::make_shared<std::vector<float>>(params_);
+  for (auto at = newest; at >= first && at > kept_through_ && at > 0; at -= keep_every_) {
+    kept_[at] = copy;
+    if (kept_.size() > 4) // evaluations skipped meanwhile: the newest few
+      break;
+  }
+  kept_through_ = newest;
+  while (kept_.size() > 4)
+    kept_.erase(kept_.begin());
+}
+
+std::optional<std::vector<float>> shard_state::take_kept(uint64_t clock) {
+  auto it = kept_.find(clock);
   if (it == kept_.end())
     return std::nullopt;
-  auto out = std::move(it->second);
+  auto copy = std::move(it->second);
   kept_.erase(kept_.begin(), std::next(it));
-  return out;
+  if (copy.use_count() == 1) // no later clock shares it
+    return std::move(*copy);
+  return *copy;
+}
+
+bool shard_state::holds_clock(uint64_t clock) const {
+  return rule_.aggregates() && params_clock_ <= clock && clock <= min_clock();
 }
 
 uint64_t shard_state::max_clock() const {

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -115,12 +116,20 @@ public:
   /// another size or another optimizer's state.
   caf::error restore(const messages::shard_snapshot& s);
 
-  /// Under BSP from the start (version == clock): keep a copy of the parameters each time a
-  /// round brings the version to a multiple of `every` (the evaluation clocks), so an
-  /// evaluation that reads after the next round was applied still gets exactly its clock.
+  /// Under BSP (or SSP(0)) from the start: keep a copy of the parameters of each multiple of
+  /// `every` (the evaluation clocks) before a round at or past it is applied, so an evaluation
+  /// that reads after the next round was applied still gets exactly its clock. By clock, not
+  /// by version: a round no member pushed to (members that joined clocks ahead, as after a
+  /// resume from the end of training, or that all skipped) leaves the version behind the clock.
   void keep_every(uint64_t every) { keep_every_ = every; }
-  /// The copy kept at `version`, forgetting it and older ones; nullopt when there is none.
-  std::optional<std::vector<float>> take_kept(uint64_t version);
+  /// The copy kept for `clock`, forgetting it and older ones; nullopt when there is none.
+  std::optional<std::vector<float>> take_kept(uint64_t clock);
+  /// Whether the parameters now are exactly those of `clock` (a clock a pull may read now):
+  /// under an aggregating rule, no round at or past it has been applied.
+  bool holds_clock(uint64_t clock) const;
+  /// Under an aggregating rule, the first clock whose parameters these are: every round below
+  /// it is applied, none at or past it.
+  uint64_t params_clock() const { return params_clock_; }
 
   /// Smallest clock among members (UINT64_MAX when there are none).
   uint64_t min_clock() const;
@@ -141,7 +150,10 @@ private:
   };
 
   void apply(const float* grad, uint64_t base_version, uint32_t samples, float lr_scale);
-  void apply_round(round& r);
+  void apply_round(uint64_t clock, round& r);
+  /// Keeps the parameters (those of each clock from `first` to `last`) for the evaluation
+  /// clocks in that range not kept yet.
+  void keep(uint64_t first, uint64_t last);
   void complete_rounds();
   /// The member's clock entry when `clock` is its current one; an error otherwise.
   expected<uint64_t*> current_clock(const char* what, uint32_t worker, uint64_t clock);
@@ -158,8 +170,11 @@ private:
   std::map<uint64_t, round> rounds_;     // BSP: clock -> pushes of that clock
   std::vector<std::vector<float>> spare_; // gradient buffers of applied rounds, reused
   staleness_histogram staleness_;
+  uint64_t params_clock_ = 0;
   uint64_t keep_every_ = 0;
-  std::map<uint64_t, std::vector<float>> kept_; // version -> parameters, at most a few
+  uint64_t kept_through_ = 0; // the last evaluation clock kept
+  // clock -> parameters, at most a few; the clocks of one copy share it
+  std::map<uint64_t, std::shared_ptr<std::vector<float>>> kept_;
 };
 
 } // namespace herd::actors

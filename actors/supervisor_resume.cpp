@@ -96,15 +96,11 @@ bool begin_resume(supervisor_self self) {
     fail_job(self, rule.error());
     return false;
   }
-  // Exact-clock evaluations (BSP) read the shards' versions as clocks: not after another
-  // rule, nor after a checkpoint whose versions are not its clock (a rule changed before it).
+  // Exact-clock evaluations (BSP) need the job file's rule in force. The shards' versions may
+  // differ from the clock (a rule changed before it, a resume from the end of training, steps
+  // every member skipped): the shards keep evaluation clocks by clock, not by version.
   if (rule_name(*rule) != rule_name(st.rule))
     st.rule_changed = true;
-  for (const auto& bytes : c.shards) {
-    auto v = messages::shard_snapshot_version(bytes);
-    if (!v || *v != c.clock)
-      st.rule_changed = true;
-  }
   st.rule = *rule;
   st.core->restore(c.clock, c.data, c.samples, c.steps, c.skipped, c.wire);
   if (c.workers.empty() && st.core->data_used_up()) { // bad input: refused before it starts
