@@ -40,6 +40,34 @@ int bad_input(const std::string& where, const caf::error& err) {
   return exit_bad_input;
 }
 
+std::string layers_text(const std::vector<int>& layers) {
+  std::string out = "[";
+  for (size_t i = 0; i < layers.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(layers[i]);
+  return out + "]";
+}
+
+// What of `job` does not fit a checkpoint taken by `saved` (the shards' slices and optimizer
+// state would not match), naming both; "" when it fits.
+std::string resume_mismatch(const config::job_config& saved, const config::job_config& job,
+                            const std::string& job_file) {
+  auto differ = [&](const std::string& what, const std::string& path, const std::string& was,
+                    const std::string& asked) {
+    return "the checkpoint is of " + what + " " + was + ", " + job_file + ": " + path
+           + " asks for " + asked;
+  };
+  if (saved.model.layers != job.model.layers)
+    return differ("a model with layers", "/model/layers", layers_text(saved.model.layers),
+                  layers_text(job.model.layers));
+  if (saved.shards.size() != job.shards.size())
+    return differ("a job with shard count", "/shards", std::to_string(saved.shards.size()),
+                  std::to_string(job.shards.size()));
+  if (saved.optimizer.type != job.optimizer.type)
+    return differ("a job with optimizer", "/optimizer/type", to_string(saved.optimizer.type),
+                  to_string(job.optimizer.type));
+  return "";
+}
+
 } // namespace
 
 int run_command(const run_options& opts) {
@@ -91,12 +119,12 @@ int run_command(const run_options& opts) {
     if (!c)
       return bad_input("", c.error());
     auto saved = config::parse_job(c->job_json);
-    if (!saved || saved->model.layers != job->model.layers
-        || saved->shards.size() != job->shards.size()
-        || saved->optimizer.type != job->optimizer.type)
+    if (!saved)
       return bad_input(opts.resume, make_error(errc::config_invalid,
-                                               "the checkpoint is of another model, shard "
-                                               "count or optimizer than " + opts.job_file));
+                                               "the checkpoint's job cannot be read: "
+                                                 + describe(saved.error())));
+    if (auto why = resume_mismatch(*saved, *job, opts.job_file); !why.empty())
+      return bad_input(opts.resume, make_error(errc::config_invalid, why));
     // Stages cut the shards' slices along the layers: other stages, other slices.
     auto stages = saved->parallelism.pipeline_stages;
     if (stages != job->parallelism.pipeline_stages)
@@ -107,8 +135,9 @@ int run_command(const run_options& opts) {
                                     + ": /parallelism/pipeline_stages asks for "
                                     + std::to_string(job->parallelism.pipeline_stages)
                                     + " (the shards' slices differ)"));
-    std::fprintf(stderr, "herd: resuming from the checkpoint at clock %llu in %s\n",
-                 (unsigned long long) c->clock, opts.resume.c_str());
+    // Not yet "resuming": the supervisor may still refuse it (nothing left to train).
+    std::fprintf(stderr, "herd: the newest whole checkpoint in %s is at clock %llu\n",
+                 opts.resume.c_str(), (unsigned long long) c->clock);
     inputs->resume = std::make_shared<const actors::checkpoint>(std::move(*c));
   }
   if (topo) // node daemons may run elsewhere: the data paths they get are absolute

@@ -1,5 +1,6 @@
 // SIGINT and SIGTERM: herd run stops the job as `herd ctl stop` does (final evaluation, summary,
-// exit 128 + signal) and a second signal aborts at once; herd experiment finishes the run in
+// exit 128 + signal) and a second signal aborts at once (not the same one sent twice at once by
+// one process, as GNU timeout does); herd experiment finishes the run in
 // progress, starts no other and writes the results of the finished runs (summary.md says the
 // others were not run); one that comes while the data loads ends it before any run, saying so.
 #include <catch2/catch.hpp>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -115,6 +117,25 @@ TEST_CASE("herd run: a second signal aborts at once", "[apps][integration]") {
   CHECK_THAT(run.output(), Contains("herd: aborted"));
   CHECK_FALSE(fs::exists(out + "/summary.json"));
   CHECK(fs::exists(out + "/metrics.jsonl")); // what the job wrote so far is kept
+}
+
+TEST_CASE("herd run: the same signal sent twice at once by one process counts once",
+          "[apps][integration]") {
+  // GNU timeout signals the process and then its process group: one request, sent twice.
+  // Steps of about a second, so the job is still stopping when the second comes.
+  temp_dir dir;
+  auto out = dir.file("out");
+  auto path = write_job(dir, wide(long_job(dir, out, 1000, 3)));
+  herd::test::herd_process run{{"run", path}, dir.file("run.log")};
+  REQUIRE(wait_for_file(run, out + "/job.json"));
+  ::kill(run.pid(), SIGINT);
+  ::kill(run.pid(), SIGINT); // two pending SIGINTs merge: this one may come after the first
+  ::kill(run.pid(), SIGINT);
+  auto code = run.wait(60s);
+  INFO(run.output());
+  CHECK(code == 130);
+  CHECK(run.output().find("herd: aborted") == std::string::npos);
+  CHECK(fs::exists(out + "/summary.json"));
 }
 
 TEST_CASE("herd experiment: SIGINT finishes the current run and writes the results so far",
