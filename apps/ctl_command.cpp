@@ -350,6 +350,14 @@ int ctl_command(const ctl_options& opts) {
                  describe(err).c_str());
     std::_Exit(exit_failed);
   }
+  // Dialled from the topology: the daemon there must be the node it names (as herd run checks).
+  if (opts.connect.empty() && topo) {
+    auto where = host + ":" + std::to_string(port);
+    if (auto err = actors::check_node_name(sys, *node, where, topo->nodes.front().name)) {
+      std::fprintf(stderr, "herd: %s\n", describe(err).c_str());
+      std::_Exit(exit_failed);
+    }
+  }
   ctl_session session{sys, *node, host, port, topo && topo->tls.enabled()};
   auto code = opts.words.empty() ? session.repl() : session.run(words, json);
   std::fflush(stdout);

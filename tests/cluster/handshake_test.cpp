@@ -126,7 +126,8 @@ TEST_CASE("handshake: a node's name is checked, and a node of this process refus
 }
 
 // Three daemons a, b, c; `herd run` with topologies that put them at each other's addresses.
-TEST_CASE("handshake: a daemon at another node's address fails herd run at once, naming both",
+TEST_CASE("handshake: a daemon at another node's address fails herd run and ctl at once, naming "
+          "both",
           "[integration]") {
   using herd::test::herd_process;
   herd::test::temp_dir dir;
@@ -189,4 +190,12 @@ TEST_CASE("handshake: a daemon at another node's address fails herd run at once,
                              + " is node c; the topology names it b\n")
         != std::string::npos);
   CHECK(daemons[1]->output().find("attached") == std::string::npos);
+
+  // herd ctl --topology dials the topology's first node: the same check, the same line.
+  auto swapped_first = dir.file("swapped-first.json");
+  write_file(swapped_first, topology_json({{"b", ports[0]}, {"a", ports[2]}}));
+  herd_process ctl{{"ctl", "--topology", swapped_first, "status"}, dir.file("ctl.log")};
+  REQUIRE(ctl.wait(20s) == 1);
+  CHECK(ctl.output()
+        == "herd: the daemon at " + address(0) + " is node a; the topology names it b\n");
 }
