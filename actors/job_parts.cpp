@@ -104,7 +104,8 @@ make_shard_or_throw(caf::actor_system& sys, const job_plan& plan,
   }
   auto core = std::make_shared<shard_state>(index, s.offset, std::move(part), optimizer, rule,
                                             horizon);
-  // Evaluations read exactly their clock under BSP (version == clock throughout the job).
+  // Evaluations read exactly their clock under BSP or SSP(0): each round applies one clock, and
+  // the shard keeps each evaluation clock's parameters before a round past it is applied.
   if (versions_are_clocks(cfg) && cfg.training.eval_every > 0)
     core->keep_every(static_cast<uint64_t>(cfg.training.eval_every));
   if (snapshot.empty()) {

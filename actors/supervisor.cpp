@@ -177,8 +177,8 @@ void request_eval(supervisor_self self, uint64_t clock, bool final) {
     req.train_s = m->at_s;
   }
   req.deferred = st.in.cfg.training.evaluation == config::eval_mode::deferred;
-  // The shards keep the parameters of each multiple of eval_every (job_parts.cpp make_shard)
-  // while BSP has held throughout: versions are clocks.
+  // The shards keep the parameters of each multiple of eval_every, by clock (job_parts.cpp
+  // make_shard, shard_state::keep_every), while BSP or SSP(0) has held throughout.
   req.exact = !final && versions_are_clocks(st.in.cfg) && !st.rule_changed;
   self->request(st.evaluator, request_timeout, eval_atom::value, req)
     .then(
