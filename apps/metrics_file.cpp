@@ -129,7 +129,11 @@ caf::error metrics_file::commit() {
   }
   if (ec) {
     failed_ = true;
-    return make_error(errc::io_error, cannot_write(file, ec.message()));
+    // The lines are not lost: they stay aside, and "metrics in" names where.
+    auto err = make_error(errc::io_error, cannot_write(file, ec.message())
+                                            + "; the metrics are kept in " + pending_);
+    path_ = pending_;
+    return err;
   }
   fs::remove(dir / "summary.json", ec);
   if (ec) {

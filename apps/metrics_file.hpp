@@ -6,7 +6,9 @@
 // written aside too and renamed: a write that fails leaves no partial summary.
 //
 // A write that fails (a full disk) is reported once per file, "<file>: cannot write (<reason>)",
-// through the report function; metrics.jsonl then keeps its whole lines and takes no more.
+// through the report function; metrics.jsonl then keeps its whole lines and takes no more. Where
+// metrics.jsonl cannot take the place of the lines written aside (a directory in the way), they
+// stay in metrics.jsonl.pending, and path() names it.
 #pragma once
 
 #include <functional>

@@ -168,6 +168,19 @@ TEST_CASE("herd run: outputs that cannot be written are named once each on stder
     CHECK_FALSE(fs::exists(fs::symlink_status(fs::path(out) / "summary.json.pending")));
     CHECK_THAT(read_text(out + "/job.json"), Contains("\"eval_every\": 1"));
   }
+  SECTION("metrics.jsonl in the way (a directory): the lines stay aside, named") {
+    fs::remove(fs::path(out) / "metrics.jsonl");
+    fs::create_directory(fs::path(out) / "metrics.jsonl");
+    auto r = run_herd({"run", path, "--quiet"}, dir);
+    INFO(r.err);
+    CHECK(r.code == exit_failed);
+    auto aside = out + "/metrics.jsonl.pending";
+    REQUIRE(r.err_lines().size() == 1);
+    CHECK(r.err_lines()[0] == "herd: " + out + "/metrics.jsonl: cannot write (Is a directory); "
+                                "the metrics are kept in " + aside);
+    CHECK_THAT(r.out, Contains("metrics in " + aside + "\n"));
+    CHECK_THAT(read_text(aside), Contains("\"clock\""));
+  }
   SECTION("job.json, before the job starts") {
     fs::create_symlink("/dev/full", fs::path(out) / "job.json.pending");
     auto r = run_herd({"run", path, "--quiet"}, dir);
