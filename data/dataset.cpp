@@ -19,7 +19,8 @@ expected<dataset> load_dataset(const std::string& images, const std::string& lab
   if (!img)
     return std::move(img.error());
   uint32_t labels_in_file = 0;
-  auto lab = read_idx_labels(labels, limit, &labels_in_file);
+  file_identity labels_source;
+  auto lab = read_idx_labels(labels, limit, &labels_in_file, &labels_source);
   if (!lab)
     return std::move(lab.error());
   if (img->count != labels_in_file)
@@ -41,7 +42,16 @@ expected<dataset> load_dataset(const std::string& images, const std::string& lab
   std::transform(px.begin(), px.begin() + static_cast<std::ptrdiff_t>(d.x.size()), d.x.begin(),
                  [](uint8_t p) { return static_cast<float>(p) / 255.0f; });
   d.y = std::move(*lab);
+  d.images_source = img->source;
+  d.labels_source = labels_source;
   return d;
+}
+
+bool same_files(const dataset& d, const std::string& images, const std::string& labels) {
+  auto now_images = identify_file(images);
+  auto now_labels = identify_file(labels);
+  return now_images && now_labels && *now_images == d.images_source
+         && *now_labels == d.labels_source;
 }
 
 norm_stats compute_stats(const dataset& d) {

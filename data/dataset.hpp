@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "data/file_identity.hpp"
 #include "messages/errc.hpp"
 
 namespace herd::data {
@@ -17,6 +18,7 @@ struct dataset {
   size_t file_count = 0;  // samples in the files before any limit (0: not from files, = count)
   std::vector<float> x;   // count*features, row-major
   std::vector<uint8_t> y; // count labels in [0, classes)
+  file_identity images_source, labels_source; // the files read, as they were when opened
 
   /// The features of sample `i` (i < count).
   const float* row(size_t i) const;
@@ -27,6 +29,10 @@ struct dataset {
 /// size_mismatch when the two files disagree on the count, bad_format for a label >= classes.
 expected<dataset> load_dataset(const std::string& images, const std::string& labels,
                                size_t limit = 0);
+
+/// Whether the files now at `images` and `labels` are the ones `d` was read from (same device,
+/// inode, size, mtime and ctime): false once either was rewritten, replaced or removed.
+bool same_files(const dataset& d, const std::string& images, const std::string& labels);
 
 struct norm_stats {
   float mean = 0, stddev = 1;

@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <system_error>
 #include <utility>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 namespace herd::data {
@@ -34,21 +35,41 @@ std::string gz_message(gzFile f, const std::string& path, int& err) {
 } // namespace
 
 expected<gz_stream> gz_stream::open_read(const std::string& path) {
-  std::error_code ec;
-  auto st = std::filesystem::status(path, ec);
-  // A symlink loop, a permission denied on the way: not "no such file".
-  if (ec && st.type() != std::filesystem::file_type::not_found)
-    return make_error(errc::io_error, path + ": cannot open for reading: " + ec.message());
-  if (!std::filesystem::exists(st))
-    return make_error(errc::file_not_found, path + ": no such file");
-  if (std::filesystem::is_directory(st))
-    return make_error(errc::io_error, path + ": is a directory, expected a file");
+  // Only regular files: a FIFO's open blocks until a writer comes (a daemon's loader waited for
+  // good), a device may never end. Checked before opening, so nothing else is ever opened;
+  // O_NONBLOCK and the fstat below cover a path swapped for a pipe between the two.
+  auto named = identify_file(path);
+  if (!named)
+    return std::move(named.error());
   errno = 0;
-  gzFile f = gzopen(path.c_str(), "rb");
-  if (f == nullptr)
-    return make_error(errc::io_error, path + ": cannot open for reading: " + errno_text(errno));
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR)
+      return make_error(errc::file_not_found, path + ": no such file");
+    return make_error(errc::io_error, path + ": cannot open for reading: " + errno_text(err));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    int err = errno;
+    ::close(fd);
+    return make_error(errc::io_error, path + ": cannot open for reading: " + errno_text(err));
+  }
+  if (auto err = check_regular(path, st)) {
+    ::close(fd);
+    return err;
+  }
+  // Reads of a regular file do not block; zlib is handed an ordinary descriptor all the same.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  gzFile f = gzdopen(fd, "rb");
+  if (f == nullptr) {
+    ::close(fd); // gzdopen leaves it open when it fails
+    return make_error(errc::io_error, path + ": cannot open for reading: out of memory");
+  }
   gzbuffer(f, io_buffer);
-  return gz_stream{f, path};
+  gz_stream out{f, path};
+  out.identity_ = identity_of(st);
+  return out;
 }
 
 expected<gz_stream> gz_stream::open_write(const std::string& path, bool gzip) {
@@ -64,7 +85,8 @@ expected<gz_stream> gz_stream::open_write(const std::string& path, bool gzip) {
 gz_stream::gz_stream(gz_stream&& other) noexcept
   : file_(std::exchange(other.file_, nullptr)),
     path_(std::move(other.path_)),
-    decompressed_(other.decompressed_) {}
+    decompressed_(other.decompressed_),
+    identity_(other.identity_) {}
 
 gz_stream& gz_stream::operator=(gz_stream&& other) noexcept {
   if (this != &other) {
@@ -72,6 +94,7 @@ gz_stream& gz_stream::operator=(gz_stream&& other) noexcept {
     file_ = std::exchange(other.file_, nullptr);
     path_ = std::move(other.path_);
     decompressed_ = other.decompressed_;
+    identity_ = other.identity_;
   }
   return *this;
 }

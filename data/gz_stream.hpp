@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "data/file_identity.hpp"
 #include "messages/errc.hpp"
 
 struct gzFile_s;  // zlib's handle; keeps zlib.h out of this header
@@ -15,7 +16,8 @@ namespace herd::data {
 
 class gz_stream {
 public:
-  /// Opens `path` for reading; file_not_found when it does not exist, io_error when it cannot be read.
+  /// Opens `path` for reading; file_not_found when it does not exist, io_error when it cannot be
+  /// read or is not a regular file (a FIFO, socket, device or directory is never opened).
   static expected<gz_stream> open_read(const std::string& path);
 
   /// Creates or truncates `path`; gzip-compressed when `gzip`, plain bytes otherwise.
@@ -48,12 +50,18 @@ public:
     return path_;
   }
 
+  /// The file opened for reading, as it was when opened (empty for writers).
+  const file_identity& identity() const {
+    return identity_;
+  }
+
 private:
   gz_stream(gzFile_s* file, std::string path) : file_(file), path_(std::move(path)) {}
 
   gzFile_s* file_ = nullptr;
   std::string path_;
   uint64_t decompressed_ = 0;  // bytes read so far, for error text
+  file_identity identity_;
 };
 
 } // namespace herd::data

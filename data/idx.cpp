@@ -147,11 +147,12 @@ expected<idx_images> read_idx_images(const std::string& path, size_t limit) {
   out.rows = h->dims[1];
   out.cols = h->dims[2];
   out.pixels = std::move(*pixels);
+  out.source = in->identity();
   return out;
 }
 
 expected<std::vector<uint8_t>> read_idx_labels(const std::string& path, size_t limit,
-                                               uint32_t* count) {
+                                               uint32_t* count, file_identity* source) {
   auto in = gz_stream::open_read(path);
   if (!in)
     return std::move(in.error());
@@ -160,6 +161,8 @@ expected<std::vector<uint8_t>> read_idx_labels(const std::string& path, size_t l
     return std::move(h.error());
   if (count != nullptr)
     *count = h->dims[0];
+  if (source != nullptr)
+    *source = in->identity();
   return read_payload(*in, *h, "labels", limit);
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "data/file_identity.hpp"
 #include "messages/errc.hpp"
 
 namespace herd::data {
@@ -26,18 +27,22 @@ constexpr uint32_t idx_labels_magic = 0x00000801;
 struct idx_images {
   uint32_t count = 0, rows = 0, cols = 0; // count: the file's, whatever was read
   std::vector<uint8_t> pixels; // the images read (rows*cols each), image-major then row-major
+  file_identity source;        // the file read, as it was when opened
 };
 
 /// Reads an IDX image file (gzip or plain); `limit` > 0 reads only the first `limit` images
 /// (nothing after them is read, so neither allocated nor checked).
-/// Errors: file_not_found, io_error, bad_format (magic, dimension count, zero or absurd dims,
-/// corrupt gzip), size_mismatch (truncated header or data, trailing bytes).
+/// Errors: file_not_found, io_error (also for anything but a regular file: a FIFO is never
+/// opened), bad_format (magic, dimension count, zero or absurd dims, corrupt gzip),
+/// size_mismatch (truncated header or data, trailing bytes).
 expected<idx_images> read_idx_images(const std::string& path, size_t limit = 0);
 
 /// Reads an IDX label file (gzip or plain), the first `limit` labels when `limit` > 0; the
-/// file's count goes to `*count` when given. Errors as for read_idx_images.
+/// file's count goes to `*count` and the file read to `*source` when given. Errors as for
+/// read_idx_images.
 expected<std::vector<uint8_t>> read_idx_labels(const std::string& path, size_t limit = 0,
-                                               uint32_t* count = nullptr);
+                                               uint32_t* count = nullptr,
+                                               file_identity* source = nullptr);
 
 /// Writes `images` to `path`, gzip-compressed when `gzip`. Returns an empty error on success;
 /// size_mismatch when pixels.size() != count*rows*cols, invalid_argument for a zero dimension,

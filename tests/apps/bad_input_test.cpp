@@ -1,6 +1,7 @@
 // The herd binary on bad input: exit code 2 and one stderr line "herd: ..." that names the
 // culprit (a file path or a JSON path); no crash, no hang, nothing written.
 #include <catch2/catch.hpp>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include <filesystem>
@@ -114,6 +115,18 @@ TEST_CASE("herd run: a gzip file cut short gives one error line and exit code 2"
   write_text(files.test_images, bytes.substr(0, bytes.size() / 2));
   check_bad_input(run_job_file(write_job(dir, tiny_job(files, dir.file("out"))), dir),
                   {files.test_images});
+}
+
+TEST_CASE("herd run: a FIFO as a data file gives one error line and exit code 2, no hang",
+          "[apps][integration]") {
+  // Opened for reading, a pipe with no writer blocks for good (so did a node daemon's loader).
+  temp_dir dir;
+  auto files = write_dataset(dir, false);
+  fs::remove(files.train_images);
+  REQUIRE(::mkfifo(files.train_images.c_str(), 0600) == 0);
+  check_bad_input(run_job_file(write_job(dir, tiny_job(files, dir.file("out"))), dir),
+                  {files.train_images + ": not a regular file (a FIFO); expected an IDX file"});
+  CHECK_FALSE(fs::exists(dir.file("out")));
 }
 
 TEST_CASE("herd run: an IDX file with the wrong magic gives one error line and exit code 2",
