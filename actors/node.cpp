@@ -38,7 +38,8 @@ struct node_actor_state {
   node_setup setup;
   std::string plan_json; // the job text `plan` was built from
   std::optional<job_plan> plan;
-  std::optional<config::data_config> loaded; // what `setup.train` holds, when loaded here
+  // What `setup.train` holds, when loaded here (the set names the files it was read from).
+  std::optional<config::data_config> loaded;
   std::shared_ptr<pending_load> loading;      // the load in progress, if any
   caf::actor supervisor;
   std::map<caf::actor_addr, bool> spawned; // live actors: true = shard
@@ -65,9 +66,17 @@ expected<const job_plan*> plan_for(node_self self, const std::string& job_json) 
   return &*st.plan;
 }
 
+// A set loaded here is the job's when the job names the same data config and the training
+// files are still the ones read (a file rewritten in place or replaced is another data set:
+// reusing the old one trained on stale data, or on indices past its end).
 bool holds_data(node_self self, const config::data_config& data) {
   auto& st = self->state;
-  return st.setup.train && (!st.loaded || *st.loaded == data);
+  if (!st.setup.train)
+    return false;
+  if (!st.loaded) // in one process: the set herd run loaded for this job
+    return true;
+  return *st.loaded == data
+         && data::same_files(*st.setup.train, data.train_images, data.train_labels);
 }
 
 // Runs `then` once the job's training set is held here, loading it unless it is the one held.
@@ -78,9 +87,13 @@ void with_data(node_self self, const config::job_config& cfg,
   auto& st = self->state;
   if (holds_data(self, cfg.data))
     return then({});
-  if (st.loading) { // one load at a time; another data config is checked again afterwards
-    if (st.loading->data == cfg.data)
-      return st.loading->then.push_back(std::move(then));
+  if (st.loading) { // one load at a time; what waits is checked again afterwards
+    if (st.loading->data == cfg.data) // its error, or the set if the files did not change since
+      return st.loading->then.push_back([=](const caf::error& err) mutable {
+        if (err)
+          return then(err);
+        with_data(self, cfg, std::move(then));
+      });
     return st.loading->then.push_back(
       [=](const caf::error&) mutable { with_data(self, cfg, std::move(then)); });
   }
