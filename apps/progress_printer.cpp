@@ -18,8 +18,8 @@ void progress_printer::progress(const actors::progress_info& p) {
     last_draw_ = now;
     std::fprintf(out_,
                  "\r\033[Kepoch %u  step %llu  loss %.4f  %.0f samples/s  test acc %s  %.1fs",
-                 p.epoch + 1, (unsigned long long) p.clock, p.loss, p.samples_per_s, acc,
-                 p.elapsed_s);
+                 p.epoch + 1, (unsigned long long) p.clock, shown_loss(p.loss), p.samples_per_s,
+                 acc, p.elapsed_s);
     std::fflush(out_);
     line_open_ = true;
     return;
@@ -28,7 +28,7 @@ void progress_printer::progress(const actors::progress_info& p) {
     return;
   next_log_ = (p.clock / log_every_ + 1) * log_every_;
   std::fprintf(out_, "epoch %u step %llu loss %.4f samples/s %.0f test_acc %s elapsed %.1fs\n",
-               p.epoch + 1, (unsigned long long) p.clock, p.loss, p.samples_per_s, acc,
+               p.epoch + 1, (unsigned long long) p.clock, shown_loss(p.loss), p.samples_per_s, acc,
                p.elapsed_s);
   std::fflush(out_);
 }
@@ -36,7 +36,8 @@ void progress_printer::progress(const actors::progress_info& p) {
 void progress_printer::eval(const actors::eval_point& e) {
   finish_line();
   std::fprintf(out_, "eval: step %llu  test loss %.4f  test acc %.2f%%  at %.1fs (eval %.2fs)\n",
-               (unsigned long long) e.clock, e.loss, 100.0 * e.accuracy, e.train_s, e.eval_s);
+               (unsigned long long) e.clock, shown_loss(e.loss), 100.0 * e.accuracy, e.train_s,
+               e.eval_s);
   std::fflush(out_);
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -10,6 +11,12 @@
 #include "actors/job.hpp"
 
 namespace herd::apps {
+
+/// A loss as printed: NaN without its sign (printf shows a negative NaN as "-nan", while the
+/// divergence warning says "nan").
+inline double shown_loss(double loss) {
+  return std::isnan(loss) ? std::fabs(loss) : loss;
+}
 
 class progress_printer {
 public:

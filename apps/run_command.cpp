@@ -269,7 +269,7 @@ int run_command(const run_options& opts) {
     *result, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   const auto& f = result->final_eval;
   std::printf("final test accuracy %.2f%% (loss %.4f) after %llu steps, %llu samples%s\n",
-              100.0 * f.accuracy, f.loss, (unsigned long long) result->clock,
+              100.0 * f.accuracy, shown_loss(f.loss), (unsigned long long) result->clock,
               (unsigned long long) result->samples,
               result->stopped ? " (stopped before the data was used up)" : "");
   std::printf("training time %.1fs, %.0f samples/s", result->wall_s, result->samples_per_s);

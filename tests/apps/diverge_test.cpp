@@ -42,6 +42,7 @@ TEST_CASE("herd run: a diverged run warns on stderr even with --quiet and exits 
   CHECK_THAT(r.err, Contains("steps skipped for inf/NaN gradients"));
   // The outputs are still written: they show what happened.
   CHECK_THAT(r.out, Contains("final test accuracy"));
+  CHECK(r.out.find("-nan") == std::string::npos); // a NaN loss shows as the warning's "nan"
   auto summary = json::parse(read_text(out + "/summary.json"));
   CHECK(summary["steps_skipped"].get<uint64_t>() > 0);
 }
