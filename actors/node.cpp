@@ -178,10 +178,15 @@ caf::error connect_peers(node_self self, const std::vector<messages::peer>& peer
                                 std::chrono::seconds(20));
     // The peer's node actor answers while it loads its training set (a helper reads it), but
     // it may still be dialling its own peers; 10 s once failed under load, 2 min is a backstop.
-    if (h)
+    if (h) {
       if (auto err = handshake(self->system(), *h, std::chrono::minutes(2)))
         return make_error(errc::invalid_argument, "node " + p.name + " at " + key
                                                     + " refused: " + describe(err));
+      // The daemon there must be the node the job names (herd run checks it too, up front).
+      if (auto err = check_node_name(self->system(), *h, key, p.name, std::chrono::minutes(2)))
+        return make_error(errc::invalid_argument, "node " + st.setup.name + ": "
+                                                    + describe(err));
+    }
     if (!h)
       return make_error(errc::network_error, "node " + st.setup.name + " cannot reach node "
                                                + p.name + " at " + key + ": " + describe(h.error()));
@@ -285,8 +290,10 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
         return std::move(plan.error());
       if (auto err = check_threads(self, (*plan)->cfg))
         return err;
-      if (auto err = connect_peers(self, peers))
+      if (auto err = connect_peers(self, peers)) {
+        log(self, "job refused: " + describe(err)); // herd run says it too; here it is kept
         return err;
+      }
       const auto& cfg = (*plan)->cfg;
       bool hosts_workers = false;
       for (const auto& w : cfg.workers)

@@ -3,7 +3,9 @@
 // one connecting checks the node's name too, and refuses to wait on its own process.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -123,6 +125,45 @@ TEST_CASE("handshake: a node's name is checked, and a node of this process refus
   CHECK(describe(err).find("the address is this node's own") != std::string::npos);
 
   caf::anon_send_exit(node, caf::exit_reason::kill);
+}
+
+TEST_CASE("handshake: a node asked to attach checks its peers' names, and says why it refused",
+          "[integration]") {
+  network_system server;
+  auto c = spawn_named_node(*server.sys, "c");
+  auto port = actors::publish_actor(*server.sys, c, 0, "127.0.0.1", false);
+  REQUIRE(port);
+  auto where = "127.0.0.1:" + std::to_string(*port);
+  // Node b, told that its peer a is at c's address (a sender other than herd run, which checks
+  // every name before it attaches anything).
+  network_system other;
+  std::vector<std::string> logged;
+  std::mutex logged_mutex;
+  actors::node_setup setup;
+  setup.name = "b";
+  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
+    kernels::compress::default_codecs());
+  setup.on_log = [&](const std::string& line) {
+    std::lock_guard lock{logged_mutex};
+    logged.push_back(line);
+  };
+  auto b = actors::spawn_node(*other.sys, setup);
+  std::string job = R"({"name": "peers", "model": {"layers": [784, 10]},
+    "nodes": [{"name": "a"}, {"name": "b"}], "shards": [{"node": "a"}],
+    "workers": [{"node": "a"}]})";
+  auto sup = other.sys->spawn([](caf::event_based_actor*) { return caf::behavior{[](int) {}}; });
+  caf::scoped_actor self{*other.sys};
+  std::string refusal;
+  self->request(b, 60s, attach_atom::value, sup, job,
+                std::vector<messages::peer>{{"a", "127.0.0.1", *port}})
+    .receive([](bool) {}, [&](caf::error& err) { refusal = describe(err); });
+  auto expected = "node b: the daemon at " + where + " is node c; the topology names it a";
+  CHECK(refusal == expected);
+  std::lock_guard lock{logged_mutex};
+  CHECK(std::find(logged.begin(), logged.end(), "job refused: " + expected) != logged.end());
+  caf::anon_send_exit(b, caf::exit_reason::kill);
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  caf::anon_send_exit(c, caf::exit_reason::kill);
 }
 
 // Three daemons a, b, c; `herd run` with topologies that put them at each other's addresses.
