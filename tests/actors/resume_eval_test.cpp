@@ -34,19 +34,10 @@ actors::job_inputs job(const std::string& ckpt_dir, int epochs, size_t workers) 
   return in;
 }
 
-struct outcome {
-  caf::expected<actors::job_result> result{caf::error{}};
-  std::string log;
-};
+using outcome = test::logged_run;
 
 outcome run(const actors::job_inputs& in) {
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  outcome out;
-  actors::job_callbacks cb;
-  cb.on_log = [&](const std::string& line) { out.log += line + "\n"; };
-  out.result = actors::run_job(sys, in, cb);
-  return out;
+  return test::run_logged(in);
 }
 
 // The evaluations each checkpoint under `dir` recorded (of exactly its parameters), by clock.

@@ -29,21 +29,10 @@ actors::job_inputs job(const std::string& ckpt_dir, int epochs) {
   return in;
 }
 
-struct outcome {
-  caf::expected<actors::job_result> result{caf::error{}};
-  std::string log;
-  actors::progress_info last;
-};
+using outcome = test::logged_run;
 
 outcome run(const actors::job_inputs& in) {
-  actors::system_config scfg;
-  caf::actor_system sys{scfg};
-  outcome out;
-  actors::job_callbacks cb;
-  cb.on_log = [&](const std::string& line) { out.log += line + "\n"; };
-  cb.on_progress = [&](const actors::progress_info& p) { out.last = p; };
-  out.result = actors::run_job(sys, in, cb);
-  return out;
+  return test::run_logged(in);
 }
 
 } // namespace
