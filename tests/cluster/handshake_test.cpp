@@ -50,6 +50,19 @@ caf::actor spawn_named_node(caf::actor_system& sys, const std::string& name) {
   return actors::spawn_node(sys, setup);
 }
 
+// Node `name` in `sys`, published on a free loopback port: the actor and "127.0.0.1:PORT".
+std::pair<caf::actor, std::string> published_node(caf::actor_system& sys,
+                                                  const std::string& name) {
+  auto node = spawn_named_node(sys, name);
+  auto port = actors::publish_actor(sys, node, 0, "127.0.0.1", false);
+  REQUIRE(port);
+  return {node, "127.0.0.1:" + std::to_string(*port)};
+}
+
+uint16_t port_of(const std::string& where) {
+  return uint16_t(std::stoul(where.substr(where.rfind(':') + 1)));
+}
+
 std::string topology_json(const std::vector<std::pair<std::string, uint16_t>>& nodes) {
   std::string out;
   for (const auto& [name, port] : nodes)
@@ -104,20 +117,17 @@ TEST_CASE("handshake: same protocol passes, another is refused naming both versi
 TEST_CASE("handshake: a node's name is checked, and a node of this process refused at once",
           "[integration]") {
   network_system server;
-  auto node = spawn_named_node(*server.sys, "c");
-  auto port = actors::publish_actor(*server.sys, node, 0, "127.0.0.1", false);
-  REQUIRE(port);
-  auto where = "127.0.0.1:" + std::to_string(*port);
+  auto [node, where] = published_node(*server.sys, "c");
 
   network_system client;
-  auto to_node = actors::connect_actor(*client.sys, "127.0.0.1", *port, false);
+  auto to_node = actors::connect_actor(*client.sys, "127.0.0.1", port_of(where), false);
   REQUIRE(to_node);
   CHECK_FALSE(actors::check_node_name(*client.sys, *to_node, where, "c"));
   auto wrong = actors::check_node_name(*client.sys, *to_node, where, "b");
   CHECK(describe(wrong) == "the daemon at " + where + " is node c; the topology names it b");
 
   // A node dialling its own address (another node's in the topology) waited on itself.
-  auto to_self = actors::connect_actor(*server.sys, "127.0.0.1", *port, false);
+  auto to_self = actors::connect_actor(*server.sys, "127.0.0.1", port_of(where), false);
   REQUIRE(to_self);
   auto began = std::chrono::steady_clock::now();
   auto err = actors::handshake(*server.sys, *to_self, 30s);
@@ -130,10 +140,7 @@ TEST_CASE("handshake: a node's name is checked, and a node of this process refus
 TEST_CASE("handshake: a node asked to attach checks its peers' names, and says why it refused",
           "[integration]") {
   network_system server;
-  auto c = spawn_named_node(*server.sys, "c");
-  auto port = actors::publish_actor(*server.sys, c, 0, "127.0.0.1", false);
-  REQUIRE(port);
-  auto where = "127.0.0.1:" + std::to_string(*port);
+  auto [c, where] = published_node(*server.sys, "c");
   // Node b, told that its peer a is at c's address (a sender other than herd run, which checks
   // every name before it attaches anything).
   network_system other;
@@ -155,7 +162,7 @@ TEST_CASE("handshake: a node asked to attach checks its peers' names, and says w
   caf::scoped_actor self{*other.sys};
   std::string refusal;
   self->request(b, 60s, attach_atom::value, sup, job,
-                std::vector<messages::peer>{{"a", "127.0.0.1", *port}})
+                std::vector<messages::peer>{{"a", "127.0.0.1", port_of(where)}})
     .receive([](bool) {}, [&](caf::error& err) { refusal = describe(err); });
   auto expected = "node b: the daemon at " + where + " is node c; the topology names it a";
   CHECK(refusal == expected);
