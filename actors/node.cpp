@@ -66,36 +66,40 @@ expected<const job_plan*> plan_for(node_self self, const std::string& job_json) 
   return &*st.plan;
 }
 
-// A set loaded here is the job's when the job names the same data config and the training
-// files are still the ones read (a file rewritten in place or replaced is another data set:
-// reusing the old one trained on stale data, or on indices past its end).
-bool holds_data(node_self self, const config::data_config& data) {
+// A set loaded here is the job's when the job names the same data config and, at a job's
+// attach (`check_files`), the training files are still the ones read (a file rewritten in place
+// or replaced is another data set: reusing the old one trained on stale data, or on indices past
+// its end). Within the job (a restarted or added worker) the set read at its attach stays: the
+// job's data was planned on it, whatever happens to the files meanwhile.
+bool holds_data(node_self self, const config::data_config& data, bool check_files) {
   auto& st = self->state;
   if (!st.setup.train)
     return false;
   if (!st.loaded) // in one process: the set herd run loaded for this job
     return true;
   return *st.loaded == data
-         && data::same_files(*st.setup.train, data.train_images, data.train_labels);
+         && (!check_files
+             || data::same_files(*st.setup.train, data.train_images, data.train_labels));
 }
 
 // Runs `then` once the job's training set is held here, loading it unless it is the one held.
 // The load runs in a detached helper, so the node goes on answering (peers' handshakes, status,
 // ctl) while it reads: a large set takes seconds, and a peer waits for the handshake.
 void with_data(node_self self, const config::job_config& cfg,
-               std::function<void(const caf::error&)> then) {
+               std::function<void(const caf::error&)> then, bool check_files = true) {
   auto& st = self->state;
-  if (holds_data(self, cfg.data))
+  if (holds_data(self, cfg.data, check_files))
     return then({});
   if (st.loading) { // one load at a time; what waits is checked again afterwards
     if (st.loading->data == cfg.data) // its error, or the set if the files did not change since
       return st.loading->then.push_back([=](const caf::error& err) mutable {
         if (err)
           return then(err);
-        with_data(self, cfg, std::move(then));
+        with_data(self, cfg, std::move(then), check_files);
       });
-    return st.loading->then.push_back(
-      [=](const caf::error&) mutable { with_data(self, cfg, std::move(then)); });
+    return st.loading->then.push_back([=](const caf::error&) mutable {
+      with_data(self, cfg, std::move(then), check_files);
+    });
   }
   auto load = std::make_shared<pending_load>();
   load->data = cfg.data;
@@ -127,8 +131,7 @@ caf::error check_threads(node_self self, const config::job_config& cfg) {
   uint64_t here = 0;
   for (const auto& w : cfg.workers)
     here += w.node == self->state.setup.name;
-  auto ranks = uint64_t(std::max(1, cfg.parallelism.tensor_parallel));
-  auto need = here * (ranks > 1 ? ranks + 1 : 1);
+  auto need = worker_threads(cfg, self->state.setup.name);
   if (need == 0)
     return {};
   auto room = thread_headroom();
@@ -354,11 +357,15 @@ caf::behavior node_behavior(node_self self, node_setup setup) {
                             + std::to_string((*plan)->slices.size()));
       auto rp = self->make_response_promise();
       auto held = std::make_shared<messages::worker_spec>(std::move(spec));
-      with_data(self, (*plan)->cfg, [=](const caf::error& err) mutable {
-        if (err)
-          return rp.deliver(err);
-        rp.deliver(spawn_worker(self, *held));
-      });
+      // The job's set as read at its attach, even if the files changed since.
+      with_data(
+        self, (*plan)->cfg,
+        [=](const caf::error& err) mutable {
+          if (err)
+            return rp.deliver(err);
+          rp.deliver(spawn_worker(self, *held));
+        },
+        false);
       return rp;
     },
     [=](ctl_atom, const messages::ctl_request& req) -> caf::result<std::string> {

@@ -71,7 +71,8 @@ void place_worker(supervisor_self self, const std::string& node, uint32_t id, ui
       [=](caf::error& err) {
         auto why = make_error(errc::actor_failed, "node " + node + " could not start worker "
                                                     + std::to_string(id) + ": " + describe(err));
-        if (refused) // an added worker: the job goes on without it
+        // An added worker the node refused (not timed out: it might start still): job goes on.
+        if (refused && err != caf::sec::request_timeout)
           return refused(why);
         fail_job(self, why);
       });

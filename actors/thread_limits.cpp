@@ -1,5 +1,6 @@
 #include "actors/thread_limits.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <filesystem>
@@ -130,6 +131,14 @@ thread_headroom_info thread_headroom() {
     t.offer((long long) nproc.rlim_cur - user_tasks(::getuid()),
             "ulimit -u " + std::to_string((unsigned long long) nproc.rlim_cur));
   return t.best;
+}
+
+uint64_t worker_threads(const config::job_config& cfg, const std::string& node) {
+  uint64_t workers = 0;
+  for (const auto& w : cfg.workers)
+    workers += node.empty() || w.node == node;
+  auto ranks = uint64_t(std::max(1, cfg.parallelism.tensor_parallel));
+  return workers * (ranks > 1 ? ranks + 1 : 1);
 }
 
 void note_thread_start_failure() {

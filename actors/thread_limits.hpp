@@ -9,7 +9,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+
+#include "config/job_config.hpp"
 
 namespace herd::actors {
 
@@ -23,6 +26,10 @@ struct thread_headroom_info {
 /// cgroup's pids.max less pids.current, and for a non-root user ulimit -u less that user's
 /// tasks. A limit that cannot be read does not count.
 thread_headroom_info thread_headroom();
+
+/// Threads the job's workers placed on `node` (on every node when empty) need: one per worker
+/// or pipeline stage and, with tensor parallelism, one per rank besides.
+uint64_t worker_threads(const config::job_config& cfg, const std::string& node = "");
 
 /// Records that a thread could not be started (std::system_error from a detached spawn).
 void note_thread_start_failure();

@@ -4,11 +4,13 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 
 #include "actors/job.hpp"
+#include "actors/thread_limits.hpp"
 #include "apps/commands.hpp"
 #include "apps/experiment_config.hpp"
 #include "apps/experiment_output.hpp"
@@ -288,6 +290,10 @@ int experiment_command(const experiment_options& opts) {
   if (unwritten > 0)
     std::fprintf(stderr, "herd: the files of %zu run(s) could not all be written (see above); "
                          "exit status 1\n", unwritten);
+  if (actors::thread_start_failed()) { // a run's actor system was left standing: no cleanup
+    std::fflush(stdout);
+    std::_Exit(exit_failed);
+  }
   return failed == 0 && unwritten == 0 ? exit_ok : exit_failed;
 }
 

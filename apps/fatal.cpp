@@ -14,7 +14,7 @@ namespace herd::apps {
 namespace {
 
 [[noreturn]] void on_terminate() {
-  std::string what = "an exception nothing caught";
+  std::string what = "std::terminate called without an exception";
   bool no_thread = false;
   if (auto eptr = std::current_exception()) {
     try {
@@ -25,6 +25,7 @@ namespace {
     } catch (const std::exception& e) {
       what = e.what();
     } catch (...) {
+      what = "an exception of an unknown type nothing caught";
     }
   }
   std::fflush(stdout);

@@ -22,7 +22,6 @@ std::atomic<int> first_sig{0};
 std::atomic<pid_t> first_pid{0};
 std::atomic<int64_t> first_ns{0};
 std::atomic<bool> first_ready{false};
-std::atomic<bool> first_seen{false}; // the watcher took the first up (and says so)
 struct sigaction previous_int, previous_term;
 
 int64_t now_ns() {
@@ -32,14 +31,14 @@ int64_t now_ns() {
 }
 
 // GNU timeout sends its signal to the process and again to its process group: the same signal
-// from the same sender twice within microseconds, before the watcher has even taken the first
-// up. That is one request, not "again to abort". Once the first is announced, any counts.
+// from the same sender twice within microseconds. That is one request, not "again to abort".
+// (A terminal's Ctrl-C has no sending process, and is never taken for a repeat.)
 bool repeats_first(int sig, pid_t from, int64_t at) {
   // The first may still be storing its details, in the handler on another thread.
   for (int i = 0; i < 1000000 && !first_ready.load(); ++i)
     continue;
-  return from != 0 && sig == first_sig.load() && from == first_pid.load() && !first_seen.load()
-         && at - first_ns.load() < 100000000; // 100 ms
+  return from != 0 && sig == first_sig.load() && from == first_pid.load()
+         && at - first_ns.load() < 20000000; // 20 ms
 }
 
 extern "C" void on_signal(int sig, siginfo_t* info, void*) {
@@ -70,11 +69,12 @@ interrupt_watch::interrupt_watch(std::function<void(int sig)> on_first)
   }
   received = 0;
   first_ready = false;
-  first_seen = false;
   write_fd = fds_[1];
   struct sigaction sa{};
   sa.sa_sigaction = on_signal;
-  sigemptyset(&sa.sa_mask);
+  sigemptyset(&sa.sa_mask); // one handler at a time on a thread: SIGINT and SIGTERM both
+  sigaddset(&sa.sa_mask, SIGINT);
+  sigaddset(&sa.sa_mask, SIGTERM);
   sa.sa_flags = SA_RESTART | SA_SIGINFO;
   ::sigaction(SIGINT, &sa, &previous_int);
   ::sigaction(SIGTERM, &sa, &previous_term);
@@ -103,7 +103,6 @@ void interrupt_watch::watch() {
     if (n <= 0 || c == 0)
       return;
     signal_ = c;
-    first_seen = true;
     if (on_first_)
       on_first_(c);
   }

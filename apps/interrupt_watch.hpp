@@ -1,7 +1,7 @@
 // SIGINT and SIGTERM for the commands that run jobs: the first asks for a graceful end (a
 // callback on a thread of its own), a second ends the process at once with 128 + signal. The same
-// signal sent again by the same process before the first was taken up counts as the first (GNU
-// timeout signals both the process and its process group).
+// signal sent again by the same process within 20 ms counts as the first (GNU timeout signals
+// both the process and its process group).
 #pragma once
 
 #include <atomic>

@@ -104,10 +104,9 @@ caf::error check_memory(const config::job_config& cfg) {
 caf::error check_threads(const config::job_config& cfg) {
   // One thread per worker or stage and per tensor rank, the evaluator's, and a reserve for
   // CAF's scheduler and network threads, OpenBLAS's pool and the signal watch.
-  auto ranks = uint64_t(std::max(1, cfg.parallelism.tensor_parallel));
-  auto per_worker = ranks > 1 ? ranks + 1 : 1;
+  auto tensor = cfg.parallelism.tensor_parallel > 1;
   auto cores = uint64_t(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
-  auto need = uint64_t(cfg.workers.size()) * per_worker + 1;
+  auto need = actors::worker_threads(cfg) + 1;
   auto room = actors::thread_headroom();
   auto reserve = 16 + 2 * cores;
   if (need + reserve <= room.more)
@@ -116,7 +115,7 @@ caf::error check_threads(const config::job_config& cfg) {
   return make_error(errc::config_invalid,
                     "/workers: " + n + " workers need " + std::to_string(need)
                       + " threads in this process (one per worker"
-                      + (ranks > 1 ? " and per tensor rank" : "") + ", one for the evaluator)"
+                      + (tensor ? " and per tensor rank" : "") + ", one for the evaluator)"
                       + ", but this system lets it start about " + std::to_string(room.more)
                       + " more (" + room.limit + ") and herd keeps " + std::to_string(reserve)
                       + " for its own: run fewer workers in one process, or "

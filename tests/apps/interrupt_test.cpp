@@ -1,6 +1,6 @@
 // SIGINT and SIGTERM: herd run stops the job as `herd ctl stop` does (final evaluation, summary,
-// exit 128 + signal) and a second signal aborts at once (not the same one sent twice at once by
-// one process, as GNU timeout does); herd experiment finishes the run in
+// exit 128 + signal) and a second signal aborts at once (not the same one sent twice within 20 ms
+// by one process, as GNU timeout does); herd experiment finishes the run in
 // progress, starts no other and writes the results of the finished runs (summary.md says the
 // others were not run); one that comes while the data loads ends it before any run, saying so.
 #include <catch2/catch.hpp>
@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -126,7 +127,8 @@ TEST_CASE("herd run: the same signal sent twice at once by one process counts on
   herd::test::herd_process run{{"run", path}, dir.file("run.log")};
   REQUIRE(wait_for_file(run, out + "/job.json"));
   ::kill(run.pid(), SIGINT);
-  ::kill(run.pid(), SIGINT); // two pending SIGINTs merge: this one may come after the first
+  // Two pending SIGINTs merge into one: the second comes once the first was delivered.
+  std::this_thread::sleep_for(2ms);
   ::kill(run.pid(), SIGINT);
   auto code = run.wait(60s);
   INFO(run.output());
@@ -170,6 +172,7 @@ TEST_CASE("herd experiment: a second signal aborts the run in progress, and the 
   REQUIRE(run.wait_for_output("run 1/4:", 60s));
   run.kill(SIGINT);
   REQUIRE(run.wait_for_output("herd: interrupted:", 30s));
+  std::this_thread::sleep_for(100ms); // not taken for the first sent twice (20 ms)
   run.kill(SIGINT);
   auto code = run.wait(30s);
   INFO(run.output());
