@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <functional>
 #include <mutex>
 
 #include <caf/actor_system.hpp>
@@ -42,11 +43,13 @@ caf::behavior future_node() {
   return {[](hello_atom, uint32_t) { return uint32_t{99}; }};
 }
 
-caf::actor spawn_named_node(caf::actor_system& sys, const std::string& name) {
+caf::actor spawn_named_node(caf::actor_system& sys, const std::string& name,
+                            std::function<void(const std::string&)> on_log = nullptr) {
   actors::node_setup setup;
   setup.name = name;
   setup.codecs = std::make_shared<kernels::compress::codec_registry>(
     kernels::compress::default_codecs());
+  setup.on_log = std::move(on_log);
   return actors::spawn_node(sys, setup);
 }
 
@@ -146,15 +149,10 @@ TEST_CASE("handshake: a node asked to attach checks its peers' names, and says w
   network_system other;
   std::vector<std::string> logged;
   std::mutex logged_mutex;
-  actors::node_setup setup;
-  setup.name = "b";
-  setup.codecs = std::make_shared<kernels::compress::codec_registry>(
-    kernels::compress::default_codecs());
-  setup.on_log = [&](const std::string& line) {
+  auto b = spawn_named_node(*other.sys, "b", [&](const std::string& line) {
     std::lock_guard lock{logged_mutex};
     logged.push_back(line);
-  };
-  auto b = actors::spawn_node(*other.sys, setup);
+  });
   std::string job = R"({"name": "peers", "model": {"layers": [784, 10]},
     "nodes": [{"name": "a"}, {"name": "b"}], "shards": [{"node": "a"}],
     "workers": [{"node": "a"}]})";
